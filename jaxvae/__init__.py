@@ -1,0 +1,77 @@
+"""jaxvae: autoencoders versus variational autoencoders on MNIST, as pure jitted JAX functions.
+
+The public functions are ``jax.jit``-compiled and compose under a caller's ``jit``, ``vmap``,
+``grad`` and ``scan``::
+
+    import jax, jaxvae
+    model = jaxvae.make_model("vae", key=jax.random.key(0))
+    mean, logvar = jaxvae.encode(model, images)            # images: [B, 28, 28] uint8
+    z = jaxvae.reparameterize(mean, logvar, key=jax.random.key(1))
+    logits = jaxvae.decode(model, z)                        # [B, 28, 28]
+"""
+
+from jaxvae.checkpoint import load_model, restore_checkpoint, save_checkpoint
+from jaxvae.config import TrainConfig
+from jaxvae.data import Dataset, load_bundled, load_dataset, read_idx
+from jaxvae.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DataUnavailableError,
+    JaxvaeError,
+    TrainingError,
+)
+from jaxvae.evaluation import evaluate
+from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
+from jaxvae.losses import (
+    LossTerms,
+    ae_loss,
+    bernoulli_nll,
+    kl_standard_normal,
+    loss_terms,
+    negative_elbo,
+    vae_loss,
+)
+from jaxvae.models import VAE, AutoEncoder, Posterior, decode, encode, make_model, reparameterize
+from jaxvae.train import TrainState, create_train_state, train_epoch, train_step
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "VAE",
+    "AutoEncoder",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "DataUnavailableError",
+    "Dataset",
+    "JaxvaeError",
+    "LossTerms",
+    "Posterior",
+    "TrainConfig",
+    "TrainState",
+    "TrainingError",
+    "ae_loss",
+    "bernoulli_nll",
+    "create_train_state",
+    "decode",
+    "decode_grid",
+    "encode",
+    "evaluate",
+    "grid_points",
+    "kl_standard_normal",
+    "load_bundled",
+    "load_dataset",
+    "load_model",
+    "loss_terms",
+    "make_model",
+    "negative_elbo",
+    "prior_quantile_grid",
+    "read_idx",
+    "reparameterize",
+    "restore_checkpoint",
+    "save_checkpoint",
+    "train_epoch",
+    "train_step",
+    "vae_loss",
+]

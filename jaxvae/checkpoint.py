@@ -1,0 +1,143 @@
+"""Checkpoints with orbax: atomic, last-K kept, arrays and JSON only (nothing is unpickled).
+
+A checkpoint holds every leaf of a ``TrainState`` (the PRNG key as raw key data) under index
+names, plus a JSON manifest of each leaf's tree path, shape and dtype and the training config.
+Restoring builds a fresh state from the config and checks the manifest against it first, so a
+checkpoint from another architecture gives a clear error rather than garbage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from jaxvae.config import TrainConfig
+from jaxvae.errors import CheckpointError
+from jaxvae.models import Model, make_model
+from jaxvae.train import TrainState, create_train_state
+
+CHECKPOINT_DIR = "checkpoints"
+logging.getLogger("absl").setLevel(logging.WARNING)
+
+
+def _flatten(state: TrainState) -> tuple[list[str], list[Any], Any]:
+    state = state._replace(key=jax.random.key_data(state.key))
+    with_paths, treedef = jax.tree_util.tree_flatten_with_path(state)
+    paths = [jax.tree_util.keystr(path) for path, _ in with_paths]
+    return paths, [leaf for _, leaf in with_paths], treedef
+
+
+def _manifest(paths: list[str], leaves: list[Any]) -> list[list[Any]]:
+    return [[p, list(np.shape(x)), str(np.result_type(x))] for p, x in zip(paths, leaves, strict=True)]
+
+
+def _manager(run_dir: str | Path, keep: int = 2) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    return ocp.CheckpointManager(Path(run_dir).absolute() / CHECKPOINT_DIR, options=options)
+
+
+def save_checkpoint(run_dir: str | Path, state: TrainState, config: TrainConfig, *, keep: int = 2) -> int:
+    """Save ``state`` as checkpoint number ``state.epoch`` under ``run_dir/checkpoints``.
+
+    Orbax writes into a temporary folder and renames it when complete, so a crash mid-write
+    leaves no checkpoint that restore would pick up. Returns the checkpoint's number.
+    """
+    paths, leaves, _ = _flatten(state)
+    epoch = int(state.epoch)
+    meta = {"config": config.to_dict(), "manifest": _manifest(paths, leaves)}
+    arrays = {f"{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}
+    with _manager(run_dir, keep) as manager:
+        manager.save(
+            epoch,
+            args=ocp.args.Composite(arrays=ocp.args.StandardSave(arrays), meta=ocp.args.JsonSave(meta)),
+            force=True,
+        )
+        manager.wait_until_finished()
+    return epoch
+
+
+def latest_checkpoint(run_dir: str | Path) -> int | None:
+    """The number of the newest complete checkpoint in ``run_dir``, or None."""
+    if not (Path(run_dir) / CHECKPOINT_DIR).is_dir():
+        return None
+    with _manager(run_dir) as manager:
+        return manager.latest_step()
+
+
+def template_state(config: TrainConfig) -> TrainState:
+    """A state with the shapes of ``config``'s model (values are placeholders until restored)."""
+    key = jax.random.key(config.seed)
+    model = make_model(
+        config.model, key=key, latent_dim=config.latent_dim, hidden_dims=config.hidden_dims
+    )
+    return create_train_state(model, config.optimizer(), key=key)
+
+
+def restore_checkpoint(
+    run_dir: str | Path,
+    template: TrainState,
+    *,
+    epoch: int | None = None,
+) -> tuple[TrainState, dict[str, Any]]:
+    """Restore checkpoint ``epoch`` (default: newest) into the structure of ``template``.
+
+    Returns the state and the config dict saved with it.
+
+    Raises:
+        CheckpointError: no checkpoint, a corrupt one, or one for a different architecture.
+    """
+    epoch = latest_checkpoint(run_dir) if epoch is None else epoch
+    if epoch is None:
+        raise CheckpointError(f"{Path(run_dir) / CHECKPOINT_DIR}: no complete checkpoint found")
+    paths, leaves, treedef = _flatten(template)
+    expected = _manifest(paths, leaves)
+    try:
+        with _manager(run_dir) as manager:
+            meta = manager.restore(epoch, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+            if meta["manifest"] != expected:
+                raise CheckpointError(_mismatch(run_dir, epoch, meta, expected))
+            targets = {f"{i:04d}": np.zeros(s, d) for i, (_, s, d) in enumerate(expected)}
+            restored = manager.restore(
+                epoch, args=ocp.args.Composite(arrays=ocp.args.StandardRestore(targets))
+            )["arrays"]
+    except CheckpointError:
+        raise
+    except Exception as e:  # orbax raises many types for truncated or corrupt files
+        raise CheckpointError(
+            f"{Path(run_dir) / CHECKPOINT_DIR / str(epoch)}: cannot read checkpoint ({type(e).__name__}: {e})"
+        ) from None
+    values = [np.asarray(restored[f"{i:04d}"]) for i in range(len(expected))]
+    state = jax.tree.unflatten(treedef, values)
+    state = jax.tree.map(jax.numpy.asarray, state)
+    return state._replace(key=jax.random.wrap_key_data(state.key)), meta["config"]
+
+
+def _mismatch(run_dir: str | Path, epoch: int, meta: dict[str, Any], expected: list[Any]) -> str:
+    saved = TrainConfig.from_dict(meta["config"]).architecture() if "config" in meta else "?"
+    for got, want in zip(meta.get("manifest", []), expected, strict=False):
+        if got != want:
+            return (
+                f"{Path(run_dir) / CHECKPOINT_DIR / str(epoch)}: checkpoint is for a different model "
+                f"({saved}); first difference at {want[0]}: saved {got[1]} {got[2]}, "
+                f"expected {want[1]} {want[2]}"
+            )
+    return f"{Path(run_dir) / CHECKPOINT_DIR / str(epoch)}: checkpoint is for a different model ({saved})"
+
+
+def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
+    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
+    config_path = Path(run_dir) / "config.json"
+    try:
+        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    except FileNotFoundError:
+        raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
+    except (json.JSONDecodeError, TypeError) as e:
+        raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
+    state, _ = restore_checkpoint(run_dir, template_state(config), epoch=epoch)
+    return state.model, config

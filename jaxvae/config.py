@@ -1,0 +1,83 @@
+"""Training configuration: one frozen dataclass, the single source of truth for the CLI too."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import optax
+
+from jaxvae.data import DATASETS
+from jaxvae.errors import ConfigError
+from jaxvae.models import MODEL_KINDS
+
+
+def _help(text: str, **extra: Any) -> dict[str, Any]:
+    return {"help": text, **extra}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train one model. Every field is also a ``jaxvae train`` flag (``_`` becomes ``-``)."""
+
+    model: str = field(default="vae", metadata=_help("ae (plain autoencoder) or vae", choices=MODEL_KINDS))
+    dataset: str = field(default="mnist", metadata=_help("dataset name", choices=DATASETS))
+    data_dir: str | None = field(
+        default=None, metadata=_help("directory of IDX files (default: $JAXVAE_DATA_DIR, then tfds)")
+    )
+    epochs: int = field(default=10, metadata=_help("passes over the training set"))
+    batch_size: int = field(default=128, metadata=_help("images per optimizer step"))
+    latent_dim: int = field(default=2, metadata=_help("size of the bottleneck z"))
+    hidden_dims: tuple[int, ...] = field(
+        default=(512, 256), metadata=_help("encoder hidden sizes; the decoder mirrors them")
+    )
+    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
+    beta: float = field(default=1.0, metadata=_help("weight of the KL term (VAE only)"))
+    seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
+    out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
+    checkpoint_every: int = field(default=1, metadata=_help("save a checkpoint every N epochs (and at the end)"))
+    keep_checkpoints: int = field(default=2, metadata=_help("how many recent checkpoints to keep"))
+
+    def validate(self) -> TrainConfig:
+        """Reject an invalid configuration with one line; returns ``self`` when valid."""
+        if self.model not in MODEL_KINDS:
+            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_KINDS)}")
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        for name in ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not self.hidden_dims or min(self.hidden_dims) < 1:
+            raise ConfigError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive number, got {self.lr}")
+        if not (math.isfinite(self.beta) and self.beta >= 0):
+            raise ConfigError(f"beta must be a non-negative number, got {self.beta}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
+        if "hidden_dims" in values:
+            values = {**values, "hidden_dims": tuple(values["hidden_dims"])}
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def optimizer(self) -> optax.GradientTransformation:
+        """The optimizer this config trains with (Adam at ``lr``)."""
+        return optax.adam(self.lr)
+
+    def architecture(self) -> dict[str, Any]:
+        """The fields that fix the shapes of the parameters: a checkpoint fits only these."""
+        return {"model": self.model, "latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}

@@ -1,0 +1,348 @@
+"""Datasets as uint8 NumPy arrays: IDX files, a bundled MNIST subset, tensorflow-datasets, download.
+
+`load_dataset(name, split)` returns ``(images uint8 [N, 28, 28], labels int32 [N])``. Sources are
+tried in this order, and the first that has the data wins:
+
+1. ``data_dir`` (argument), else ``$JAXVAE_DATA_DIR``: IDX files in ``DIR/<name>/``, or in ``DIR``
+   itself when it was passed explicitly or is named after the dataset (``.../mnist``).
+   An explicit ``data_dir`` is final: if its files are absent or bad, that is the error.
+2. Well-known system folders (Debian's ``dataset-fashion-mnist`` package).
+3. jaxvae's download cache, ``$JAXVAE_CACHE_DIR`` or ``~/.cache/jaxvae/<name>``.
+4. A prepared tensorflow-datasets cache (``tfds.data_source(..., download=False)``).
+5. A download of the IDX files from the address tensorflow-datasets registers for the dataset,
+   into the cache of step 3 (no TensorFlow needed), after a quick reachability check so that an
+   offline machine fails in seconds rather than minutes.
+
+The bundled subset ``mnist_5k`` (real MNIST, 500 digits per class, shipped in the package) is
+loaded only by name; nothing here falls back to it silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import socket
+import struct
+import tempfile
+import urllib.parse
+import urllib.request
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from importlib import resources
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from jaxvae.errors import DataError, DataUnavailableError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SHAPE = (28, 28)
+SPLITS = ("train", "test")
+BUNDLED = "mnist_5k"
+DATASETS = ("mnist", "fashion_mnist", BUNDLED)
+
+_IDX_PREFIX = {"train": "train", "test": "t10k"}
+_SYSTEM_DIRS = {"fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),)}
+# MD5 of the decompressed canonical MNIST files; used to verify downloads.
+_MNIST_RAW_MD5 = {
+    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+_PROBE_SECONDS = 5.0
+
+
+class Dataset(NamedTuple):
+    """One split of a dataset: ``images`` uint8 [N, 28, 28] and ``labels`` int32 [N]."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+
+# --------------------------------------------------------------------------- IDX files
+
+
+def idx_filenames(split: str) -> tuple[str, str]:
+    """The standard IDX base names (without ``.gz``) of a split's images and labels."""
+    prefix = _IDX_PREFIX[split]
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if path.suffix == ".gz":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{path}: not a valid gzip file ({e})") from None
+    return raw
+
+
+def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
+    """Parse IDX bytes holding unsigned bytes (type 0x08) into a uint8 array.
+
+    Raises:
+        DataError: on a wrong magic number, an unsupported type, or truncated or excess data.
+    """
+    if len(data) < 4:
+        raise DataError(f"{name}: too short for an IDX header ({len(data)} bytes)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or ndim == 0:
+        raise DataError(f"{name}: wrong magic number 0x{data[:4].hex()} (not an IDX file)")
+    if dtype_code != 0x08:
+        raise DataError(f"{name}: IDX element type 0x{dtype_code:02x} unsupported (need 0x08 uint8)")
+    header_end = 4 + 4 * ndim
+    if len(data) < header_end:
+        raise DataError(f"{name}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", data[4:header_end])
+    expected = int(np.prod(shape, dtype=np.int64))
+    actual = len(data) - header_end
+    if actual < expected:
+        raise DataError(f"{name}: truncated data: {actual} bytes for shape {shape} ({expected} needed)")
+    if actual > expected:
+        raise DataError(f"{name}: {actual - expected} unexpected bytes after the data of shape {shape}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header_end).reshape(shape)
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an IDX file (raw, or gzip when the name ends in ``.gz``) into a uint8 array."""
+    path = Path(path)
+    return parse_idx(_read_bytes(path), name=str(path))
+
+
+def _find_file(directory: Path, base: str) -> Path | None:
+    for candidate in (directory / base, directory / f"{base}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def has_idx_split(directory: str | os.PathLike[str], split: str) -> bool:
+    """Whether ``directory`` holds both IDX files of ``split`` (raw or gzip)."""
+    directory = Path(directory)
+    return all(_find_file(directory, base) for base in idx_filenames(split))
+
+
+def load_idx_split(directory: str | os.PathLike[str], split: str) -> Dataset:
+    """Read and validate one split from a directory of standard IDX files."""
+    _check_split(split)
+    directory = Path(directory)
+    image_base, label_base = idx_filenames(split)
+    image_path = _find_file(directory, image_base) or directory / f"{image_base}.gz"
+    label_path = _find_file(directory, label_base) or directory / f"{label_base}.gz"
+    images = read_idx(image_path)
+    labels = read_idx(label_path)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(f"{image_path}: images have shape {images.shape}, expected [N, 28, 28]")
+    if labels.ndim != 1:
+        raise DataError(f"{label_path}: labels have shape {labels.shape}, expected [N]")
+    if len(images) != len(labels):
+        raise DataError(
+            f"{image_path}: {len(images)} images but {label_path.name} has {len(labels)} labels"
+        )
+    return Dataset(images, labels.astype(np.int32))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+
+
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def _in_directory(root: Path, name: str, split: str, *, explicit: bool) -> Path | None:
+    """``root/<name>``, else ``root`` itself when it was given explicitly or is named for ``name``.
+
+    The name check keeps ``JAXVAE_DATA_DIR=.../mnist`` from serving MNIST as Fashion-MNIST.
+    """
+    candidates = [root / name]
+    if explicit or root.name.replace("-", "_") == name:
+        candidates.append(root)
+    for directory in candidates:
+        if has_idx_split(directory, split):
+            return directory
+    return None
+
+
+def cache_dir(name: str) -> Path:
+    """Where downloads of ``name`` are kept: ``$JAXVAE_CACHE_DIR/<name>`` or ``~/.cache/jaxvae/<name>``."""
+    root = os.environ.get("JAXVAE_CACHE_DIR") or Path.home() / ".cache" / "jaxvae"
+    return Path(root) / name
+
+
+def load_bundled(split: str = "train") -> Dataset:
+    """The bundled real-MNIST subset: ``train`` 450 digits per class, ``test`` the other 50."""
+    _check_split(split)
+    with resources.files("jaxvae").joinpath("_bundled/mnist_5k.npz").open("rb") as f:
+        with np.load(f, allow_pickle=False) as archive:
+            images, labels = archive["images"], archive["labels"].astype(np.int32)
+    position = np.concatenate([np.arange(np.sum(labels == c)) for c in range(10)])
+    keep = position < 450 if split == "train" else position >= 450
+    return Dataset(images[keep], labels[keep])
+
+
+def _load_tfds_prepared(name: str, split: str) -> Dataset | None:
+    """Read a prepared tensorflow-datasets cache, or return None if there is none."""
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        return None
+    try:
+        source = tfds.data_source(name, split=split, download=False)
+    except Exception as e:  # tfds raises KeyError/AssertionError/FileNotFoundError when unprepared
+        logger.debug("no prepared tfds cache for %s/%s: %s", name, split, e)
+        return None
+    records = [source[i] for i in range(len(source))]
+    if not records:
+        return None
+    images = np.stack([np.asarray(r["image"], dtype=np.uint8).reshape(IMAGE_SHAPE) for r in records])
+    labels = np.asarray([r["label"] for r in records], dtype=np.int32)
+    return Dataset(images, labels)
+
+
+def _download_url(name: str) -> str:
+    """The base address that tensorflow-datasets registers for ``name``'s IDX files."""
+    try:
+        import tensorflow_datasets as tfds
+
+        return str(tfds.builder_cls(name).URL)
+    except Exception:
+        fallback = {
+            "mnist": "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "fashion_mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        }
+        return fallback[name]
+
+
+def _reachable(url: str, timeout: float = _PROBE_SECONDS) -> bool:
+    """Whether a TCP connection to the URL's host opens within ``timeout`` seconds (DNS included)."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+
+    def connect() -> None:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(connect).result(timeout=timeout)
+        return True
+    except (OSError, FutureTimeout):
+        return False
+    finally:
+        pool.shutdown(wait=False)
+
+
+def download(name: str, target: Path | None = None) -> Path:
+    """Download ``name``'s four IDX files into ``target`` (default: the cache) and verify them."""
+    target = target or cache_dir(name)
+    base_url = _download_url(name)
+    if not _reachable(base_url):
+        raise DataUnavailableError(f"cannot reach {base_url} to download {name}")
+    target.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        for base in idx_filenames(split):
+            path = target / f"{base}.gz"
+            if path.exists():
+                continue
+            logger.info("downloading %s", base_url + base + ".gz")
+            with urllib.request.urlopen(base_url + base + ".gz", timeout=60) as response:
+                payload = response.read()
+            raw = parse_idx_gz(payload, name=base)
+            expected = _MNIST_RAW_MD5.get(base) if name == "mnist" else None
+            if expected and hashlib.md5(raw).hexdigest() != expected:
+                raise DataError(f"{base_url}{base}.gz: checksum mismatch after download")
+            with tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp:
+                tmp.write(payload)
+            os.replace(tmp.name, path)
+    return target
+
+
+def parse_idx_gz(payload: bytes, *, name: str) -> bytes:
+    """Decompress and validate a downloaded ``.gz`` IDX payload; returns the raw bytes."""
+    try:
+        raw = gzip.decompress(payload)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{name}.gz: downloaded file is not valid gzip ({e})") from None
+    parse_idx(raw, name=name)
+    return raw
+
+
+def _unavailable_message(name: str, split: str, reason: str) -> str:
+    return (
+        f"{name}/{split} is not available: {reason}. Provide it in one of these ways: "
+        f"pass --data-dir DIR (or set JAXVAE_DATA_DIR=DIR) with the IDX files "
+        f"{', '.join(f + '[.gz]' for f in idx_filenames(split))} in DIR or DIR/{name}; "
+        f"put them in {cache_dir(name)}; prepare the tensorflow-datasets cache "
+        f"(tfds.data_source({name!r})); or connect to the internet so jaxvae can download them"
+        + (f"; Debian: apt-get install dataset-fashion-mnist" if name == "fashion_mnist" else "")
+        + (f"; or use the bundled subset: --dataset {BUNDLED}" if name == "mnist" else "")
+    )
+
+
+def load_dataset(
+    name: str = "mnist",
+    split: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download_if_missing: bool = True,
+) -> Dataset:
+    """Load one split of a dataset as ``(images uint8 [N, 28, 28], labels int32 [N])``.
+
+    Args:
+        name: ``mnist``, ``fashion_mnist`` or ``mnist_5k`` (the bundled real subset).
+        split: ``train`` or ``test``.
+        data_dir: a directory of IDX files (``DIR/<name>/`` or ``DIR`` itself). When given, it is
+            the only source tried. Defaults to ``$JAXVAE_DATA_DIR``, then the other sources.
+        download_if_missing: try a download when no local source has the data.
+
+    Raises:
+        DataError: a file exists but is malformed (the message names it and the problem).
+        DataUnavailableError: no source has the data; the message lists every way to provide it.
+    """
+    _check_name(name)
+    _check_split(split)
+    if name == BUNDLED:
+        return load_bundled(split)
+    if data_dir is not None:
+        root = Path(data_dir)
+        found = _in_directory(root, name, split, explicit=True)
+        if found is None:
+            raise DataUnavailableError(
+                _unavailable_message(name, split, f"no IDX files for it in {root} or {root / name}")
+            )
+        return load_idx_split(found, split)
+    roots = [Path(d) for d in [os.environ.get("JAXVAE_DATA_DIR")] if d]
+    roots += list(_SYSTEM_DIRS.get(name, ())) + [cache_dir(name)]
+    for root in roots:
+        found = _in_directory(root, name, split, explicit=False)
+        if found is not None:
+            logger.info("reading %s/%s from %s", name, split, found)
+            return load_idx_split(found, split)
+    prepared = _load_tfds_prepared(name, split)
+    if prepared is not None:
+        return prepared
+    if not download_if_missing:
+        raise DataUnavailableError(_unavailable_message(name, split, "no local copy was found"))
+    try:
+        return load_idx_split(download(name), split)
+    except DataUnavailableError as e:
+        raise DataUnavailableError(_unavailable_message(name, split, str(e))) from None
+    except OSError as e:
+        raise DataUnavailableError(_unavailable_message(name, split, f"download failed ({e})")) from None

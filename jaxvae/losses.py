@@ -1,0 +1,90 @@
+"""Losses: Bernoulli reconstruction, the analytic KL to N(0, I), and the per-model objectives.
+
+All values are in nats per image. Every loss function returns per-image terms
+(``LossTerms`` of arrays shaped [batch]) so callers can average, mask or report them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxvae.models import VAE, Model, reparameterize, to_pixels
+
+
+class LossTerms(NamedTuple):
+    """``total`` is what is minimised: ``reconstruction + beta * kl``. For the autoencoder
+    ``kl`` is 0. With ``beta = 1`` a VAE's ``total`` is the negative ELBO."""
+
+    total: jax.Array
+    reconstruction: jax.Array
+    kl: jax.Array
+
+
+@jax.jit
+def bernoulli_nll(logits: jax.Array, x: jax.Array) -> jax.Array:
+    """-log p(x | z) for independent Bernoulli pixels, summed over the last axis.
+
+    -log p(x | z) = sum_i softplus(l_i) - x_i l_i, which for x in [0, 1] is the sigmoid
+    cross-entropy. With continuous x this is not a normalised likelihood, but it is the usual
+    MNIST VAE reconstruction term.
+    """
+    return jnp.sum(optax.sigmoid_binary_cross_entropy(logits, x), axis=-1)
+
+
+@jax.jit
+def kl_standard_normal(mean: jax.Array, logvar: jax.Array) -> jax.Array:
+    """KL( N(mean, exp(logvar)) || N(0, I) ) summed over the last axis.
+
+    KL = 1/2 sum_j ( exp(logvar_j) + mean_j^2 - 1 - logvar_j ).
+    """
+    return 0.5 * jnp.sum(jnp.exp(logvar) + jnp.square(mean) - 1.0 - logvar, axis=-1)
+
+
+@jax.jit
+def ae_loss(model: Model, images: jax.Array) -> LossTerms:
+    """Autoencoder: the reconstruction term alone, -log p(x | z = encoder(x)), per image."""
+    x = to_pixels(images)
+    nll = bernoulli_nll(model.decode(model.encode(x).mean), x)
+    return LossTerms(nll, nll, jnp.zeros_like(nll))
+
+
+@jax.jit
+def vae_loss(model: VAE, images: jax.Array, *, key: jax.Array, beta: float = 1.0) -> LossTerms:
+    """VAE: E_q[-log p(x | z)] + beta * KL(q(z | x) || p(z)), one reparameterised sample, per image.
+
+    With ``beta = 1`` ``total`` is the negative evidence lower bound,
+    -ELBO(x) = -E_q[log p(x | z)] + KL(q(z | x) || N(0, I)) >= -log p(x).
+    """
+    x = to_pixels(images)
+    mean, logvar = model.encode(x)
+    z = reparameterize(mean, logvar, key=key)
+    reconstruction = bernoulli_nll(model.decode(z), x)
+    kl = kl_standard_normal(mean, logvar)
+    return LossTerms(reconstruction + beta * kl, reconstruction, kl)
+
+
+@jax.jit
+def loss_terms(model: Model, images: jax.Array, *, key: jax.Array, beta: float = 1.0) -> LossTerms:
+    """The model's own objective per image: ``vae_loss`` for a VAE, ``ae_loss`` otherwise."""
+    if isinstance(model, VAE):
+        return vae_loss(model, images, key=key, beta=beta)
+    return ae_loss(model, images)
+
+
+@jax.jit
+def negative_elbo(model: VAE, images: jax.Array, *, key: jax.Array) -> jax.Array:
+    """-ELBO(x) per image in nats (one reparameterised sample): an upper bound on -log p(x)."""
+    return vae_loss(model, images, key=key, beta=1.0).total
+
+
+def mean_terms(terms: LossTerms, weights: jax.Array | None = None) -> LossTerms:
+    """Average per-image terms, optionally weighted (weights of 0 mask padding)."""
+    if weights is None:
+        return jax.tree.map(jnp.mean, terms)
+    total_weight = jnp.sum(weights)
+    return jax.tree.map(lambda t: jnp.sum(t * weights) / total_weight, terms)
+

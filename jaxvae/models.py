@@ -1,0 +1,134 @@
+"""The autoencoder and the VAE as Flax NNX modules, and the pure functions that apply them.
+
+NNX modules are pytrees, so a model passes straight through ``jax.jit``, ``jax.grad``,
+``jax.vmap`` and optax. The modules hold parameters only; everything stochastic takes an explicit
+``key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxvae.errors import ConfigError
+
+NUM_PIXELS = 28 * 28
+
+
+class Posterior(NamedTuple):
+    """The encoder's output: q(z | x) = N(mean, exp(logvar)). An autoencoder's ``logvar`` is None
+    (its posterior is a point mass at ``mean``)."""
+
+    mean: jax.Array
+    logvar: jax.Array | None
+
+
+class MLP(nnx.Module):
+    """Dense layers with ReLU between them and no activation after the last."""
+
+    def __init__(self, sizes: Sequence[int], *, rngs: nnx.Rngs) -> None:
+        self.layers = nnx.List(
+            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        )
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for layer in self.layers[:-1]:
+            x = jax.nn.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class AutoEncoder(nnx.Module):
+    """784 -> hidden -> latent -> reversed hidden -> 784 logits, trained only to reconstruct."""
+
+    def __init__(
+        self, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256), *, rngs: nnx.Rngs
+    ) -> None:
+        self.encoder = MLP([NUM_PIXELS, *hidden_dims, latent_dim], rngs=rngs)
+        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs)
+
+    def encode(self, x: jax.Array) -> Posterior:
+        return Posterior(self.encoder(x), None)
+
+    def decode(self, z: jax.Array) -> jax.Array:
+        return self.decoder(z)
+
+
+class VAE(nnx.Module):
+    """Like the autoencoder, but the encoder gives a Gaussian posterior: mean and log-variance heads."""
+
+    def __init__(
+        self, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256), *, rngs: nnx.Rngs
+    ) -> None:
+        self.trunk = MLP([NUM_PIXELS, *hidden_dims], rngs=rngs)
+        self.mean_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs)
+        self.logvar_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs)
+        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs)
+
+    def encode(self, x: jax.Array) -> Posterior:
+        h = jax.nn.relu(self.trunk(x))
+        return Posterior(self.mean_head(h), self.logvar_head(h))
+
+    def decode(self, z: jax.Array) -> jax.Array:
+        return self.decoder(z)
+
+
+Model = AutoEncoder | VAE
+MODEL_KINDS = ("ae", "vae")
+
+
+def make_model(
+    kind: str, *, key: jax.Array, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256)
+) -> Model:
+    """Build an ``"ae"`` or ``"vae"`` with parameters initialised from ``key``."""
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if latent_dim < 1 or not hidden_dims or min(hidden_dims) < 1:
+        raise ConfigError(f"latent_dim and hidden sizes must be >= 1 (got {latent_dim}, {hidden_dims})")
+    cls = AutoEncoder if kind == "ae" else VAE
+    return cls(latent_dim, tuple(hidden_dims), rngs=nnx.Rngs(params=key))
+
+
+def model_kind(model: Model) -> str:
+    """``"vae"`` or ``"ae"``."""
+    return "vae" if isinstance(model, VAE) else "ae"
+
+
+def to_pixels(images: jax.Array) -> jax.Array:
+    """Images [..., 28, 28] (uint8 0..255, or floats in [0, 1]) to float32 pixels [..., 784] in [0, 1].
+
+    This is where uint8 data becomes floating point: inside the compiled computation, on device.
+    """
+    x = images.reshape(*images.shape[:-2], NUM_PIXELS)
+    if images.dtype == jnp.uint8:
+        return x.astype(jnp.float32) / 255.0
+    return x.astype(jnp.float32)
+
+
+@jax.jit
+def encode(model: Model, images: jax.Array) -> Posterior:
+    """Encode images [..., 28, 28] to the posterior ``(mean, logvar)`` over z, each [..., latent].
+
+    For the autoencoder ``mean`` is the code z and ``logvar`` is None.
+    """
+    return model.encode(to_pixels(images))
+
+
+@jax.jit
+def decode(model: Model, z: jax.Array) -> jax.Array:
+    """Decode latents [..., latent] to Bernoulli logits [..., 28, 28]; ``jax.nn.sigmoid`` gives pixels."""
+    return model.decode(z).reshape(*z.shape[:-1], *(28, 28))
+
+
+@jax.jit
+def reparameterize(mean: jax.Array, logvar: jax.Array, *, key: jax.Array) -> jax.Array:
+    """Sample z ~ N(mean, exp(logvar)) as z = mean + exp(logvar / 2) * eps, eps ~ N(0, I).
+
+    Writing the sample as a deterministic function of (mean, logvar) and independent noise is the
+    reparameterization trick: gradients flow to ``mean`` and ``logvar``.
+    """
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+    return mean + jnp.exp(0.5 * logvar) * eps

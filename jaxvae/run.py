@@ -1,0 +1,164 @@
+"""A whole training run: data in, run directory out (config, per-epoch metrics, checkpoints).
+
+``jaxvae train`` and ``scripts/train.py`` are thin wrappers around :func:`train`. Re-running the
+same command on an existing run directory resumes from its newest complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxvae.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint, template_state
+from jaxvae.config import TrainConfig
+from jaxvae.data import Dataset, load_dataset
+from jaxvae.errors import ConfigError, TrainingError
+from jaxvae.evaluation import evaluate
+from jaxvae.losses import LossTerms
+from jaxvae.models import make_model
+from jaxvae.train import TrainState, create_train_state, train_epoch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run leaves in memory (the run directory holds the same on disk)."""
+
+    state: TrainState
+    metrics: list[dict[str, Any]]
+    run_dir: Path
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        json.dump(value, f, indent=2)
+    os.replace(f.name, path)
+
+
+def prepare_run_dir(out: str | Path) -> Path:
+    """Create ``out`` and check that it is writable, failing in one line before any work."""
+    run_dir = Path(out)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=run_dir):
+            pass
+    except OSError as e:
+        raise ConfigError(f"output directory {run_dir} is not writable ({e.strerror or e})") from None
+    return run_dir
+
+
+def terms_dict(terms: LossTerms, prefix: str) -> dict[str, float]:
+    """Loss terms as plain floats, keyed ``<prefix>_total`` etc."""
+    return {f"{prefix}_{name}": float(value) for name, value in terms._asdict().items()}
+
+
+def initial_state(config: TrainConfig) -> TrainState:
+    """The state a run with ``config`` starts from: a function of the seed alone."""
+    model_key, state_key = jax.random.split(jax.random.key(config.seed))
+    model = make_model(
+        config.model, key=model_key, latent_dim=config.latent_dim, hidden_dims=config.hidden_dims
+    )
+    return create_train_state(model, config.optimizer(), key=state_key)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    data: tuple[Dataset, Dataset] | None = None,
+    progress: bool = True,
+    resume: bool = True,
+) -> RunResult:
+    """Train ``config.model`` for ``config.epochs`` epochs and write the run directory.
+
+    Args:
+        config: the run's settings (validated here, before any work).
+        data: ``(train, test)`` splits; loaded from ``config.dataset`` when omitted.
+        progress: show a progress bar over epochs with the live loss.
+        resume: continue from the newest checkpoint in ``config.out`` if there is one.
+    """
+    config.validate()
+    run_dir = prepare_run_dir(config.out)
+    train_data, test_data = data or (
+        load_dataset(config.dataset, "train", config.data_dir),
+        load_dataset(config.dataset, "test", config.data_dir),
+    )
+    if config.batch_size > len(train_data.images):
+        raise ConfigError(
+            f"batch_size {config.batch_size} is larger than the training set ({len(train_data.images)} images)"
+        )
+    optimizer = config.optimizer()
+    state = initial_state(config)
+    metrics: list[dict[str, Any]] = []
+    metrics_path = run_dir / "metrics.json"
+    if resume and latest_checkpoint(run_dir) is not None:
+        state, saved = restore_checkpoint(run_dir, template_state(config))
+        if saved != config.to_dict():
+            changed = sorted(k for k in saved if saved[k] != config.to_dict().get(k))
+            logger.warning("resuming %s with changed settings: %s", run_dir, ", ".join(changed))
+        if metrics_path.exists():
+            metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
+    (run_dir / "config.json").write_text(config.to_json())
+
+    images = jax.device_put(train_data.images)
+    test_images = jax.device_put(test_data.images)
+    eval_key = jax.random.fold_in(jax.random.key(config.seed), 2**31 - 1)
+    start = int(state.epoch)
+    bar = tqdm(
+        range(start, config.epochs),
+        desc=f"train {config.model}",
+        unit="epoch",
+        disable=not progress,
+        initial=start,
+        total=config.epochs,
+    )
+    for epoch in bar:
+        began = time.perf_counter()
+        state, train_terms = train_epoch(
+            state, images, optimizer=optimizer, batch_size=config.batch_size, beta=config.beta
+        )
+        train_terms = jax.device_get(train_terms)  # the one host sync per epoch
+        seconds = time.perf_counter() - began
+        if not math.isfinite(float(train_terms.total)):
+            raise TrainingError(
+                f"non-finite training loss in epoch {epoch + 1} (steps {int(state.step) - len(images) // config.batch_size + 1}"
+                f"..{int(state.step)}); the last good checkpoint is in {run_dir / 'checkpoints'}"
+            )
+        test_terms = evaluate(state.model, test_images, key=eval_key, beta=config.beta)
+        row = {"epoch": epoch + 1, "seconds": seconds}
+        row |= terms_dict(train_terms, "train") | terms_dict(jax.device_get(test_terms), "test")
+        metrics.append(row)
+        write_json(metrics_path, metrics)
+        bar.set_postfix(train=f"{row['train_total']:.2f}", test=f"{row['test_total']:.2f}")
+        if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
+            save_checkpoint(run_dir, state, config, keep=config.keep_checkpoints)
+    bar.close()
+    return RunResult(state=state, metrics=metrics, run_dir=run_dir)
+
+
+def summarize(metrics: list[dict[str, Any]]) -> dict[str, float]:
+    """Final test loss terms and the median seconds per epoch (compile excluded where possible)."""
+    if not metrics:
+        return {}
+    steady = [m["seconds"] for m in metrics[1:]] or [metrics[0]["seconds"]]
+    last = metrics[-1]
+    return {
+        "epochs": float(last["epoch"]),
+        "test_total": last["test_total"],
+        "test_reconstruction": last["test_reconstruction"],
+        "test_kl": last["test_kl"],
+        "first_epoch_seconds": metrics[0]["seconds"],
+        "median_epoch_seconds": float(np.median(steady)),
+    }
