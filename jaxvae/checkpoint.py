@@ -34,7 +34,7 @@ def _flatten(state: TrainState) -> tuple[list[str], list[Any], Any]:
 
 
 def _manifest(paths: list[str], leaves: list[Any]) -> list[list[Any]]:
-    return [[p, list(np.shape(x)), str(np.result_type(x))] for p, x in zip(paths, leaves, strict=True)]
+    return [[p, list(np.shape(x)), str(np.asarray(x).dtype)] for p, x in zip(paths, leaves, strict=True)]
 
 
 def _manager(run_dir: str | Path, keep: int = 2) -> ocp.CheckpointManager:
@@ -73,9 +73,7 @@ def latest_checkpoint(run_dir: str | Path) -> int | None:
 def template_state(config: TrainConfig) -> TrainState:
     """A state with the shapes of ``config``'s model (values are placeholders until restored)."""
     key = jax.random.key(config.seed)
-    model = make_model(
-        config.model, key=key, latent_dim=config.latent_dim, hidden_dims=config.hidden_dims
-    )
+    model = make_model(config.model, key=key, latent_dim=config.latent_dim, hidden_dims=config.hidden_dims)
     return create_train_state(model, config.optimizer(), key=key)
 
 

@@ -38,7 +38,9 @@ class TrainConfig:
     beta: float = field(default=1.0, metadata=_help("weight of the KL term (VAE only)"))
     seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
     out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
-    checkpoint_every: int = field(default=1, metadata=_help("save a checkpoint every N epochs (and at the end)"))
+    checkpoint_every: int = field(
+        default=1, metadata=_help("save a checkpoint every N epochs (and at the end)")
+    )
     keep_checkpoints: int = field(default=2, metadata=_help("how many recent checkpoints to keep"))
 
     def validate(self) -> TrainConfig:

@@ -148,9 +148,7 @@ def load_idx_split(directory: str | os.PathLike[str], split: str) -> Dataset:
     if labels.ndim != 1:
         raise DataError(f"{label_path}: labels have shape {labels.shape}, expected [N]")
     if len(images) != len(labels):
-        raise DataError(
-            f"{image_path}: {len(images)} images but {label_path.name} has {len(labels)} labels"
-        )
+        raise DataError(f"{image_path}: {len(images)} images but {label_path.name} has {len(labels)} labels")
     return Dataset(images, labels.astype(np.int32))
 
 
@@ -190,9 +188,9 @@ def cache_dir(name: str) -> Path:
 def load_bundled(split: str = "train") -> Dataset:
     """The bundled real-MNIST subset: ``train`` 450 digits per class, ``test`` the other 50."""
     _check_split(split)
-    with resources.files("jaxvae").joinpath("_bundled/mnist_5k.npz").open("rb") as f:
-        with np.load(f, allow_pickle=False) as archive:
-            images, labels = archive["images"], archive["labels"].astype(np.int32)
+    bundled = resources.files("jaxvae").joinpath("_bundled/mnist_5k.npz")
+    with bundled.open("rb") as f, np.load(f, allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"].astype(np.int32)
     position = np.concatenate([np.arange(np.sum(labels == c)) for c in range(10)])
     keep = position < 450 if split == "train" else position >= 450
     return Dataset(images[keep], labels[keep])
@@ -291,7 +289,7 @@ def _unavailable_message(name: str, split: str, reason: str) -> str:
         f"{', '.join(f + '[.gz]' for f in idx_filenames(split))} in DIR or DIR/{name}; "
         f"put them in {cache_dir(name)}; prepare the tensorflow-datasets cache "
         f"(tfds.data_source({name!r})); or connect to the internet so jaxvae can download them"
-        + (f"; Debian: apt-get install dataset-fashion-mnist" if name == "fashion_mnist" else "")
+        + ("; Debian: apt-get install dataset-fashion-mnist" if name == "fashion_mnist" else "")
         + (f"; or use the bundled subset: --dataset {BUNDLED}" if name == "mnist" else "")
     )
 
@@ -329,7 +327,7 @@ def load_dataset(
             )
         return load_idx_split(found, split)
     roots = [Path(d) for d in [os.environ.get("JAXVAE_DATA_DIR")] if d]
-    roots += list(_SYSTEM_DIRS.get(name, ())) + [cache_dir(name)]
+    roots += [*_SYSTEM_DIRS.get(name, ()), cache_dir(name)]
     for root in roots:
         found = _in_directory(root, name, split, explicit=False)
         if found is not None:

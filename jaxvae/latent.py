@@ -36,5 +36,3 @@ def tile(images: jax.Array | np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     rows, cols, h, w = images.shape
     return images.transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
-
-

@@ -87,4 +87,3 @@ def mean_terms(terms: LossTerms, weights: jax.Array | None = None) -> LossTerms:
         return jax.tree.map(jnp.mean, terms)
     total_weight = jnp.sum(weights)
     return jax.tree.map(lambda t: jnp.sum(t * weights) / total_weight, terms)
-

@@ -7,6 +7,7 @@ NNX modules are pytrees, so a model passes straight through ``jax.jit``, ``jax.g
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -31,9 +32,7 @@ class MLP(nnx.Module):
     """Dense layers with ReLU between them and no activation after the last."""
 
     def __init__(self, sizes: Sequence[int], *, rngs: nnx.Rngs) -> None:
-        self.layers = nnx.List(
-            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-        )
+        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)])
 
     def __call__(self, x: jax.Array) -> jax.Array:
         for layer in self.layers[:-1]:

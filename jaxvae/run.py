@@ -96,9 +96,8 @@ def train(
         load_dataset(config.dataset, "test", config.data_dir),
     )
     if config.batch_size > len(train_data.images):
-        raise ConfigError(
-            f"batch_size {config.batch_size} is larger than the training set ({len(train_data.images)} images)"
-        )
+        size = len(train_data.images)
+        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({size} images)")
     optimizer = config.optimizer()
     state = initial_state(config)
     metrics: list[dict[str, Any]] = []
@@ -132,9 +131,10 @@ def train(
         train_terms = jax.device_get(train_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
         if not math.isfinite(float(train_terms.total)):
+            first_step = int(state.step) - len(images) // config.batch_size + 1
             raise TrainingError(
-                f"non-finite training loss in epoch {epoch + 1} (steps {int(state.step) - len(images) // config.batch_size + 1}"
-                f"..{int(state.step)}); the last good checkpoint is in {run_dir / 'checkpoints'}"
+                f"non-finite training loss in epoch {epoch + 1} (optimizer steps {first_step}.."
+                f"{int(state.step)}); the last good checkpoint is in {run_dir / 'checkpoints'}"
             )
         test_terms = evaluate(state.model, test_images, key=eval_key, beta=config.beta)
         row = {"epoch": epoch + 1, "seconds": seconds}

@@ -1,0 +1,29 @@
+"""Test setup: 4 fake CPU devices (for the data-parallel tests) and no silent rank promotion."""
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_num_cpu_devices", 4)
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+FULL_MNIST = Path(os.environ.get("JAXVAE_DATA_DIR", SHARED_MNIST))
+
+
+@pytest.fixture(scope="session")
+def full_mnist_dir() -> Path:
+    """The real full MNIST IDX files, or skip (they live beside the repo, never inside it)."""
+    if not (FULL_MNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"full MNIST not found at {FULL_MNIST}")
+    return FULL_MNIST
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_env(monkeypatch, tmp_path):
+    """No test reads the user's data folders or cache, or downloads anything by accident."""
+    monkeypatch.delenv("JAXVAE_DATA_DIR", raising=False)
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))

@@ -1,0 +1,149 @@
+import gzip
+import struct
+import time
+
+import numpy as np
+import pytest
+
+import jaxvae.data as data
+from jaxvae import DataError, DataUnavailableError, load_bundled, load_dataset, read_idx
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_split(directory, split="train", n=5, *, gz=True, images=None, labels=None):
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) if images is None else images
+    labels = rng.integers(0, 10, (n,), dtype=np.uint8) if labels is None else labels
+    image_name, label_name = data.idx_filenames(split)
+    for name, array in ((image_name, images), (label_name, labels)):
+        payload = idx_bytes(array)
+        if gz:
+            (directory / f"{name}.gz").write_bytes(gzip.compress(payload))
+        else:
+            (directory / name).write_bytes(payload)
+    return images, labels
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_reads_idx_split_raw_or_gzip(tmp_path, gz):
+    images, labels = write_split(tmp_path, "test", gz=gz)
+    ds = load_dataset("mnist", "test", tmp_path)
+    assert ds.images.dtype == np.uint8 and ds.images.shape == (5, 28, 28)
+    np.testing.assert_array_equal(ds.images, images)
+    np.testing.assert_array_equal(ds.labels, labels)
+    assert ds.labels.dtype == np.int32
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz: file not found"):
+        data.load_idx_split(tmp_path, "train")
+
+
+def test_wrong_magic(tmp_path):
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(b"\x12\x34\x08\x03" + b"\0" * 20)
+    with pytest.raises(DataError, match=r"x-idx3-ubyte: wrong magic number"):
+        read_idx(path)
+
+
+def test_truncated_data(tmp_path):
+    path = tmp_path / "t"
+    path.write_bytes(idx_bytes(np.zeros((3, 28, 28)))[:-10])
+    with pytest.raises(DataError, match="truncated data"):
+        read_idx(path)
+
+
+def test_count_mismatch(tmp_path):
+    write_split(tmp_path, images=np.zeros((4, 28, 28), np.uint8), labels=np.zeros(3, np.uint8))
+    with pytest.raises(DataError, match="4 images but .* has 3 labels"):
+        data.load_idx_split(tmp_path, "train")
+
+
+def test_wrong_image_size(tmp_path):
+    write_split(tmp_path, images=np.zeros((2, 32, 32), np.uint8), labels=np.zeros(2, np.uint8))
+    with pytest.raises(DataError, match=r"shape \(2, 32, 32\), expected \[N, 28, 28\]"):
+        data.load_idx_split(tmp_path, "train")
+
+
+def test_not_gzip_where_gz_says_so(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(idx_bytes(np.zeros((1, 28, 28))))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz: not a valid gzip file"):
+        read_idx(path)
+
+
+def test_bundled_subset_is_real_balanced_mnist():
+    train, test = load_bundled("train"), load_bundled("test")
+    assert train.images.shape == (4500, 28, 28) and test.images.shape == (500, 28, 28)
+    assert train.images.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(train.labels), [450] * 10)
+    np.testing.assert_array_equal(np.bincount(test.labels), [50] * 10)
+    assert 25 < train.images.mean() < 45  # real MNIST: mean pixel about 33
+    ds = load_dataset("mnist_5k", "test")
+    np.testing.assert_array_equal(ds.images, test.images)
+
+
+def test_explicit_dir_never_falls_back(tmp_path):
+    with pytest.raises(DataUnavailableError, match="--data-dir"):
+        load_dataset("mnist", "train", tmp_path / "empty")
+
+
+def test_env_dir_named_for_another_dataset_is_not_used(tmp_path, monkeypatch):
+    write_split(tmp_path / "mnist", "test")
+    monkeypatch.setenv("JAXVAE_DATA_DIR", str(tmp_path / "mnist"))
+    monkeypatch.setattr(data, "_SYSTEM_DIRS", {})
+    monkeypatch.setattr(data, "_load_tfds_prepared", lambda name, split: None)
+    assert len(load_dataset("mnist", "test", download_if_missing=False).images) == 5
+    with pytest.raises(DataUnavailableError):
+        load_dataset("fashion_mnist", "test", download_if_missing=False)
+
+
+def test_offline_fails_fast_with_instructions(monkeypatch):
+    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: False)
+    start = time.perf_counter()
+    with pytest.raises(DataUnavailableError) as err:
+        load_dataset("mnist", "train")
+    assert time.perf_counter() - start < 10
+    message = str(err.value)
+    for way in ("--data-dir", "JAXVAE_DATA_DIR", "tfds", "mnist_5k", "internet"):
+        assert way in message
+
+
+def test_reachability_probe_is_quick_on_a_closed_port():
+    start = time.perf_counter()
+    assert data._reachable("http://127.0.0.1:9/", timeout=2.0) is False
+    assert time.perf_counter() - start < 3
+
+
+def test_tfds_prepared_cache_glue_with_tfds_mock():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=7):
+        ds = data._load_tfds_prepared("mnist", "train")
+    assert ds is not None
+    assert ds.images.shape == (7, 28, 28) and ds.images.dtype == np.uint8
+    assert ds.labels.shape == (7,) and ds.labels.max() < 10
+
+
+def test_unprepared_tfds_cache_is_skipped_quickly():
+    start = time.perf_counter()
+    assert data._load_tfds_prepared("mnist", "test") is None
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.skipif(not data._SYSTEM_DIRS["fashion_mnist"][0].exists(), reason="dataset-fashion-mnist absent")
+def test_debian_fashion_mnist_found_without_configuration():
+    ds = load_dataset("fashion_mnist", "test", download_if_missing=False)
+    assert ds.images.shape == (10000, 28, 28)
+    np.testing.assert_array_equal(np.bincount(ds.labels), [1000] * 10)
+
+
+def test_unknown_dataset_and_split():
+    with pytest.raises(DataError, match="unknown dataset"):
+        load_dataset("cifar")
+    with pytest.raises(DataError, match="unknown split"):
+        load_dataset("mnist_5k", "validation")
