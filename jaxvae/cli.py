@@ -30,9 +30,9 @@ shipped inside the package.
 """
 
 
-def _field_type(field: dataclasses.Field[Any]) -> tuple[Any, bool]:
+def _field_type(field_owner: type, field: dataclasses.Field[Any]) -> tuple[Any, bool]:
     """The scalar type argparse should parse, and whether the field is a tuple (``nargs='+'``)."""
-    hints = typing.get_type_hints(TrainConfig)
+    hints = typing.get_type_hints(field_owner)
     hint = hints[field.name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     origin = typing.get_origin(hint)
@@ -47,7 +47,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls: type, defaults
     """Add one ``--flag`` per dataclass field, with its help, choices and default."""
     defaults = defaults or config_cls()
     for field in dataclasses.fields(config_cls):
-        scalar, is_tuple = _field_type(field)
+        scalar, is_tuple = _field_type(config_cls, field)
         default = getattr(defaults, field.name)
         kwargs: dict[str, Any] = {"type": scalar, "default": default}
         if is_tuple:
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--restart", action="store_true", help="ignore checkpoints already in --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
+
+    from jaxvae.demo import add_demo_command
+
+    add_demo_command(commands)
 
     return parser
 

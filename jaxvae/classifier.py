@@ -1,0 +1,158 @@
+"""A small MLP digit classifier: the judge of whether a decoded image looks like a digit.
+
+It is trained by jaxvae on the same training split as the autoencoders (labels are used here and
+only here) and cached as a plain ``.npz`` of arrays. An image is *plausible* when the classifier's
+top digit probability is at least a threshold (0.9 by default; 0.5 and 0.99 are reported too).
+
+A plain softmax classifier is overconfident far from its data (uniform noise can score 0.9), so the
+classifier has an eleventh "not a digit" class, trained on synthetic junk drawn fresh every step:
+uniform noise of random brightness and blank images of random grey level. The digit
+probabilities come from the 11-way softmax, so mass on "not a digit" lowers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from tqdm.auto import tqdm
+
+from jaxvae.models import MLP, NUM_PIXELS, to_pixels
+
+logger = logging.getLogger(__name__)
+NUM_CLASSES = 10
+REJECT = NUM_CLASSES  # the index of the "not a digit" class
+THRESHOLDS = (0.5, 0.9, 0.99)
+
+
+class Classifier(nnx.Module):
+    """784 -> 512 -> 256 -> 11 logits (ten digits, then "not a digit")."""
+
+    def __init__(self, *, rngs: nnx.Rngs) -> None:
+        self.mlp = MLP([NUM_PIXELS, 512, 256, NUM_CLASSES + 1], rngs=rngs)
+
+    def __call__(self, images: jax.Array) -> jax.Array:
+        return self.mlp(to_pixels(images))
+
+
+@jax.jit
+def class_probabilities(classifier: Classifier, images: jax.Array) -> jax.Array:
+    """Digit probabilities [..., 10] for images [..., 28, 28] (uint8 or [0, 1] floats).
+
+    They come from the 11-way softmax and sum to 1 - p("not a digit").
+    """
+    return jax.nn.softmax(classifier(images), axis=-1)[..., :NUM_CLASSES]
+
+
+def junk_images(key: jax.Array, count: int) -> jax.Array:
+    """``count`` non-digit images in [0, 1]: half uniform noise of random brightness, half blank."""
+    noise_key, scale_key, level_key = jax.random.split(key, 3)
+    scale = jax.random.uniform(scale_key, (count, 1, 1))
+    noise = jax.random.uniform(noise_key, (count, 28, 28)) * scale
+    blank = jnp.broadcast_to(jax.random.uniform(level_key, (count, 1, 1)) * 0.3, (count, 28, 28))
+    return jnp.where(jnp.arange(count)[:, None, None] % 2 == 0, noise, blank)
+
+
+@partial(jax.jit, static_argnames=("optimizer", "batch_size"), donate_argnames=("classifier", "opt_state"))
+def _train_epoch(
+    classifier: Classifier,
+    opt_state: optax.OptState,
+    images: jax.Array,
+    labels: jax.Array,
+    key: jax.Array,
+    *,
+    optimizer: optax.GradientTransformation,
+    batch_size: int,
+) -> tuple[Classifier, optax.OptState]:
+    num_batches = images.shape[0] // batch_size
+    order = jax.random.permutation(jax.random.fold_in(key, 0), images.shape[0])[: num_batches * batch_size]
+
+    num_junk = max(1, batch_size // 4)
+
+    def step(carry: tuple[Classifier, optax.OptState], inputs: tuple[jax.Array, jax.Array]):
+        model, opt_state = carry
+        indices, step_key = inputs
+        batch = jnp.concatenate([to_pixels(images[indices]), to_pixels(junk_images(step_key, num_junk))])
+        targets = jnp.concatenate([labels[indices], jnp.full((num_junk,), REJECT, labels.dtype)])
+
+        def loss(model: Classifier) -> jax.Array:
+            logits = model.mlp(batch)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
+
+        grads = jax.grad(loss)(model)
+        updates, opt_state = optimizer.update(grads, opt_state, model)
+        return (optax.apply_updates(model, updates), opt_state), None
+
+    step_keys = jax.random.split(jax.random.fold_in(key, 1), num_batches)
+    (classifier, opt_state), _ = jax.lax.scan(
+        step, (classifier, opt_state), (order.reshape(num_batches, batch_size), step_keys)
+    )
+    return classifier, opt_state
+
+
+def accuracy(classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of ``images`` whose most probable class is the label."""
+    predictions = jnp.argmax(class_probabilities(classifier, jnp.asarray(images)), axis=-1)
+    return float(jnp.mean(predictions == jnp.asarray(labels)))
+
+
+def _cache_path(cache_dir: Path, images: np.ndarray, labels: np.ndarray, seed: int, epochs: int) -> Path:
+    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
+    return cache_dir / f"classifier11-{digest}-seed{seed}-epochs{epochs}.npz"
+
+
+def train_classifier(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    key: jax.Array,
+    seed: int = 0,
+    epochs: int = 5,
+    batch_size: int = 128,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> Classifier:
+    """Train (or load from ``cache_dir``) a classifier on ``images`` [N, 28, 28] and ``labels`` [N].
+
+    The cache key is a hash of the training data, the seed and the number of epochs.
+    """
+    classifier = Classifier(rngs=nnx.Rngs(params=key))
+    cached = _cache_path(cache_dir, images, labels, seed, epochs) if cache_dir else None
+    if cached is not None and cached.exists():
+        try:
+            with np.load(cached, allow_pickle=False) as archive:
+                leaves, treedef = jax.tree.flatten(classifier)
+                loaded = [archive[f"{i:03d}"] for i in range(len(leaves))]
+                if all(a.shape == b.shape for a, b in zip(loaded, leaves, strict=True)):
+                    logger.info("loaded cached classifier %s", cached)
+                    return jax.tree.unflatten(treedef, [jnp.asarray(x) for x in loaded])
+        except (OSError, KeyError, ValueError) as e:
+            logger.warning("ignoring unreadable classifier cache %s (%s)", cached, e)
+    optimizer = optax.adam(1e-3)
+    opt_state = optimizer.init(classifier)
+    device_images, device_labels = jnp.asarray(images), jnp.asarray(labels)
+    batch_size = min(batch_size, len(images))
+    for epoch in tqdm(range(epochs), desc="train classifier", unit="epoch", disable=not progress):
+        classifier, opt_state = _train_epoch(
+            classifier,
+            opt_state,
+            device_images,
+            device_labels,
+            jax.random.fold_in(key, epoch),
+            optimizer=optimizer,
+            batch_size=batch_size,
+        )
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        leaves = {f"{i:03d}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(classifier))}
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez(tmp, **leaves)
+        tmp.replace(cached)
+    return classifier

@@ -1,0 +1,100 @@
+"""Numbers that make the AE-versus-VAE story measurable.
+
+For a model with a 2-D latent and a trained digit classifier:
+
+- ``grid_plausible``: the fraction of a dense grid over the data's bounding box whose decoded
+  images are plausible digits (classifier top probability >= threshold).
+- ``prior_plausible``: the same for decodes of samples z ~ N(0, I).
+- ``prior_class_entropy_bits``: entropy of the predicted classes of those samples; log2(10) = 3.32
+  bits when all ten digits are generated equally often.
+- ``empty_fraction``: the fraction of the bounding box farther than a radius from every encoded
+  training point. The box is the 0.5-99.5 percentile range of the codes in each axis (robust to a
+  few outliers), split into ``EMPTY_CELLS`` x ``EMPTY_CELLS`` cells; a cell is empty when no code
+  falls inside it, i.e. the radius is half a cell side in the max-norm (1% of the box side). At
+  that scale a 60,000-point cloud averages 24 points a cell, so an empty cell is a real hole, not
+  sampling noise; and because the radius is relative to the box it is comparable across models
+  whose latent scales differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxvae.classifier import THRESHOLDS, Classifier, class_probabilities
+from jaxvae.latent import decode_grid, grid_points
+from jaxvae.models import Model, decode
+
+EMPTY_CELLS = 50
+Box = tuple[tuple[float, float], tuple[float, float]]
+
+
+def bounding_box(z: np.ndarray, low: float = 0.5, high: float = 99.5) -> Box:
+    """The percentile box of 2-D codes z [N, 2]: ((x_min, x_max), (y_min, y_max))."""
+    lo, hi = np.percentile(z, [low, high], axis=0)
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def empty_fraction(z: np.ndarray, box: Box, cells: int = EMPTY_CELLS) -> float:
+    """Fraction of the ``cells`` x ``cells`` cells of ``box`` that contain no code of z [N, 2]."""
+    counts, _, _ = np.histogram2d(z[:, 0], z[:, 1], bins=cells, range=box)
+    return float(np.mean(counts == 0))
+
+
+def occupancy(z: np.ndarray, box: Box, size: int) -> np.ndarray:
+    """Codes per cell on a ``size`` x ``size`` grid over ``box``, rows top (max y) to bottom."""
+    counts, _, _ = np.histogram2d(z[:, 0], z[:, 1], bins=size, range=box)
+    return counts.T[::-1]
+
+
+def top_probability(classifier: Classifier, images: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The classifier's top probability and predicted class for each image [..., 28, 28]."""
+    probabilities = class_probabilities(classifier, images)
+    return np.asarray(jnp.max(probabilities, -1)), np.asarray(jnp.argmax(probabilities, -1))
+
+
+def class_entropy_bits(predicted: np.ndarray, num_classes: int = 10) -> float:
+    """Entropy in bits of the histogram of predicted classes."""
+    p = np.bincount(predicted.ravel(), minlength=num_classes) / predicted.size
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def fractions(top: np.ndarray) -> dict[str, float]:
+    """Fraction of ``top`` at or above each threshold, keyed ``"0.5"``, ``"0.9"``, ``"0.99"``."""
+    return {str(t): float(np.mean(top >= t)) for t in THRESHOLDS}
+
+
+def measure_latent_space(
+    model: Model,
+    classifier: Classifier,
+    codes: np.ndarray,
+    *,
+    key: jax.Array,
+    grid_size: int = 100,
+    num_samples: int = 10_000,
+) -> dict[str, Any]:
+    """All measurements for one model; ``codes`` are its 2-D codes of the training images.
+
+    Returns plain floats and lists (JSON-ready) plus ``heat``: the top probability on the grid.
+    """
+    box = bounding_box(codes)
+    grid = jnp.asarray(grid_points(box[0], box[1], grid_size))
+    grid_top, _ = top_probability(classifier, decode_grid(model, grid))
+    z = jax.random.normal(key, (num_samples, codes.shape[1]))
+    samples = jax.nn.sigmoid(decode(model, z))
+    prior_top, prior_class = top_probability(classifier, samples)
+    return {
+        "box": [list(box[0]), list(box[1])],
+        "grid_size": grid_size,
+        "grid_plausible": fractions(grid_top),
+        "num_prior_samples": num_samples,
+        "prior_plausible": fractions(prior_top),
+        "prior_class_entropy_bits": class_entropy_bits(prior_class),
+        "prior_class_counts": np.bincount(prior_class, minlength=10).tolist(),
+        "empty_fraction": empty_fraction(codes, box),
+        "heat": grid_top.reshape(grid_size, grid_size),
+    }

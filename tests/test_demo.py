@@ -1,0 +1,75 @@
+import json
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxvae
+from jaxvae.classifier import train_classifier
+from jaxvae.cli import main
+from jaxvae.measures import class_entropy_bits, empty_fraction, top_probability
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert main(["demo", "--quick", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_quick_demo_writes_a_consistent_report(quick_report):
+    page = (quick_report / "index.html").read_text()
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert len(referenced) >= 9
+    for name in referenced:
+        assert "://" not in name and (quick_report / name).is_file(), name
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    assert metrics["dataset"] == "mnist_5k" and metrics["seed"] == 0
+    assert 0.5 < metrics["classifier_test_accuracy"] <= 1
+    for kind in ("ae", "vae"):
+        m = metrics["models"][kind]
+        for group in ("grid_plausible", "prior_plausible"):
+            values = [m[group][t] for t in ("0.5", "0.9", "0.99")]
+            assert all(0 <= v <= 1 for v in values)
+            assert values[0] >= values[1] >= values[2]  # a stricter threshold passes fewer
+        assert 0 <= m["empty_fraction"] <= 1
+        assert 0 <= m["prior_class_entropy_bits"] <= np.log2(10) + 1e-9
+        assert sum(m["prior_class_counts"]) == m["num_prior_samples"] == 10_000
+
+
+def test_explicit_dataset_never_falls_back(tmp_path, capsys):
+    code = main(
+        ["demo", "--quick", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]
+    )
+    assert code == 2
+    assert "mnist/train is not available" in capsys.readouterr().err
+
+
+def test_default_dataset_falls_back_loudly(tmp_path, monkeypatch):
+    from jaxvae import data, demo
+
+    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: False)
+    monkeypatch.setattr(data, "_load_tfds_prepared", lambda name, split: None)
+    name, train, _, banner = demo.load_demo_data(demo.DemoConfig())
+    assert name == "mnist_5k" and len(train.images) == 4500
+    assert banner and "bundled subset" in banner and "--data-dir" in banner
+
+
+def test_plausibility_separates_digits_from_noise_and_blanks():
+    train, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    classifier = train_classifier(train.images, train.labels, key=jax.random.key(0), epochs=5, progress=False)
+    real, _ = top_probability(classifier, jnp.asarray(test.images))
+    noise, _ = top_probability(classifier, jax.random.uniform(jax.random.key(1), (500, 28, 28)))
+    blank, _ = top_probability(classifier, jnp.zeros((1, 28, 28)))
+    assert np.mean(real >= 0.9) > 0.7
+    assert np.mean(noise >= 0.9) < 0.2 and np.mean(real) > np.mean(noise) + 0.3
+    assert blank[0] < 0.9
+
+
+def test_measure_helpers():
+    assert class_entropy_bits(np.arange(1000) % 10) == pytest.approx(np.log2(10))
+    assert class_entropy_bits(np.zeros(50, int)) == 0
+    z = np.array([[0.1, 0.1], [0.9, 0.9]])
+    assert empty_fraction(z, ((0, 1), (0, 1)), cells=2) == 0.5
