@@ -38,7 +38,7 @@ def _manifest(paths: list[str], leaves: list[Any]) -> list[list[Any]]:
 
 
 def _manager(run_dir: str | Path, keep: int = 2) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, cleanup_tmp_directories=True)
     return ocp.CheckpointManager(Path(run_dir).absolute() / CHECKPOINT_DIR, options=options)
 
 

@@ -44,7 +44,7 @@ def _field_type(field_owner: type, field: dataclasses.Field[Any]) -> tuple[Any, 
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config_cls: type, defaults: Any = None) -> None:
-    """Add one ``--flag`` per dataclass field, with its help, choices and default."""
+    """Add one ``--flag`` per dataclass field, with its help and default."""
     defaults = defaults or config_cls()
     for field in dataclasses.fields(config_cls):
         scalar, is_tuple = _field_type(config_cls, field)
@@ -52,8 +52,6 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls: type, defaults
         kwargs: dict[str, Any] = {"type": scalar, "default": default}
         if is_tuple:
             kwargs["nargs"] = "+"
-        if "choices" in field.metadata:
-            kwargs["choices"] = field.metadata["choices"]
         shown = " ".join(map(str, default)) if is_tuple else default
         suffix = "" if default is None else f" (default: {shown})"
         kwargs["help"] = field.metadata.get("help", "") + suffix
@@ -83,8 +81,15 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Report a bad flag as one ``jaxvae: error:`` line (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"jaxvae: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="jaxvae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what jaxvae is doing")

@@ -23,8 +23,8 @@ def _help(text: str, **extra: Any) -> dict[str, Any]:
 class TrainConfig:
     """How to train one model. Every field is also a ``jaxvae train`` flag (``_`` becomes ``-``)."""
 
-    model: str = field(default="vae", metadata=_help("ae (plain autoencoder) or vae", choices=MODEL_KINDS))
-    dataset: str = field(default="mnist", metadata=_help("dataset name", choices=DATASETS))
+    model: str = field(default="vae", metadata=_help("ae (plain autoencoder) or vae"))
+    dataset: str = field(default="mnist", metadata=_help(f"dataset: {', '.join(DATASETS)}"))
     data_dir: str | None = field(
         default=None, metadata=_help("directory of IDX files (default: $JAXVAE_DATA_DIR, then tfds)")
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import math
 import os
 import socket
 import struct
@@ -106,7 +107,7 @@ def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
     if len(data) < header_end:
         raise DataError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header_end])
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)
     actual = len(data) - header_end
     if actual < expected:
         raise DataError(f"{name}: truncated data: {actual} bytes for shape {shape} ({expected} needed)")

@@ -50,8 +50,8 @@ class DemoConfig:
     dataset: str | None = field(
         default=None,
         metadata={
-            "help": f"dataset (default: mnist, or the bundled {BUNDLED} subset if mnist cannot be had)",
-            "choices": DATASETS,
+            "help": f"dataset: {', '.join(DATASETS)} (default: mnist, or the bundled {BUNDLED} "
+            "subset if mnist cannot be had)",
         },
     )
     data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})

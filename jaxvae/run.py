@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -65,6 +64,18 @@ def terms_dict(terms: LossTerms, prefix: str) -> dict[str, float]:
     return {f"{prefix}_{name}": float(value) for name, value in terms._asdict().items()}
 
 
+def check_finite(step_losses: np.ndarray, *, epoch: int, last_step: int, run_dir: Path) -> None:
+    """Stop with a message naming the epoch and the first step whose loss is not finite."""
+    bad = ~np.isfinite(step_losses)
+    if bad.any():
+        step = last_step - len(step_losses) + 1 + int(np.argmax(bad))
+        raise TrainingError(
+            f"loss became {step_losses[bad][0]} at epoch {epoch}, step {step} (counting optimizer steps "
+            f"from 1); nothing from epoch {epoch} was saved, and the last good checkpoint in "
+            f"{run_dir / 'checkpoints'} is intact (try a smaller --lr)"
+        )
+
+
 def initial_state(config: TrainConfig) -> TrainState:
     """The state a run with ``config`` starts from: a function of the seed alone."""
     model_key, state_key = jax.random.split(jax.random.key(config.seed))
@@ -104,8 +115,9 @@ def train(
     metrics_path = run_dir / "metrics.json"
     if resume and latest_checkpoint(run_dir) is not None:
         state, saved = restore_checkpoint(run_dir, template_state(config))
-        if saved != config.to_dict():
-            changed = sorted(k for k in saved if saved[k] != config.to_dict().get(k))
+        saved_config = TrainConfig.from_dict(saved).to_dict()
+        if saved_config != config.to_dict():
+            changed = sorted(k for k, v in saved_config.items() if v != config.to_dict()[k])
             logger.warning("resuming %s with changed settings: %s", run_dir, ", ".join(changed))
         if metrics_path.exists():
             metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
@@ -125,17 +137,13 @@ def train(
     )
     for epoch in bar:
         began = time.perf_counter()
-        state, train_terms = train_epoch(
+        state, step_terms = train_epoch(
             state, images, optimizer=optimizer, batch_size=config.batch_size, beta=config.beta
         )
-        train_terms = jax.device_get(train_terms)  # the one host sync per epoch
+        step_terms = jax.device_get(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
-        if not math.isfinite(float(train_terms.total)):
-            first_step = int(state.step) - len(images) // config.batch_size + 1
-            raise TrainingError(
-                f"non-finite training loss in epoch {epoch + 1} (optimizer steps {first_step}.."
-                f"{int(state.step)}); the last good checkpoint is in {run_dir / 'checkpoints'}"
-            )
+        check_finite(step_terms.total, epoch=epoch + 1, last_step=int(state.step), run_dir=run_dir)
+        train_terms = LossTerms(*(float(np.mean(t)) for t in step_terms))
         test_terms = evaluate(state.model, test_images, key=eval_key, beta=config.beta)
         row = {"epoch": epoch + 1, "seconds": seconds}
         row |= terms_dict(train_terms, "train") | terms_dict(jax.device_get(test_terms), "test")

@@ -100,7 +100,8 @@ def train_epoch(
     ``N % batch_size`` images of each permutation are dropped. With ``data_sharding`` each batch is
     split across devices along its first axis (data parallelism; parameters stay replicated).
 
-    Returns the new state (``state`` is donated) and the epoch-mean loss terms.
+    Returns the new state (``state`` is donated) and each step's batch-mean loss terms, arrays of
+    shape [num_batches] (``jax.tree.map(jnp.mean, terms)`` gives the epoch means).
     """
     num_images = images.shape[0]
     if not 0 < batch_size <= num_images:
@@ -117,4 +118,4 @@ def train_epoch(
         return _update(state, batch, optimizer, beta)
 
     state, terms = jax.lax.scan(body, state, order.reshape(num_batches, batch_size))
-    return state._replace(epoch=state.epoch + 1), mean_terms(terms)
+    return state._replace(epoch=state.epoch + 1), terms

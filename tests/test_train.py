@@ -36,7 +36,8 @@ def test_epoch_scan_equals_python_loop_of_steps(subset):
         state, terms = jaxvae.train_step(state, images[indices], optimizer=OPT)
         totals.append(float(terms.total))
     assert int(scanned.step) == int(state.step) == 5 and int(scanned.epoch) == 1
-    np.testing.assert_allclose(scanned_terms.total, np.mean(totals), rtol=1e-4)
+    assert scanned_terms.total.shape == (5,)
+    np.testing.assert_allclose(scanned_terms.total, totals, rtol=1e-4)
     for a, b in zip(leaves(scanned), leaves(state), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
@@ -70,7 +71,7 @@ def test_data_parallel_epoch_matches_single_device(subset):
         data_sharding=batch_sharding(mesh),
     )
     assert len(leaves(sharded)[0].sharding.device_set) == 2
-    np.testing.assert_allclose(sharded_terms.total, single_terms.total, rtol=1e-5)
+    np.testing.assert_allclose(sharded_terms.total, single_terms.total, rtol=1e-4)
     for a, b in zip(leaves(sharded), leaves(single), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 

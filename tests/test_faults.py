@@ -1,0 +1,125 @@
+"""Faults a long run must survive: SIGKILL and resume, a non-finite loss, malformed input."""
+
+import contextlib
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import jaxvae
+from jaxvae.cli import main
+from jaxvae.data import parse_idx
+
+TRAIN = ["train", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "100", "--no-progress"]
+
+
+def test_sigkill_mid_run_then_resume_equals_uninterrupted_run(tmp_path):
+    killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
+    args = [*TRAIN, "--epochs", "40", "--keep-checkpoints", "3"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxvae.cli", *args, "--out", str(killed_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 240
+    while not (killed_dir / "checkpoints" / "3").exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    interrupted_at = jaxvae.checkpoint.latest_checkpoint(killed_dir)
+    assert interrupted_at is not None and interrupted_at < 40
+
+    # The same command resumes. Both runs go through fresh processes like the killed one, so all
+    # three share one XLA CPU configuration (the test process has 4 fake devices).
+    for out in (killed_dir, straight_dir):
+        command = [sys.executable, "-m", "jaxvae.cli", *args, "--out", str(out)]
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    resumed, straight = jaxvae.load_model(killed_dir)[0], jaxvae.load_model(straight_dir)[0]
+    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight), strict=True):
+        np.testing.assert_array_equal(a, b)  # bitwise, not approximately
+    epochs = [m["epoch"] for m in json.loads((killed_dir / "metrics.json").read_text())]
+    assert epochs == list(range(1, 41))
+    kept = sorted(int(p.name) for p in (killed_dir / "checkpoints").iterdir() if p.name.isdigit())
+    assert kept == [38, 39, 40]
+
+
+def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_last_checkpoint(tmp_path, capsys):
+    code = main([*TRAIN, "--epochs", "4", "--lr", "1e12", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "at epoch " in err and ", step " in err and "Traceback" not in err
+    saved = jaxvae.checkpoint.latest_checkpoint(tmp_path)
+    bad_epoch = int(err.split("at epoch ")[1].split(",")[0])
+    assert saved == (bad_epoch - 1 if bad_epoch > 1 else None)
+    if saved is not None:
+        model, _ = jaxvae.load_model(tmp_path)
+        assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(model))
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--model", "gan"], "unknown model 'gan'"),
+        (["--dataset", "cifar10"], "unknown dataset 'cifar10'"),
+        (["--epochs", "many"], "invalid int value: 'many'"),
+    ],
+)
+def test_bad_flags_are_one_line(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(["train", "--out", str(tmp_path), *flags])
+        raise SystemExit(code)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+FUZZ_CASES: list[int] = []
+
+
+@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.tuples(st.integers(0, 3), st.sampled_from([0x08, 0x09, 0x0D, 0x00, 0xFF]), st.integers(0, 5)),
+    dims=st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 40), max_size=5),
+    body=st.binary(max_size=2000),
+    noise=st.binary(max_size=64),
+)
+def test_idx_parser_fuzz(header, dims, body, noise):
+    FUZZ_CASES.append(1)
+    zero, code, ndim = header
+    raw = bytes([0, zero, code, ndim]) + b"".join(d.to_bytes(4, "big") for d in dims[:ndim]) + body
+    for payload in (raw, noise, raw[: len(raw) // 2]):
+        try:
+            array = parse_idx(payload)
+        except jaxvae.DataError:
+            continue
+        assert array.dtype == np.uint8 and array.ndim == payload[3]
+
+
+@settings(max_examples=100, deadline=2000)
+@given(st.binary(max_size=500))
+def test_gzip_idx_file_fuzz(tmp_path_factory, payload):
+    FUZZ_CASES.append(1)
+    path = Path(tmp_path_factory.mktemp("fuzz")) / "x-idx3-ubyte.gz"
+    for content in (payload, gzip.compress(payload)):
+        path.write_bytes(content)
+        with contextlib.suppress(jaxvae.DataError):
+            jaxvae.read_idx(path)
+
+
+def test_fuzz_case_count_recorded():
+    """Runs after the fuzz tests (file order): prints how many cases ran."""
+    print(f"\nIDX fuzzing ran {len(FUZZ_CASES)} hypothesis cases")
+    assert len(FUZZ_CASES) >= 500
