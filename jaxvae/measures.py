@@ -2,6 +2,8 @@
 
 For a model with a 2-D latent and a trained digit classifier:
 
+- ``reconstruction_plausible``: the fraction of the model's reconstructions of real test digits
+  that are plausible: the ceiling for the fractions below.
 - ``grid_plausible``: the fraction of a dense grid over the data's bounding box whose decoded
   images are plausible digits (classifier top probability >= threshold).
 - ``prior_plausible``: the same for decodes of samples z ~ N(0, I).
@@ -24,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.classifier import THRESHOLDS, Classifier, class_probabilities
+from jaxvae.classifier import THRESHOLDS, Classifier, blend_images, class_probabilities
 from jaxvae.latent import decode_grid, grid_points
-from jaxvae.models import Model, decode
+from jaxvae.models import NUM_PIXELS, Model, decode, encode, to_pixels
 
 EMPTY_CELLS = 50
 Box = tuple[tuple[float, float], tuple[float, float]]
@@ -68,16 +70,37 @@ def fractions(top: np.ndarray) -> dict[str, float]:
     return {str(t): float(np.mean(top >= t)) for t in THRESHOLDS}
 
 
+def validate_judge(
+    classifier: Classifier, images: np.ndarray, labels: np.ndarray, *, key: jax.Array
+) -> dict[str, dict[str, float]]:
+    """How the plausibility judge scores held-out digits and things that are not digits."""
+    x = to_pixels(jnp.asarray(images))
+    blends, differs = blend_images(key, x, jnp.asarray(labels))
+    cases = {
+        "real_digits": x,
+        "two_digit_blends": blends[np.asarray(differs)],
+        "uniform_noise": jax.random.uniform(jax.random.fold_in(key, 1), (2000, NUM_PIXELS)),
+        "blank": jnp.zeros((1, NUM_PIXELS)),
+    }
+    return {
+        name: fractions(top_probability(classifier, v.reshape(-1, 28, 28))[0]) for name, v in cases.items()
+    }
+
+
 def measure_latent_space(
     model: Model,
     classifier: Classifier,
     codes: np.ndarray,
     *,
     key: jax.Array,
+    test_images: jax.Array,
     grid_size: int = 100,
     num_samples: int = 10_000,
 ) -> dict[str, Any]:
     """All measurements for one model; ``codes`` are its 2-D codes of the training images.
+
+    ``reconstruction_plausible`` (the model's reconstructions of ``test_images``) is the ceiling
+    the other fractions should be read against: decodes of real digits through a 2-D bottleneck.
 
     Returns plain floats and lists (JSON-ready) plus ``heat``: the top probability on the grid.
     """
@@ -87,7 +110,10 @@ def measure_latent_space(
     z = jax.random.normal(key, (num_samples, codes.shape[1]))
     samples = jax.nn.sigmoid(decode(model, z))
     prior_top, prior_class = top_probability(classifier, samples)
+    reconstructions = jax.nn.sigmoid(decode(model, encode(model, test_images).mean))
+    reconstruction_top, _ = top_probability(classifier, reconstructions)
     return {
+        "reconstruction_plausible": fractions(reconstruction_top),
         "box": [list(box[0]), list(box[1])],
         "grid_size": grid_size,
         "grid_plausible": fractions(grid_top),
