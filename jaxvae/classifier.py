@@ -65,12 +65,15 @@ def junk_images(key: jax.Array, count: int) -> jax.Array:
 
 
 def random_blur(key: jax.Array, x: jax.Array, max_sigma: float = 1.5) -> jax.Array:
-    """Gaussian-blur each image of ``x`` [B, 784] with its own sigma in [0, max_sigma] pixels.
+    """Gaussian-blur half the images of ``x`` [B, 784], each with its own sigma in [0, max_sigma] px.
 
     Decoded images are Bernoulli means, smoother than real digits; training the judge on blurred
     digits (and blurred junk) keeps blur itself from counting against plausibility.
     """
-    sigma = jax.random.uniform(key, (x.shape[0], 1), maxval=max_sigma) + 1e-3
+    sigma_key, apply_key = jax.random.split(key)
+    sigma = jax.random.uniform(sigma_key, (x.shape[0], 1), maxval=max_sigma) + 1e-3
+    # half the images stay sharp, so clean digits are learnt as well as blurred ones
+    sigma = jnp.where(jax.random.bernoulli(apply_key, 0.5, sigma.shape), sigma, 1e-3)
     offsets = jnp.arange(-3, 4, dtype=jnp.float32)[None, :]
     kernels = jnp.exp(-0.5 * jnp.square(offsets / sigma))
     kernels = kernels / jnp.sum(kernels, axis=1, keepdims=True)  # [B, 7]
@@ -195,6 +198,7 @@ def train_classifier(
             batch_size=batch_size,
             reject_blends=reject_blends,
         )
+        jax.block_until_ready(classifier)  # so the progress bar shows real time
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         leaves = {f"{i:03d}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(classifier))}
