@@ -10,7 +10,7 @@ The public functions are ``jax.jit``-compiled and compose under a caller's ``jit
     logits = jaxvae.decode(model, z)                        # [B, 28, 28]
 """
 
-from jaxvae.checkpoint import load_model, restore_checkpoint, save_checkpoint
+from jaxvae.checkpoint import restore_checkpoint, save_checkpoint
 from jaxvae.config import TrainConfig
 from jaxvae.data import Dataset, load_bundled, load_dataset, read_idx
 from jaxvae.errors import (
@@ -33,6 +33,7 @@ from jaxvae.losses import (
     vae_loss,
 )
 from jaxvae.models import VAE, AutoEncoder, Posterior, decode, encode, make_model, reparameterize
+from jaxvae.run import initial_state, load_model
 from jaxvae.train import TrainState, create_train_state, train_epoch, train_step
 
 __version__ = "0.1.0"
@@ -59,6 +60,7 @@ __all__ = [
     "encode",
     "evaluate",
     "grid_points",
+    "initial_state",
     "kl_standard_normal",
     "load_bundled",
     "load_dataset",

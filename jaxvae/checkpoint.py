@@ -8,7 +8,6 @@ checkpoint from another architecture gives a clear error rather than garbage.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ import orbax.checkpoint as ocp
 
 from jaxvae.config import TrainConfig
 from jaxvae.errors import CheckpointError
-from jaxvae.models import Model, make_model
-from jaxvae.train import TrainState, create_train_state
+from jaxvae.train import TrainState
 
 CHECKPOINT_DIR = "checkpoints"
 logging.getLogger("absl").setLevel(logging.WARNING)
@@ -68,13 +66,6 @@ def latest_checkpoint(run_dir: str | Path) -> int | None:
         return None
     with _manager(run_dir) as manager:
         return manager.latest_step()
-
-
-def template_state(config: TrainConfig) -> TrainState:
-    """A state with the shapes of ``config``'s model (values are placeholders until restored)."""
-    key = jax.random.key(config.seed)
-    model = make_model(config.model, key=key, latent_dim=config.latent_dim, hidden_dims=config.hidden_dims)
-    return create_train_state(model, config.optimizer(), key=key)
 
 
 def restore_checkpoint(
@@ -126,16 +117,3 @@ def _mismatch(run_dir: str | Path, epoch: int, meta: dict[str, Any], expected: l
                 f"expected {want[1]} {want[2]}"
             )
     return f"{Path(run_dir) / CHECKPOINT_DIR / str(epoch)}: checkpoint is for a different model ({saved})"
-
-
-def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
-    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
-    config_path = Path(run_dir) / "config.json"
-    try:
-        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
-    except FileNotFoundError:
-        raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
-    except (json.JSONDecodeError, TypeError) as e:
-        raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
-    state, _ = restore_checkpoint(run_dir, template_state(config), epoch=epoch)
-    return state.model, config

@@ -34,10 +34,16 @@ class TrainConfig:
     hidden_dims: tuple[int, ...] = field(
         default=(512, 256), metadata=_help("encoder hidden sizes; the decoder mirrors them")
     )
+    dtype: str = field(
+        default="float32", metadata=_help("compute type of the dense layers: float32 or bfloat16")
+    )
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
     beta: float = field(default=1.0, metadata=_help("weight of the KL term (VAE only)"))
     seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
     out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
+    devices: int = field(
+        default=0, metadata=_help("devices to train on, data-parallel (0: every visible device)")
+    )
     checkpoint_every: int = field(
         default=1, metadata=_help("save a checkpoint every N epochs (and at the end)")
     )
@@ -52,8 +58,12 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.devices < 0:
+            raise ConfigError(f"devices must be 0 (all) or a positive count, got {self.devices}")
         if not self.hidden_dims or min(self.hidden_dims) < 1:
             raise ConfigError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ConfigError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr}")
         if not (math.isfinite(self.beta) and self.beta >= 0):

@@ -31,8 +31,10 @@ class Posterior(NamedTuple):
 class MLP(nnx.Module):
     """Dense layers with ReLU between them and no activation after the last."""
 
-    def __init__(self, sizes: Sequence[int], *, rngs: nnx.Rngs) -> None:
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)])
+    def __init__(self, sizes: Sequence[int], *, rngs: nnx.Rngs, dtype: jnp.dtype | None = None) -> None:
+        # parameters stay float32; ``dtype`` (e.g. bfloat16) is the compute type of the matmuls
+        layers = [nnx.Linear(a, b, rngs=rngs, dtype=dtype) for a, b in itertools.pairwise(sizes)]
+        self.layers = nnx.List(layers)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         for layer in self.layers[:-1]:
@@ -44,35 +46,45 @@ class AutoEncoder(nnx.Module):
     """784 -> hidden -> latent -> reversed hidden -> 784 logits, trained only to reconstruct."""
 
     def __init__(
-        self, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256), *, rngs: nnx.Rngs
+        self,
+        latent_dim: int = 2,
+        hidden_dims: Sequence[int] = (512, 256),
+        *,
+        rngs: nnx.Rngs,
+        dtype: jnp.dtype | None = None,
     ) -> None:
-        self.encoder = MLP([NUM_PIXELS, *hidden_dims, latent_dim], rngs=rngs)
-        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs)
+        self.encoder = MLP([NUM_PIXELS, *hidden_dims, latent_dim], rngs=rngs, dtype=dtype)
+        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs, dtype=dtype)
 
     def encode(self, x: jax.Array) -> Posterior:
-        return Posterior(self.encoder(x), None)
+        return Posterior(self.encoder(x).astype(jnp.float32), None)
 
     def decode(self, z: jax.Array) -> jax.Array:
-        return self.decoder(z)
+        return self.decoder(z).astype(jnp.float32)
 
 
 class VAE(nnx.Module):
     """Like the autoencoder, but the encoder gives a Gaussian posterior: mean and log-variance heads."""
 
     def __init__(
-        self, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256), *, rngs: nnx.Rngs
+        self,
+        latent_dim: int = 2,
+        hidden_dims: Sequence[int] = (512, 256),
+        *,
+        rngs: nnx.Rngs,
+        dtype: jnp.dtype | None = None,
     ) -> None:
-        self.trunk = MLP([NUM_PIXELS, *hidden_dims], rngs=rngs)
-        self.mean_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs)
-        self.logvar_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs)
-        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs)
+        self.trunk = MLP([NUM_PIXELS, *hidden_dims], rngs=rngs, dtype=dtype)
+        self.mean_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs, dtype=dtype)
+        self.logvar_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs, dtype=dtype)
+        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs, dtype=dtype)
 
     def encode(self, x: jax.Array) -> Posterior:
         h = jax.nn.relu(self.trunk(x))
-        return Posterior(self.mean_head(h), self.logvar_head(h))
+        return Posterior(self.mean_head(h).astype(jnp.float32), self.logvar_head(h).astype(jnp.float32))
 
     def decode(self, z: jax.Array) -> jax.Array:
-        return self.decoder(z)
+        return self.decoder(z).astype(jnp.float32)
 
 
 Model = AutoEncoder | VAE
@@ -80,15 +92,25 @@ MODEL_KINDS = ("ae", "vae")
 
 
 def make_model(
-    kind: str, *, key: jax.Array, latent_dim: int = 2, hidden_dims: Sequence[int] = (512, 256)
+    kind: str,
+    *,
+    key: jax.Array,
+    latent_dim: int = 2,
+    hidden_dims: Sequence[int] = (512, 256),
+    dtype: str | jnp.dtype | None = None,
 ) -> Model:
-    """Build an ``"ae"`` or ``"vae"`` with parameters initialised from ``key``."""
+    """Build an ``"ae"`` or ``"vae"`` with float32 parameters initialised from ``key``.
+
+    ``dtype`` is the compute type of the dense layers (``"bfloat16"`` for mixed precision); the
+    model's outputs (codes, logits) and so the losses are float32 either way.
+    """
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     if latent_dim < 1 or not hidden_dims or min(hidden_dims) < 1:
         raise ConfigError(f"latent_dim and hidden sizes must be >= 1 (got {latent_dim}, {hidden_dims})")
     cls = AutoEncoder if kind == "ae" else VAE
-    return cls(latent_dim, tuple(hidden_dims), rngs=nnx.Rngs(params=key))
+    compute = None if dtype in (None, "float32") else jnp.dtype(dtype)
+    return cls(latent_dim, tuple(hidden_dims), rngs=nnx.Rngs(params=key), dtype=compute)
 
 
 def model_kind(model: Model) -> str:

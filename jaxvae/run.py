@@ -19,13 +19,14 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxvae.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint, template_state
+from jaxvae.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxvae.config import TrainConfig
 from jaxvae.data import Dataset, load_dataset
-from jaxvae.errors import ConfigError, TrainingError
+from jaxvae.errors import CheckpointError, ConfigError, TrainingError
 from jaxvae.evaluation import evaluate
 from jaxvae.losses import LossTerms
-from jaxvae.models import make_model
+from jaxvae.models import Model, make_model
+from jaxvae.parallel import batch_sharding, check_divisible, data_mesh, replicate
 from jaxvae.train import TrainState, create_train_state, train_epoch
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,11 @@ def initial_state(config: TrainConfig) -> TrainState:
     """The state a run with ``config`` starts from: a function of the seed alone."""
     model_key, state_key = jax.random.split(jax.random.key(config.seed))
     model = make_model(
-        config.model, key=model_key, latent_dim=config.latent_dim, hidden_dims=config.hidden_dims
+        config.model,
+        key=model_key,
+        latent_dim=config.latent_dim,
+        hidden_dims=config.hidden_dims,
+        dtype=config.dtype,
     )
     return create_train_state(model, config.optimizer(), key=state_key)
 
@@ -114,7 +119,7 @@ def train(
     metrics: list[dict[str, Any]] = []
     metrics_path = run_dir / "metrics.json"
     if resume and latest_checkpoint(run_dir) is not None:
-        state, saved = restore_checkpoint(run_dir, template_state(config))
+        state, saved = restore_checkpoint(run_dir, initial_state(config))
         saved_config = TrainConfig.from_dict(saved).to_dict()
         if saved_config != config.to_dict():
             changed = sorted(k for k, v in saved_config.items() if v != config.to_dict()[k])
@@ -123,8 +128,11 @@ def train(
             metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
     (run_dir / "config.json").write_text(config.to_json())
 
-    images = jax.device_put(train_data.images)
-    test_images = jax.device_put(test_data.images)
+    mesh = data_mesh(config.devices or None)
+    check_divisible(config.batch_size, mesh)
+    # data parallelism: every device holds the data and the state; each batch is split across them
+    state, images, test_images = replicate((state, train_data.images, test_data.images), mesh)
+    data_sharding = batch_sharding(mesh) if mesh.size > 1 else None
     eval_key = jax.random.fold_in(jax.random.key(config.seed), 2**31 - 1)
     start = int(state.epoch)
     bar = tqdm(
@@ -138,7 +146,12 @@ def train(
     for epoch in bar:
         began = time.perf_counter()
         state, step_terms = train_epoch(
-            state, images, optimizer=optimizer, batch_size=config.batch_size, beta=config.beta
+            state,
+            images,
+            optimizer=optimizer,
+            batch_size=config.batch_size,
+            beta=config.beta,
+            data_sharding=data_sharding,
         )
         step_terms = jax.device_get(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
@@ -170,3 +183,16 @@ def summarize(metrics: list[dict[str, Any]]) -> dict[str, float]:
         "first_epoch_seconds": metrics[0]["seconds"],
         "median_epoch_seconds": float(np.median(steady)),
     }
+
+
+def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
+    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
+    config_path = Path(run_dir) / "config.json"
+    try:
+        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    except FileNotFoundError:
+        raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
+    except (json.JSONDecodeError, TypeError) as e:
+        raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
+    state, _ = restore_checkpoint(run_dir, initial_state(config), epoch=epoch)
+    return state.model, config

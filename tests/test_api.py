@@ -102,3 +102,16 @@ def test_grid_helpers():
     quantiles = jaxvae.prior_quantile_grid(3)
     np.testing.assert_allclose(quantiles[1, 1], [0, 0], atol=1e-6)
     np.testing.assert_allclose(quantiles[0, 0], [-1.6448536, 1.6448536], rtol=1e-5)
+
+
+def test_bfloat16_compute_keeps_float32_params_and_outputs(images):
+    model = jaxvae.make_model("vae", key=jax.random.key(0), dtype="bfloat16")
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(model))
+    mean, logvar = jaxvae.encode(model, images)
+    assert mean.dtype == logvar.dtype == jaxvae.decode(model, mean).dtype == jnp.float32
+    reference = jaxvae.make_model("vae", key=jax.random.key(0))
+    np.testing.assert_allclose(mean, jaxvae.encode(reference, images).mean, rtol=0.1, atol=0.05)
+    opt = optax.adam(1e-3)
+    state = jaxvae.create_train_state(model, opt, key=jax.random.key(1))
+    state, terms = jaxvae.train_step(state, images, optimizer=opt)
+    assert np.isfinite(float(terms.total))

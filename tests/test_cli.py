@@ -22,7 +22,7 @@ def test_train_writes_run_dir_and_model_loads_back(tmp_path, capsys):
             "--epochs",
             "2",
             "--batch-size",
-            "250",
+            "200",
             "--out",
             str(out),
             "--no-progress",
@@ -31,7 +31,7 @@ def test_train_writes_run_dir_and_model_loads_back(tmp_path, capsys):
     assert code == 0
     assert "vae on mnist_5k: test loss" in capsys.readouterr().out
     config = json.loads((out / "config.json").read_text())
-    assert config["epochs"] == 2 and config["batch_size"] == 250
+    assert config["epochs"] == 2 and config["batch_size"] == 200
     metrics = json.loads((out / "metrics.json").read_text())
     assert [m["epoch"] for m in metrics] == [1, 2]
     for key in ("train_total", "test_total", "test_reconstruction", "test_kl", "seconds"):

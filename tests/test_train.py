@@ -110,3 +110,29 @@ def test_three_epochs_on_full_mnist_reach_158_nats(full_mnist_dir):
         state, _ = jaxvae.train_epoch(state, images, optimizer=OPT, batch_size=128)
     neg_elbo = jaxvae.evaluate(state.model, jnp.asarray(test.images), key=jax.random.key(0))
     assert float(neg_elbo.total) <= 158.0, neg_elbo
+
+
+def test_training_run_on_four_devices_matches_one(tmp_path, subset):
+    from jaxvae.run import train
+
+    assert len(jax.devices()) == 4, "conftest asks for 4 fake CPU devices"
+    runs = {}
+    for devices in (1, 4):
+        config = jaxvae.TrainConfig(
+            epochs=2, batch_size=200, devices=devices, out=str(tmp_path / str(devices))
+        )
+        runs[devices] = train(config, data=subset, progress=False)
+    assert len(leaves(runs[4].state)[0].sharding.device_set) == 4
+    for a, b in zip(leaves(runs[4].state), leaves(runs[1].state), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(
+        runs[4].metrics[-1]["test_total"], runs[1].metrics[-1]["test_total"], rtol=1e-5
+    )
+
+
+def test_uneven_batch_split_is_a_clear_error(tmp_path, subset):
+    from jaxvae.run import train
+
+    config = jaxvae.TrainConfig(epochs=1, batch_size=130, devices=4, out=str(tmp_path))
+    with pytest.raises(jaxvae.ConfigError, match="does not split evenly across 4 devices"):
+        train(config, data=subset, progress=False)

@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""jaxvae benchmarks: training and decoding throughput on any JAX backend, beside peers.
+
+    python benchmarks/run.py                       # every suite on JAX's default backend
+    python benchmarks/run.py --backend gpu --suites train grid
+    python benchmarks/run.py --suites peers --batch-sizes 128
+
+Suites
+  peak   the device's measured matmul peak (float32 and bfloat16), for the compute floor
+  train  AE and VAE, each batch size, a whole epoch as one compiled scan versus a jitted step
+         driven from a Python loop, float32 versus bfloat16 compute
+  grid   decode_grid over 100x100 and 1000x1000 latent grids
+  iwae   importance-weighted evaluation (skipped until jaxvae has IWAE estimators)
+  peers  the same VAE, data, optimizer and batch size in PyTorch eager and torch.compile (if torch
+         is installed) and in the Flax-example style with an un-jitted step, each in its own
+         subprocess; reports images/s, ratios and each one's loss after the timed epochs
+
+Timing: steady state is the median (and min) over --repeats epochs after a warm-up epoch,
+``block_until_ready`` after each; compile time is measured alone with ``lower().compile()``.
+Every case is one JSON line in --out, tagged with the device, versions, XLA flags and threads;
+a summary table is printed. Nothing here passes or fails: speed is reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxvae.config import TrainConfig
+from jaxvae.data import load_dataset
+from jaxvae.errors import DataUnavailableError
+from jaxvae.latent import decode_grid, grid_points
+from jaxvae.run import initial_state
+from jaxvae.train import train_epoch, train_step
+
+HERE = Path(__file__).resolve().parent
+EPOCH_IMAGES = 60_000
+
+
+def environment(backend: str) -> dict[str, Any]:
+    devices = jax.devices(backend)
+    return {
+        "backend": backend,
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+        "jax": jax.__version__,
+        "jaxlib": importlib.metadata.version("jaxlib"),
+        "flax": importlib.metadata.version("flax"),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "threads": os.cpu_count(),
+        "matmul_precision": str(jax.config.jax_default_matmul_precision),
+        "python": platform.python_version(),
+    }
+
+
+def peak_memory_bytes(device: jax.Device) -> int:
+    """Peak device memory where the backend reports it, else this process's max RSS."""
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and "peak_bytes_in_use" in stats:
+        return int(stats["peak_bytes_in_use"])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
+    """Seconds per call of ``fn`` (which must block), after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def training_images(data_dir: str | None) -> tuple[np.ndarray, str]:
+    """Real MNIST when it can be had; otherwise random uint8 digits (speed does not depend on values)."""
+    try:
+        return load_dataset("mnist", "train", data_dir, download_if_missing=False).images, "mnist"
+    except DataUnavailableError:
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (EPOCH_IMAGES, 28, 28), np.uint8), "random-uint8"
+
+
+# --------------------------------------------------------------------------- suites
+
+
+def bench_peak(device: jax.Device, repeats: int) -> list[dict[str, Any]]:
+    rows = []
+    for dtype in ("float32", "bfloat16"):
+        n = 2048
+        a = jax.device_put(jnp.ones((n, n), dtype), device)
+        matmul = jax.jit(lambda x: x @ x)
+        times = timed(lambda m=matmul, a=a: m(a).block_until_ready(), repeats)
+        rows.append({"suite": "peak", "dtype": dtype, "gflop_per_s": 2 * n**3 / min(times) / 1e9})
+    return rows
+
+
+def bench_train(
+    kind: str, batch_size: int, dtype: str, loop: str, images: jax.Array, repeats: int, device: jax.Device
+) -> dict[str, Any]:
+    config = TrainConfig(model=kind, batch_size=batch_size, dtype=dtype)
+    optimizer = config.optimizer()
+    state = initial_state(config)
+    steps = images.shape[0] // batch_size
+    began = time.perf_counter()
+    if loop == "scan":
+        compiled = train_epoch.lower(state, images, optimizer=optimizer, batch_size=batch_size).compile()
+    else:
+        compiled = train_step.lower(state, images[:batch_size], optimizer=optimizer).compile()
+    compile_seconds = time.perf_counter() - began
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
+    if loop == "step":
+        flops *= steps
+    order = np.arange(steps * batch_size).reshape(steps, batch_size)
+    holder = {"state": state}
+
+    def epoch() -> None:
+        if loop == "scan":
+            holder["state"], terms = train_epoch(
+                holder["state"], images, optimizer=optimizer, batch_size=batch_size
+            )
+        else:
+            for indices in order:  # what a user's hand-written loop does: one dispatch per step
+                holder["state"], terms = train_step(holder["state"], images[indices], optimizer=optimizer)
+        holder["terms"] = jax.block_until_ready(terms)
+
+    began = time.perf_counter()
+    epoch()
+    first_epoch = time.perf_counter() - began
+    times = timed(epoch, repeats)
+    median = statistics.median(times)
+    return {
+        "suite": "train",
+        "model": kind,
+        "batch_size": batch_size,
+        "dtype": dtype,
+        "loop": loop,
+        "compile_s": compile_seconds,
+        "first_epoch_s": first_epoch,
+        "epoch_median_ms": 1e3 * median,
+        "epoch_min_ms": 1e3 * min(times),
+        "images_per_s": steps * batch_size / median,
+        "flop_per_epoch": flops,
+        "gflop_per_s": flops / median / 1e9,
+        "peak_memory_bytes": peak_memory_bytes(device),
+        "final_train_loss": float(np.mean(holder["terms"].total)),
+    }
+
+
+def bench_grid(size: int, repeats: int, device: jax.Device) -> dict[str, Any]:
+    model = initial_state(TrainConfig(model="vae")).model
+    grid = jax.device_put(jnp.asarray(grid_points((-3, 3), (-3, 3), size)), device)
+    began = time.perf_counter()
+    decode_grid.lower(model, grid).compile()
+    compile_seconds = time.perf_counter() - began
+    times = timed(lambda: decode_grid(model, grid).block_until_ready(), repeats)
+    return {
+        "suite": "grid",
+        "grid": f"{size}x{size}",
+        "compile_s": compile_seconds,
+        "median_ms": 1e3 * statistics.median(times),
+        "min_ms": 1e3 * min(times),
+        "points_per_s": size * size / statistics.median(times),
+        "peak_memory_bytes": peak_memory_bytes(device),
+    }
+
+
+def bench_peers(
+    images: np.ndarray, batch_size: int, repeats: int, jax_row: dict[str, Any] | None
+) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "images.npy"
+        np.save(data, images)
+        peers = [
+            ("torch-eager", "torch", ["--mode", "eager"]),
+            ("torch-compile", "torch", ["--mode", "compile"]),
+        ]
+        peers.append(("flax-example-unjitted", "unjitted", []))
+        for name, script, extra in peers:
+            command = [
+                sys.executable,
+                str(HERE / f"peer_{script}.py"),
+                "--data",
+                str(data),
+                "--batch-size",
+                str(batch_size),
+                "--repeats",
+                str(repeats),
+                *extra,
+            ]
+            result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+            if result.returncode != 0:
+                reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                print(f"peer {name}: skipped ({reason})")
+                rows.append({"suite": "peers", "peer": name, "skipped": reason})
+                continue
+            row = {"suite": "peers", "peer": name, **json.loads(result.stdout.strip().splitlines()[-1])}
+            if jax_row:
+                row["jaxvae_speedup"] = jax_row["images_per_s"] / row["images_per_s"]
+            rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", default=None, help="cpu, gpu or tpu (default: JAX's default backend)")
+    parser.add_argument(
+        "--suites",
+        nargs="+",
+        default=["peak", "train", "grid", "iwae", "peers"],
+        choices=["peak", "train", "grid", "iwae", "peers"],
+    )
+    parser.add_argument("--models", nargs="+", default=["ae", "vae"], choices=["ae", "vae"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[128, 1024, 8192])
+    parser.add_argument(
+        "--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"]
+    )
+    parser.add_argument("--loops", nargs="+", default=["scan", "step"], choices=["scan", "step"])
+    parser.add_argument("--grid-sizes", nargs="+", type=int, default=[100, 1000])
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default: 5)")
+    parser.add_argument("--data-dir", help="MNIST IDX folder (default: $JAXVAE_DATA_DIR; else random digits)")
+    parser.add_argument("--out", help="append one JSON line per case to this file")
+    args = parser.parse_args(argv)
+    backend = args.backend or jax.default_backend()
+    try:
+        device = jax.devices(backend)[0]
+    except RuntimeError as e:
+        print(f"benchmarks: error: backend {backend!r} is not available ({e})", file=sys.stderr)
+        return 2
+    jax.config.update("jax_default_matmul_precision", "float32")  # no silent TF32 on GPUs
+    env = environment(backend)
+    host_images, source = training_images(args.data_dir)
+    env["data"] = source
+    print(f"{env['device_kind']} x{env['device_count']} ({backend}); jax {env['jax']}, flax {env['flax']}")
+    print(f"training data: {source}")
+    rows: list[dict[str, Any]] = []
+
+    def emit(row: dict[str, Any]) -> None:
+        rows.append(row)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps({**env, **row}) + "\n")
+
+    with jax.default_device(device):
+        images = jax.device_put(host_images, device)
+        if "peak" in args.suites:
+            for row in bench_peak(device, args.repeats):
+                emit(row)
+                print(f"peak {row['dtype']:>8}: {row['gflop_per_s']:,.0f} GFLOP/s (2048^3 matmul)")
+        peak = {r["dtype"]: r["gflop_per_s"] for r in rows if r["suite"] == "peak"}
+        if "train" in args.suites:
+            print(
+                f"\n{'model':<5} {'batch':>6} {'dtype':>8} {'loop':>5} {'compile s':>9} {'epoch ms':>9} "
+                f"{'min ms':>8} {'images/s':>10} {'GFLOP/s':>8} {'floor x':>7} {'loss':>7}"
+            )
+            for kind in args.models:
+                for batch_size in args.batch_sizes:
+                    for dtype in args.dtypes:
+                        for loop in args.loops:
+                            row = bench_train(kind, batch_size, dtype, loop, images, args.repeats, device)
+                            if dtype in peak:
+                                floor_s = row["flop_per_epoch"] / (peak[dtype] * 1e9)
+                                row["compute_floor_ms"] = 1e3 * floor_s
+                                row["times_floor"] = row["epoch_median_ms"] / row["compute_floor_ms"]
+                            emit(row)
+                            print(
+                                f"{kind:<5} {batch_size:>6} {dtype:>8} {loop:>5} {row['compile_s']:>9.2f} "
+                                f"{row['epoch_median_ms']:>9.1f} {row['epoch_min_ms']:>8.1f} "
+                                f"{row['images_per_s']:>10,.0f} {row['gflop_per_s']:>8.1f} "
+                                f"{row.get('times_floor', float('nan')):>7.2f} "
+                                f"{row['final_train_loss']:>7.2f}"
+                            )
+        if "grid" in args.suites:
+            print()
+            for size in args.grid_sizes:
+                row = bench_grid(size, args.repeats, device)
+                emit(row)
+                print(
+                    f"decode_grid {row['grid']:>9}: {row['median_ms']:9.1f} ms median, "
+                    f"{row['points_per_s']:,.0f} points/s, compile {row['compile_s']:.2f} s"
+                )
+        if "iwae" in args.suites:
+            print(
+                "\niwae: skipped (jaxvae has no importance-weighted estimator yet; see the likelihood issue)"
+            )
+        if "peers" in args.suites:
+            batch_size = args.batch_sizes[0]
+            ours = next(
+                (
+                    r
+                    for r in rows
+                    if r["suite"] == "train"
+                    and r["model"] == "vae"
+                    and r["batch_size"] == batch_size
+                    and r["dtype"] == "float32"
+                    and r["loop"] == "scan"
+                ),
+                None,
+            ) or bench_train("vae", batch_size, "float32", "scan", images, args.repeats, device)
+            print(
+                f"\npeers, VAE, batch {batch_size}: jaxvae scan {ours['images_per_s']:,.0f} images/s, "
+                f"loss {ours['final_train_loss']:.2f}"
+            )
+            for row in bench_peers(host_images, batch_size, args.repeats, ours):
+                emit(row)
+                if "skipped" not in row:
+                    print(
+                        f"  {row['peer']:<22} {row['images_per_s']:>10,.0f} images/s  "
+                        f"epoch {row['epoch_median_ms']:>8.1f} ms  loss {row['final_train_loss']:.2f}  "
+                        f"jaxvae is {row['jaxvae_speedup']:.2f}x"
+                    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
