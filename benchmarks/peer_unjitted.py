@@ -30,7 +30,8 @@ def main() -> int:
     images = np.load(args.data)
     config = TrainConfig(batch_size=args.batch_size)
     optimizer, state = config.optimizer(), initial_state(config)
-    batches = images[: args.steps * args.batch_size].reshape(args.steps, args.batch_size, 28, 28)
+    steps = min(args.steps, len(images) // args.batch_size)
+    batches = images[: steps * args.batch_size].reshape(steps, args.batch_size, 28, 28)
     times = []
     with jax.disable_jit():
         for repeat in range(args.repeats + 1):
@@ -39,7 +40,7 @@ def main() -> int:
                 state, terms = train_step(state, batch, optimizer=optimizer)
             jax.block_until_ready(terms)
             if repeat:  # the first pass is a warm-up
-                times.append((time.perf_counter() - began) / args.steps)
+                times.append((time.perf_counter() - began) / steps)
     step = statistics.median(times)
     steps_per_epoch = len(images) // args.batch_size
     print(
@@ -49,7 +50,7 @@ def main() -> int:
                 "epoch_min_ms": 1e3 * min(times) * steps_per_epoch,
                 "images_per_s": args.batch_size / step,
                 "final_train_loss": float(terms.total),
-                "extrapolated_from_steps": args.steps,
+                "extrapolated_from_steps": steps,
             }
         )
     )
