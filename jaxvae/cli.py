@@ -23,6 +23,7 @@ Autoencoders versus variational autoencoders on MNIST, in JAX.
 
   jaxvae demo     train both models with a 2-D latent and write an HTML report comparing them
   jaxvae train    train one model and write its run directory (config, metrics, checkpoints)
+  jaxvae eval     held-out -ELBO, IWAE-k bounds and the exact 2-D log-likelihood of a trained VAE
 
 Data: MNIST is read from --data-dir or $JAXVAE_DATA_DIR (the standard IDX files), else from
 tensorflow-datasets' cache, else downloaded; --dataset mnist_5k is a real 5,000-digit subset
@@ -73,7 +74,8 @@ def _train(args: argparse.Namespace) -> int:
     result = train(config, progress=not args.no_progress, resume=not args.restart)
     summary = summarize(result.metrics)
     print(
-        f"{config.model} on {config.dataset}: test loss {summary['test_total']:.2f} nats "
+        f"{config.model} on {config.dataset} ({config.likelihood} pixels): "
+        f"test loss {summary['test_total']:.2f} nats "
         f"(reconstruction {summary['test_reconstruction']:.2f}, KL {summary['test_kl']:.2f}) "
         f"after {int(summary['epochs'])} epochs; {summary['median_epoch_seconds']:.2f} s/epoch "
         f"(first epoch with compile {summary['first_epoch_seconds']:.2f} s); run in {result.run_dir}"
@@ -107,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     from jaxvae.demo import add_demo_command
+    from jaxvae.heldout import add_eval_command
 
     add_demo_command(commands)
+    add_eval_command(commands)
 
     return parser
 

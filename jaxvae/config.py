@@ -10,7 +10,7 @@ from typing import Any
 
 import optax
 
-from jaxvae.data import DATASETS
+from jaxvae.data import DATASETS, LIKELIHOODS
 from jaxvae.errors import ConfigError
 from jaxvae.models import MODEL_KINDS
 
@@ -33,6 +33,10 @@ class TrainConfig:
     latent_dim: int = field(default=2, metadata=_help("size of the bottleneck z"))
     hidden_dims: tuple[int, ...] = field(
         default=(512, 256), metadata=_help("encoder hidden sizes; the decoder mirrors them")
+    )
+    likelihood: str = field(
+        default="continuous",
+        metadata=_help(f"pixel likelihood mode: {', '.join(LIKELIHOODS)} (see jaxvae.data.prepare_pixels)"),
     )
     dtype: str = field(
         default="float32", metadata=_help("compute type of the dense layers: float32 or bfloat16")
@@ -62,6 +66,10 @@ class TrainConfig:
             raise ConfigError(f"devices must be 0 (all) or a positive count, got {self.devices}")
         if not self.hidden_dims or min(self.hidden_dims) < 1:
             raise ConfigError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ConfigError(
+                f"unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
+            )
         if self.dtype not in ("float32", "bfloat16"):
             raise ConfigError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):

@@ -345,3 +345,29 @@ def load_dataset(
         raise DataUnavailableError(_unavailable_message(name, split, str(e))) from None
     except OSError as e:
         raise DataUnavailableError(_unavailable_message(name, split, f"download failed ({e})")) from None
+
+
+LIKELIHOODS = ("continuous", "dynamic", "static", "threshold")
+
+
+def prepare_pixels(images: np.ndarray, likelihood: str, *, seed: int, split: str) -> np.ndarray:
+    """The uint8 images a likelihood mode trains or evaluates on.
+
+    - ``continuous``: intensities as they are, under a Bernoulli likelihood (the usual MNIST VAE
+      convention; not a normalised likelihood for non-binary pixels).
+    - ``dynamic``: training resamples Bernoulli(intensity) pixels every step (``binarize=True`` in
+      the train functions); the images returned here are unchanged for training, and for evaluation
+      one fixed Bernoulli sample (seeded by ``seed`` and the split) so every model sees the same test set.
+    - ``static``: one fixed Bernoulli sample, drawn once (seeded by ``seed`` and the split).
+    - ``threshold``: pixels above half intensity become 1, the rest 0.
+
+    Binary outputs are 0 or 255 so the rest of jaxvae can keep treating them as uint8 images.
+    """
+    if likelihood not in LIKELIHOODS:
+        raise DataError(f"unknown likelihood mode {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
+    if likelihood == "continuous" or (likelihood == "dynamic" and split == "train"):
+        return images
+    if likelihood == "threshold":
+        return np.where(images > 127, 255, 0).astype(np.uint8)
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
+    return np.where(rng.random(images.shape) < images / 255.0, 255, 0).astype(np.uint8)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from jaxvae.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxvae.config import TrainConfig
-from jaxvae.data import Dataset, load_dataset
+from jaxvae.data import Dataset, load_dataset, prepare_pixels
 from jaxvae.errors import CheckpointError, ConfigError, TrainingError
 from jaxvae.evaluation import evaluate
 from jaxvae.losses import LossTerms
@@ -111,6 +111,12 @@ def train(
         load_dataset(config.dataset, "train", config.data_dir),
         load_dataset(config.dataset, "test", config.data_dir),
     )
+    train_data = train_data._replace(
+        images=prepare_pixels(train_data.images, config.likelihood, seed=config.seed, split="train")
+    )
+    test_data = test_data._replace(
+        images=prepare_pixels(test_data.images, config.likelihood, seed=config.seed, split="test")
+    )
     if config.batch_size > len(train_data.images):
         size = len(train_data.images)
         raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({size} images)")
@@ -152,13 +158,14 @@ def train(
             batch_size=config.batch_size,
             beta=config.beta,
             data_sharding=data_sharding,
+            binarize=config.likelihood == "dynamic",
         )
         step_terms = jax.device_get(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
         check_finite(step_terms.total, epoch=epoch + 1, last_step=int(state.step), run_dir=run_dir)
         train_terms = LossTerms(*(float(np.mean(t)) for t in step_terms))
         test_terms = evaluate(state.model, test_images, key=eval_key, beta=config.beta)
-        row = {"epoch": epoch + 1, "seconds": seconds}
+        row = {"epoch": epoch + 1, "likelihood": config.likelihood, "seconds": seconds}
         row |= terms_dict(train_terms, "train") | terms_dict(jax.device_get(test_terms), "test")
         metrics.append(row)
         write_json(metrics_path, metrics)

@@ -18,7 +18,7 @@ import optax
 
 from jaxvae.errors import ConfigError
 from jaxvae.losses import LossTerms, loss_terms, mean_terms
-from jaxvae.models import Model
+from jaxvae.models import Model, to_pixels
 
 
 class TrainState(NamedTuple):
@@ -51,9 +51,18 @@ def _streams(key: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def _update(
-    state: TrainState, images: jax.Array, optimizer: optax.GradientTransformation, beta: jax.Array
+    state: TrainState,
+    images: jax.Array,
+    optimizer: optax.GradientTransformation,
+    beta: jax.Array,
+    binarize: bool,
 ) -> tuple[TrainState, LossTerms]:
     step_key = jax.random.fold_in(_streams(state.key)[0], state.step)
+    if binarize:  # dynamic binarization: a fresh Bernoulli sample of the pixels at every step
+        step_key, binarize_key = jax.random.split(step_key)
+        images = (
+            jax.random.bernoulli(binarize_key, to_pixels(images)).astype(jnp.float32).reshape(images.shape)
+        )
 
     def objective(model: Model) -> tuple[jax.Array, LossTerms]:
         terms = mean_terms(loss_terms(model, images, key=step_key, beta=beta))
@@ -65,24 +74,27 @@ def _update(
     return state._replace(model=model, opt_state=opt_state, step=state.step + 1), terms
 
 
-@partial(jax.jit, static_argnames=("optimizer",), donate_argnames=("state",))
+@partial(jax.jit, static_argnames=("optimizer", "binarize"), donate_argnames=("state",))
 def train_step(
     state: TrainState,
     images: jax.Array,
     *,
     optimizer: optax.GradientTransformation,
     beta: float | jax.Array = 1.0,
+    binarize: bool = False,
 ) -> tuple[TrainState, LossTerms]:
     """One optimizer step on a batch of images [batch, 28, 28] (uint8 or [0, 1] floats).
 
-    Returns the new state (``state`` is donated: do not reuse it) and the batch-mean loss terms.
+    With ``binarize`` the pixels are resampled as Bernoulli(intensity) first (dynamic
+    binarization). Returns the new state (``state`` is donated: do not reuse it) and the
+    batch-mean loss terms.
     """
-    return _update(state, images, optimizer, jnp.asarray(beta, jnp.float32))
+    return _update(state, images, optimizer, jnp.asarray(beta, jnp.float32), binarize)
 
 
 @partial(
     jax.jit,
-    static_argnames=("optimizer", "batch_size", "data_sharding"),
+    static_argnames=("optimizer", "batch_size", "data_sharding", "binarize"),
     donate_argnames=("state",),
 )
 def train_epoch(
@@ -93,12 +105,14 @@ def train_epoch(
     batch_size: int,
     beta: float | jax.Array = 1.0,
     data_sharding: jax.sharding.Sharding | None = None,
+    binarize: bool = False,
 ) -> tuple[TrainState, LossTerms]:
     """One epoch over ``images`` [N, 28, 28] in a single compiled call.
 
     The data are shuffled on device with ``fold_in(shuffle_stream, epoch)``; the last
     ``N % batch_size`` images of each permutation are dropped. With ``data_sharding`` each batch is
     split across devices along its first axis (data parallelism; parameters stay replicated).
+    With ``binarize`` every batch is dynamically binarized, as in ``train_step``.
 
     Returns the new state (``state`` is donated) and each step's batch-mean loss terms, arrays of
     shape [num_batches] (``jax.tree.map(jnp.mean, terms)`` gives the epoch means).
@@ -115,7 +129,7 @@ def train_epoch(
         batch = jnp.take(images, indices, axis=0)
         if data_sharding is not None:
             batch = jax.lax.with_sharding_constraint(batch, data_sharding)
-        return _update(state, batch, optimizer, beta)
+        return _update(state, batch, optimizer, beta, binarize)
 
     state, terms = jax.lax.scan(body, state, order.reshape(num_batches, batch_size))
     return state._replace(epoch=state.epoch + 1), terms

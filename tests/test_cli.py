@@ -29,7 +29,7 @@ def test_train_writes_run_dir_and_model_loads_back(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert "vae on mnist_5k: test loss" in capsys.readouterr().out
+    assert "vae on mnist_5k (continuous pixels): test loss" in capsys.readouterr().out
     config = json.loads((out / "config.json").read_text())
     assert config["epochs"] == 2 and config["batch_size"] == 200
     metrics = json.loads((out / "metrics.json").read_text())
