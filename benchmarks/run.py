@@ -10,7 +10,7 @@ Suites
   train  AE and VAE, each batch size, a whole epoch as one compiled scan versus a jitted step
          driven from a Python loop, float32 versus bfloat16 compute
   grid   decode_grid over 100x100 and 1000x1000 latent grids
-  iwae   importance-weighted evaluation (skipped until jaxvae has IWAE estimators)
+  iwae   importance-weighted bound evaluation, k = 100 and 1000, 100 images
   peers  the same VAE, data, optimizer and batch size in PyTorch eager and torch.compile (if torch
          is installed) and in the Flax-example style with an un-jitted step, each in its own
          subprocess; reports images/s, ratios and each one's loss after the timed epochs
@@ -46,6 +46,7 @@ from jaxvae.config import TrainConfig
 from jaxvae.data import load_dataset
 from jaxvae.errors import DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points
+from jaxvae.likelihood import iwae_bounds
 from jaxvae.run import initial_state
 from jaxvae.train import train_epoch, train_step
 
@@ -178,6 +179,25 @@ def bench_grid(size: int, repeats: int, device: jax.Device) -> dict[str, Any]:
         "median_ms": 1e3 * statistics.median(times),
         "min_ms": 1e3 * min(times),
         "points_per_s": size * size / statistics.median(times),
+        "peak_memory_bytes": peak_memory_bytes(device),
+    }
+
+
+def bench_iwae(images: jax.Array, k: int, repeats: int, device: jax.Device) -> dict[str, Any]:
+    model = initial_state(TrainConfig(model="vae")).model
+    batch = images[:100]
+    key = jax.random.key(0)
+    began = time.perf_counter()
+    iwae_bounds.lower(model, batch, key=key, ks=(k,)).compile()
+    compile_seconds = time.perf_counter() - began
+    times = timed(lambda: jax.block_until_ready(iwae_bounds(model, batch, key=key, ks=(k,))), repeats)
+    return {
+        "suite": "iwae",
+        "k": k,
+        "images": 100,
+        "compile_s": compile_seconds,
+        "median_ms": 1e3 * statistics.median(times),
+        "samples_per_s": 100 * k / statistics.median(times),
         "peak_memory_bytes": peak_memory_bytes(device),
     }
 

@@ -1,5 +1,7 @@
 """The estimators against a model whose marginal likelihood is known in closed form."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -123,3 +125,68 @@ def test_vae_bounds_are_ordered_on_real_digits():
     exact, outside = exact_log_marginal(state.model, images[:50], resolution=64)
     assert float(np.mean(exact)) > float(np.asarray(bounds)[2][:50].mean()) - 0.2
     assert float(outside.max()) < 0.5
+
+
+def test_eval_command_on_a_dynamically_binarized_run(tmp_path, capsys):
+    from jaxvae.cli import main
+
+    run = tmp_path / "run"
+    train_args = [
+        "train",
+        "--dataset",
+        "mnist_5k",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "100",
+        "--likelihood",
+        "dynamic",
+    ]
+    assert main([*train_args, "--out", str(run), "--no-progress"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert all(row["likelihood"] == "dynamic" for row in metrics)
+    eval_args = [
+        "--ks",
+        "1",
+        "10",
+        "--num-images",
+        "100",
+        "--quadrature-images",
+        "20",
+        "--max-resolution",
+        "64",
+    ]
+    assert main(["eval", str(run), *eval_args, "--no-progress"]) == 0
+    result = json.loads((run / "likelihood.json").read_text())
+    assert result["likelihood"] == "dynamic" and result["iwae"]["num_images"] == 100
+    assert result["iwae"]["nll_iwae"]["10"] < result["iwae"]["nll_iwae"]["1"] + 0.5
+    assert result["exact"]["nll_exact"] < result["exact"]["nll_iwae_same_images"]["10"] + 0.1
+    assert "dynamic pixels" in capsys.readouterr().out
+
+
+def test_autoencoder_has_no_likelihood(tmp_path, capsys):
+    from jaxvae.cli import main
+
+    assert (
+        main(["train", "--model", "ae", "--dataset", "mnist_5k", "--epochs", "1", "--out", str(tmp_path)])
+        == 0
+    )
+    assert main(["eval", str(tmp_path), "--no-progress"]) == 2
+    assert "defines no p(x)" in capsys.readouterr().err
+
+
+def test_pixel_modes():
+    from jaxvae.data import prepare_pixels
+
+    images = np.array([[[0, 100, 128, 255]]], np.uint8).repeat(2000, axis=0)
+    np.testing.assert_array_equal(
+        prepare_pixels(images, "threshold", seed=0, split="test")[0], [[0, 0, 255, 255]]
+    )
+    static = prepare_pixels(images, "static", seed=0, split="test")
+    assert set(np.unique(static)) <= {0, 255}
+    np.testing.assert_allclose((static == 255).mean(axis=0)[0], [0, 100 / 255, 128 / 255, 1], atol=0.04)
+    np.testing.assert_array_equal(static, prepare_pixels(images, "static", seed=0, split="test"))
+    assert prepare_pixels(images, "dynamic", seed=0, split="train") is images
+    assert prepare_pixels(images, "continuous", seed=0, split="test") is images
+    with pytest.raises(jaxvae.DataError, match="unknown likelihood mode"):
+        prepare_pixels(images, "gaussian", seed=0, split="test")
