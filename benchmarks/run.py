@@ -11,6 +11,10 @@ Suites
          driven from a Python loop, float32 versus bfloat16 compute
   grid   decode_grid over 100x100 and 1000x1000 latent grids
   iwae   importance-weighted bound evaluation, k = 100 and 1000, 100 images
+  scaling  VAE data-parallel training on 1, 2, 4 and 8 devices where they exist: weak scaling
+         (128 images per device) and strong scaling (a global batch of 1024 split across them),
+         images/s and efficiency against one device. Fake CPU devices
+         (JAX_NUM_CPU_DEVICES=4) share the same cores: they check that it runs, not its speed
   peers  the same VAE, data, optimizer and batch size in PyTorch eager and torch.compile (if torch
          is installed) and in the Flax-example style with an un-jitted step, each in its own
          subprocess; reports images/s, ratios and each one's loss after the timed epochs
@@ -47,6 +51,7 @@ from jaxvae.data import load_dataset
 from jaxvae.errors import DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points
 from jaxvae.likelihood import iwae_bounds
+from jaxvae.parallel import DATA_AXIS, batch_sharding, replicate
 from jaxvae.run import initial_state
 from jaxvae.train import train_epoch, train_step
 
@@ -202,6 +207,40 @@ def bench_iwae(images: jax.Array, k: int, repeats: int, device: jax.Device) -> d
     }
 
 
+def bench_scaling(
+    host_images: np.ndarray, devices: list[jax.Device], global_batch: int, mode: str, repeats: int
+) -> dict[str, Any]:
+    """Data-parallel VAE training over ``devices``: the batch split, the state replicated."""
+    mesh = jax.sharding.Mesh(np.asarray(devices), (DATA_AXIS,))
+    config = TrainConfig(model="vae", batch_size=global_batch)
+    optimizer = config.optimizer()
+    holder = {"state": replicate(initial_state(config), mesh)}
+    images = replicate(host_images, mesh)
+    sharding = batch_sharding(mesh) if len(devices) > 1 else None
+
+    def epoch() -> None:
+        holder["state"], terms = train_epoch(
+            holder["state"], images, optimizer=optimizer, batch_size=global_batch, data_sharding=sharding
+        )
+        jax.block_until_ready(terms)
+
+    began = time.perf_counter()
+    epoch()
+    first_epoch = time.perf_counter() - began
+    times = timed(epoch, repeats)
+    median = statistics.median(times)
+    steps = images.shape[0] // global_batch
+    return {
+        "suite": "scaling",
+        "mode": mode,
+        "devices": len(devices),
+        "global_batch": global_batch,
+        "first_epoch_s": first_epoch,
+        "epoch_median_ms": 1e3 * median,
+        "images_per_s": steps * global_batch / median,
+    }
+
+
 def bench_peers(
     images: np.ndarray, batch_size: int, repeats: int, jax_row: dict[str, Any] | None
 ) -> list[dict]:
@@ -250,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--suites",
         nargs="+",
-        default=["peak", "train", "grid", "iwae", "peers"],
-        choices=["peak", "train", "grid", "iwae", "peers"],
+        default=["peak", "train", "grid", "iwae", "scaling", "peers"],
+        choices=["peak", "train", "grid", "iwae", "scaling", "peers"],
     )
     parser.add_argument("--models", nargs="+", default=["ae", "vae"], choices=["ae", "vae"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[128, 1024, 8192])
@@ -331,6 +370,21 @@ def main(argv: list[str] | None = None) -> int:
                     f"IWAE k={k:<5} 100 images: {row['median_ms']:9.1f} ms median, "
                     f"{row['samples_per_s']:,.0f} importance samples/s"
                 )
+        if "scaling" in args.suites:
+            visible = jax.devices(backend)
+            counts = [n for n in (1, 2, 4, 8) if n <= len(visible)]
+            print(f"\nscaling over {counts} of {len(visible)} {backend} devices (VAE, float32, scan)")
+            for mode, batch_for in (("weak", lambda n: 128 * n), ("strong", lambda n: 1024)):
+                base = None
+                for n in counts:
+                    row = bench_scaling(host_images, visible[:n], batch_for(n), mode, args.repeats)
+                    base = base or row["images_per_s"]
+                    row["efficiency"] = row["images_per_s"] / (n * base)
+                    emit(row)
+                    print(
+                        f"  {mode:<6} {n} devices, global batch {row['global_batch']:>5}: "
+                        f"{row['images_per_s']:>10,.0f} images/s, efficiency {row['efficiency']:.2f}"
+                    )
         if "peers" in args.suites:
             batch_size = args.batch_sizes[0]
             ours = next(

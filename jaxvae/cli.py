@@ -18,6 +18,8 @@ from typing import Any
 from jaxvae.config import TrainConfig
 from jaxvae.errors import JaxvaeError
 
+ArgumentTarget = argparse.ArgumentParser | argparse._ArgumentGroup  # a parser or a group of its flags
+
 DESCRIPTION = """\
 Autoencoders versus variational autoencoders on MNIST, in JAX.
 
@@ -44,7 +46,7 @@ def _field_type(field_owner: type, field: dataclasses.Field[Any]) -> tuple[Any, 
     return hint, False
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_cls: type, defaults: Any = None) -> None:
+def add_config_flags(parser: ArgumentTarget, config_cls: type, defaults: Any = None) -> None:
     """Add one ``--flag`` per dataclass field, with its help and default."""
     defaults = defaults or config_cls()
     for field in dataclasses.fields(config_cls):
@@ -54,8 +56,9 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls: type, defaults
         if is_tuple:
             kwargs["nargs"] = "+"
         shown = " ".join(map(str, default)) if is_tuple else default
-        suffix = "" if default is None else f" (default: {shown})"
-        kwargs["help"] = field.metadata.get("help", "") + suffix
+        help_text = field.metadata.get("help", "")
+        suffix = "" if default is None or "(default:" in help_text else f" (default: {shown})"
+        kwargs["help"] = help_text + suffix
         parser.add_argument("--" + field.name.replace("_", "-"), dest=field.name, **kwargs)
 
 
@@ -68,9 +71,11 @@ def config_from_args(config_cls: type, args: argparse.Namespace) -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from jaxvae.distributed import DistributedConfig, initialize
     from jaxvae.run import summarize, train
 
     config = config_from_args(TrainConfig, args).validate()
+    initialize(config_from_args(DistributedConfig, args))
     result = train(config, progress=not args.no_progress, resume=not args.restart)
     summary = summarize(result.metrics)
     print(
@@ -104,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/checkpoints/. Re-running on an existing OUT resumes from its newest checkpoint.",
     )
     add_config_flags(train, TrainConfig)
+    from jaxvae.distributed import DistributedConfig
+
+    hosts = train.add_argument_group(
+        "several processes or hosts",
+        "Start the same command once per process; all of them train one model together.",
+    )
+    add_config_flags(hosts, DistributedConfig)
     train.add_argument("--restart", action="store_true", help="ignore checkpoints already in --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)

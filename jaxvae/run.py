@@ -22,11 +22,12 @@ from tqdm.auto import tqdm
 from jaxvae.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from jaxvae.config import TrainConfig
 from jaxvae.data import Dataset, load_dataset, prepare_pixels
+from jaxvae.distributed import is_writer
 from jaxvae.errors import CheckpointError, ConfigError, TrainingError
 from jaxvae.evaluation import evaluate
 from jaxvae.losses import LossTerms
 from jaxvae.models import Model, make_model
-from jaxvae.parallel import batch_sharding, check_divisible, data_mesh, replicate
+from jaxvae.parallel import batch_sharding, check_divisible, data_mesh, place_training_set, replicate
 from jaxvae.train import TrainState, create_train_state, train_epoch
 
 logger = logging.getLogger(__name__)
@@ -132,12 +133,15 @@ def train(
             logger.warning("resuming %s with changed settings: %s", run_dir, ", ".join(changed))
         if metrics_path.exists():
             metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
-    (run_dir / "config.json").write_text(config.to_json())
+    writer = is_writer()  # in a multi-process run, process 0 alone writes files and shows progress
+    if writer:
+        (run_dir / "config.json").write_text(config.to_json())
 
     mesh = data_mesh(config.devices or None)
     check_divisible(config.batch_size, mesh)
-    # data parallelism: every device holds the data and the state; each batch is split across them
-    state, images, test_images = replicate((state, train_data.images, test_data.images), mesh)
+    # data parallelism: the state is replicated, and each device computes its slice of every batch
+    state, test_images = replicate((state, test_data.images), mesh)
+    images = place_training_set(train_data.images, mesh)
     data_sharding = batch_sharding(mesh) if mesh.size > 1 else None
     eval_key = jax.random.fold_in(jax.random.key(config.seed), 2**31 - 1)
     start = int(state.epoch)
@@ -145,7 +149,7 @@ def train(
         range(start, config.epochs),
         desc=f"train {config.model}",
         unit="epoch",
-        disable=not progress,
+        disable=not (progress and writer),
         initial=start,
         total=config.epochs,
     )
@@ -168,7 +172,8 @@ def train(
         row = {"epoch": epoch + 1, "likelihood": config.likelihood, "seconds": seconds}
         row |= terms_dict(train_terms, "train") | terms_dict(jax.device_get(test_terms), "test")
         metrics.append(row)
-        write_json(metrics_path, metrics)
+        if writer:
+            write_json(metrics_path, metrics)
         bar.set_postfix(train=f"{row['train_total']:.2f}", test=f"{row['test_total']:.2f}")
         if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
             save_checkpoint(run_dir, state, config, keep=config.keep_checkpoints)
