@@ -177,7 +177,7 @@ def train_classifier(
         try:
             with np.load(cached, allow_pickle=False) as archive:
                 leaves, treedef = jax.tree.flatten(classifier)
-                loaded = [archive[f"{i:03d}"] for i in range(len(leaves))]
+                loaded = [archive[f"arr_{i}"] for i in range(len(leaves))]
                 if all(a.shape == b.shape for a, b in zip(loaded, leaves, strict=True)):
                     logger.info("loaded cached classifier %s", cached)
                     return jax.tree.unflatten(treedef, [jnp.asarray(x) for x in loaded])
@@ -201,8 +201,7 @@ def train_classifier(
         jax.block_until_ready(classifier)  # so the progress bar shows real time
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        leaves = {f"{i:03d}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(classifier))}
         tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, **leaves)
+        np.savez(tmp, *(np.asarray(x) for x in jax.tree.leaves(classifier)))
         tmp.replace(cached)
     return classifier

@@ -70,7 +70,8 @@ def load_demo_data(config: DemoConfig) -> tuple[str, Dataset, Dataset, str | Non
     """(dataset name, train, test, fallback banner or None). Only the default falls back."""
     name = config.dataset or "mnist"
     try:
-        return name, *(load_dataset(name, s, config.data_dir) for s in ("train", "test")), None
+        train = load_dataset(name, "train", config.data_dir)
+        return name, train, load_dataset(name, "test", config.data_dir), None
     except DataUnavailableError as e:
         if config.dataset is not None or config.data_dir is not None:
             raise
@@ -276,7 +277,8 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
     models = metrics["models"]["ae"], metrics["models"]["vae"]
 
     def row(label: str, value: Any, fmt: str = "{:.1%}") -> tuple[str, str, str]:
-        return (label, *(fmt.format(value(m)) for m in models))
+        ae, vae = (fmt.format(value(m)) for m in models)
+        return label, ae, vae
 
     rows = [row("test loss (nats; VAE: -ELBO)", lambda m: m["training"]["test_total"], "{:.2f}")]
     for group, label in (

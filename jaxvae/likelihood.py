@@ -24,6 +24,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from jaxvae.errors import ConfigError
 from jaxvae.losses import bernoulli_nll
 from jaxvae.models import VAE, to_pixels
 
@@ -137,6 +138,13 @@ def bernoulli_log_lik(model: VAE, images: jax.Array) -> LogLik:
     return log_lik
 
 
+def _posterior(model: VAE, images: jax.Array) -> tuple[jax.Array, jax.Array]:
+    mean, logvar = model.encode(to_pixels(images))
+    if logvar is None:
+        raise ConfigError("likelihood bounds need a VAE; an autoencoder has no posterior distribution")
+    return mean, logvar
+
+
 @partial(jax.jit, static_argnames=("ks", "k_chunk"))
 def iwae_bounds(
     model: VAE, images: jax.Array, *, key: jax.Array, ks: tuple[int, ...], k_chunk: int = 100
@@ -145,23 +153,22 @@ def iwae_bounds(
 
     Each k draws its own samples (key ``fold_in(key, k)``), so the bounds are independent estimates.
     """
-    mean, logvar = model.encode(to_pixels(images))
+    mean, logvar = _posterior(model, images)
     log_lik = bernoulli_log_lik(model, images)
-    bounds, elbo = [], None
+    bounds, elbos = [], []
     for k in ks:
         iwae, elbo_k = iwae_and_elbo(
             log_lik, mean, logvar, key=jax.random.fold_in(key, k), k=k, k_chunk=k_chunk
         )
         bounds.append(iwae)
-        if k == max(ks):
-            elbo = elbo_k
-    return jnp.stack(bounds), elbo
+        elbos.append(elbo_k)
+    return jnp.stack(bounds), elbos[ks.index(max(ks))]
 
 
 @partial(jax.jit, static_argnames=("resolution",))
 def exact_log_marginal(model: VAE, images: jax.Array, *, resolution: int) -> tuple[jax.Array, jax.Array]:
     """log p(x) per image for a 2-D latent by quadrature at ``resolution`` (fine and outer grids)."""
-    mean, logvar = model.encode(to_pixels(images))
+    mean, logvar = _posterior(model, images)
     return quadrature_log_marginal(
         bernoulli_log_lik(model, images), mean, logvar, resolution=resolution, outer_resolution=resolution
     )

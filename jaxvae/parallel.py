@@ -71,7 +71,7 @@ def place_training_set(images: np.ndarray, mesh: Mesh) -> jax.Array:
     ``len(images) % mesh.size`` rows are then left out so that the split is even.
     """
     if NamedSharding(mesh, PartitionSpec()).is_fully_addressable:
-        return replicate(images, mesh)
+        return jax.device_put(images, NamedSharding(mesh, PartitionSpec()))
     usable = len(images) - len(images) % mesh.size
     shape = (usable, *images.shape[1:])
     return jax.make_array_from_callback(shape, batch_sharding(mesh), lambda index: images[index])

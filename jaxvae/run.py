@@ -167,7 +167,7 @@ def train(
         step_terms = jax.device_get(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
         check_finite(step_terms.total, epoch=epoch + 1, last_step=int(state.step), run_dir=run_dir)
-        train_terms = LossTerms(*(float(np.mean(t)) for t in step_terms))
+        train_terms = jax.tree.map(lambda t: float(np.mean(t)), step_terms)
         test_terms = evaluate(state.model, test_images, key=eval_key, beta=config.beta)
         row = {"epoch": epoch + 1, "likelihood": config.likelihood, "seconds": seconds}
         row |= terms_dict(train_terms, "train") | terms_dict(jax.device_get(test_terms), "test")
