@@ -26,7 +26,15 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
+    parser.add_argument("--backend", default=None, help="cpu, gpu or tpu (default: JAX's default)")
+    parser.add_argument("--matmul-precision", default="float32")
     args = parser.parse_args()
+    jax.config.update("jax_default_matmul_precision", args.matmul_precision)
+    with jax.default_device(jax.devices(args.backend)[0]):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     images = np.load(args.data)
     config = TrainConfig(batch_size=args.batch_size)
     optimizer, state = config.optimizer(), initial_state(config)

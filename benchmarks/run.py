@@ -28,10 +28,12 @@ a summary table is printed. Nothing here passes or fails: speed is reported, nev
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.metadata
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -71,6 +73,7 @@ def environment(backend: str) -> dict[str, Any]:
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "threads": os.cpu_count(),
         "matmul_precision": str(jax.config.jax_default_matmul_precision),
+        "compilation_cache_dir": os.environ.get("JAX_COMPILATION_CACHE_DIR", ""),
         "python": platform.python_version(),
     }
 
@@ -92,6 +95,62 @@ def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
         fn()
         times.append(time.perf_counter() - began)
     return times
+
+
+def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
+    """Run ``fn`` once under ``jax.profiler`` and summarise the device activity in its trace.
+
+    The Perfetto trace is left in ``log_dir`` (open it at ui.perfetto.dev). The summary counts the
+    device-side operations (kernels, copies) and how much of the wall time they kept the device busy:
+    a low busy fraction means the step is bound by launches and gaps, not by the work in them.
+    """
+    began = time.perf_counter()
+    with jax.profiler.trace(str(log_dir), create_perfetto_trace=True):
+        fn()
+    wall = time.perf_counter() - began
+    traces = sorted(log_dir.rglob("perfetto_trace.json.gz"))
+    if not traces:
+        return {"profile": str(log_dir)}
+    with gzip.open(traces[-1], "rt") as f:
+        events = json.load(f)
+    events = events.get("traceEvents", events) if isinstance(events, dict) else events
+    device_pids = {
+        e["pid"]
+        for e in events
+        if e.get("ph") == "M"
+        and e.get("name") == "process_name"
+        and str(e.get("args", {}).get("name", "")).startswith("/device:")
+    }
+    ops = [e for e in events if e.get("ph") == "X" and e.get("pid") in device_pids and "dur" in e]
+    if not ops:
+        processes = sorted(
+            str(e.get("args", {}).get("name"))
+            for e in events
+            if e.get("ph") == "M" and e.get("name") == "process_name"
+        )
+        return {"profile": str(traces[-1]), "profile_device_ops": 0, "profile_processes": processes}
+    busy = merged_length([(e["ts"], e["ts"] + e["dur"]) for e in ops]) / 1e6
+    by_name: dict[str, float] = {}
+    for e in ops:
+        by_name[e["name"]] = by_name.get(e["name"], 0.0) + e["dur"] / 1e3
+    top = sorted(by_name.items(), key=lambda item: -item[1])[:8]
+    return {
+        "profile": str(traces[-1]),
+        "profile_wall_ms": 1e3 * wall,
+        "profile_device_ops": len(ops),
+        "profile_device_busy_ms": 1e3 * busy,
+        "profile_top_ops_ms": {name[:80]: round(ms, 3) for name, ms in top},
+    }
+
+
+def merged_length(intervals: list[tuple[float, float]]) -> float:
+    """Total length covered by a set of intervals (overlaps counted once)."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
 
 
 def training_images(data_dir: str | None) -> tuple[np.ndarray, str]:
@@ -118,7 +177,15 @@ def bench_peak(device: jax.Device, repeats: int) -> list[dict[str, Any]]:
 
 
 def bench_train(
-    kind: str, batch_size: int, dtype: str, loop: str, images: jax.Array, repeats: int, device: jax.Device
+    kind: str,
+    batch_size: int,
+    dtype: str,
+    loop: str,
+    images: jax.Array,
+    repeats: int,
+    device: jax.Device,
+    unroll: int = 1,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     config = TrainConfig(model=kind, batch_size=batch_size, dtype=dtype)
     optimizer = config.optimizer()
@@ -126,7 +193,7 @@ def bench_train(
     steps = images.shape[0] // batch_size
     began = time.perf_counter()
     if loop == "scan":
-        train_epoch.lower(state, images, optimizer=optimizer, batch_size=batch_size).compile()
+        train_epoch.lower(state, images, optimizer=optimizer, batch_size=batch_size, unroll=unroll).compile()
     else:
         train_step.lower(state, images[:batch_size], optimizer=optimizer).compile()
     compile_seconds = time.perf_counter() - began
@@ -140,7 +207,7 @@ def bench_train(
     def epoch() -> None:
         if loop == "scan":
             holder["state"], terms = train_epoch(
-                holder["state"], images, optimizer=optimizer, batch_size=batch_size
+                holder["state"], images, optimizer=optimizer, batch_size=batch_size, unroll=unroll
             )
         else:
             for indices in order:  # what a user's hand-written loop does: one dispatch per step
@@ -152,12 +219,18 @@ def bench_train(
     first_epoch = time.perf_counter() - began
     times = timed(epoch, repeats)
     median = statistics.median(times)
+    profile = {}
+    if profile_dir is not None:  # one more steady-state epoch, under the profiler
+        name = f"{kind}-b{batch_size}-{dtype}-{loop}" + (f"-unroll{unroll}" if unroll > 1 else "")
+        profile = profiled(epoch, profile_dir / name)
     return {
         "suite": "train",
         "model": kind,
         "batch_size": batch_size,
         "dtype": dtype,
         "loop": loop,
+        "unroll": unroll,
+        **profile,
         "compile_s": compile_seconds,
         "first_epoch_s": first_epoch,
         "epoch_median_ms": 1e3 * median,
@@ -242,17 +315,23 @@ def bench_scaling(
 
 
 def bench_peers(
-    images: np.ndarray, batch_size: int, repeats: int, jax_row: dict[str, Any] | None
+    images: np.ndarray,
+    batch_size: int,
+    repeats: int,
+    jax_row: dict[str, Any] | None,
+    backend: str,
+    precision: str,
 ) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "images.npy"
         np.save(data, images)
+        torch_args = ["--device", "cuda" if backend == "gpu" else "cpu", "--matmul-precision", precision]
         peers = [
-            ("torch-eager", "torch", ["--mode", "eager"]),
-            ("torch-compile", "torch", ["--mode", "compile"]),
+            ("torch-eager", "torch", ["--mode", "eager", *torch_args]),
+            ("torch-compile", "torch", ["--mode", "compile", *torch_args]),
+            ("flax-example-unjitted", "unjitted", ["--backend", backend, "--matmul-precision", precision]),
         ]
-        peers.append(("flax-example-unjitted", "unjitted", []))
         for name, script, extra in peers:
             command = [
                 sys.executable,
@@ -265,9 +344,12 @@ def bench_peers(
                 str(repeats),
                 *extra,
             ]
-            result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+            # this process already holds most of an accelerator's memory (JAX preallocates 75%):
+            # a JAX peer must allocate on demand from the rest
+            env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+            result = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=env)
             if result.returncode != 0:
-                reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                reason = failure_reason(result.stderr)
                 print(f"peer {name}: skipped ({reason})")
                 rows.append({"suite": "peers", "peer": name, "skipped": reason})
                 continue
@@ -276,6 +358,13 @@ def bench_peers(
                 row["jaxvae_speedup"] = jax_row["images_per_s"] / row["images_per_s"]
             rows.append(row)
     return rows
+
+
+def failure_reason(stderr: str) -> str:
+    """The line of a failed subprocess's stderr that says what went wrong: its last exception line."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line)]
+    return (errors or lines or ["no output"])[-1]
 
 
 # --------------------------------------------------------------------------- main
@@ -298,6 +387,27 @@ def main(argv: list[str] | None = None) -> int:
         "--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"]
     )
     parser.add_argument("--loops", nargs="+", default=["scan", "step"], choices=["scan", "step"])
+    parser.add_argument(
+        "--unroll",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="steps per iteration of the scan loop (lax.scan unroll); several values compare them",
+    )
+    parser.add_argument(
+        "--matmul-precision",
+        default="float32",
+        choices=["float32", "tensorfloat32", "bfloat16"],
+        help="float32 matmul passes, for JAX and the torch peer alike (default: float32, i.e. no TF32 "
+        "on GPUs; tensorfloat32 is JAX's GPU default)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="also run one epoch of each training case under jax.profiler, leave the Perfetto trace "
+        "in DIR and report device busy time and the costliest device operations",
+    )
     parser.add_argument("--grid-sizes", nargs="+", type=int, default=[100, 1000])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default: 5)")
     parser.add_argument("--data-dir", help="MNIST IDX folder (default: $JAXVAE_DATA_DIR; else random digits)")
@@ -309,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as e:
         print(f"benchmarks: error: backend {backend!r} is not available ({e})", file=sys.stderr)
         return 2
-    jax.config.update("jax_default_matmul_precision", "float32")  # no silent TF32 on GPUs
+    # explicit, so that GPUs do not silently use TF32 (JAX's default there) unless asked to
+    jax.config.update("jax_default_matmul_precision", args.matmul_precision)
     env = environment(backend)
     host_images, source = training_images(args.data_dir)
     env["data"] = source
@@ -332,26 +443,44 @@ def main(argv: list[str] | None = None) -> int:
         peak = {r["dtype"]: r["gflop_per_s"] for r in rows if r["suite"] == "peak"}
         if "train" in args.suites:
             print(
-                f"\n{'model':<5} {'batch':>6} {'dtype':>8} {'loop':>5} {'compile s':>9} {'epoch ms':>9} "
+                f"\n{'model':<5} {'batch':>6} {'dtype':>8} {'loop':>8} {'compile s':>9} {'epoch ms':>9} "
                 f"{'min ms':>8} {'images/s':>10} {'GFLOP/s':>8} {'floor x':>7} {'loss':>7}"
             )
             for kind in args.models:
                 for batch_size in args.batch_sizes:
                     for dtype in args.dtypes:
-                        for loop in args.loops:
-                            row = bench_train(kind, batch_size, dtype, loop, images, args.repeats, device)
+                        unrolls = {loop: args.unroll if loop == "scan" else [1] for loop in args.loops}
+                        cases = [(loop, u) for loop in args.loops for u in unrolls[loop]]
+                        for loop, unroll in cases:
+                            row = bench_train(
+                                kind,
+                                batch_size,
+                                dtype,
+                                loop,
+                                images,
+                                args.repeats,
+                                device,
+                                unroll,
+                                args.profile,
+                            )
                             if dtype in peak:
                                 floor_s = row["flop_per_epoch"] / (peak[dtype] * 1e9)
                                 row["compute_floor_ms"] = 1e3 * floor_s
                                 row["times_floor"] = row["epoch_median_ms"] / row["compute_floor_ms"]
                             emit(row)
+                            label = loop if unroll == 1 else f"{loop}x{unroll}"
                             print(
-                                f"{kind:<5} {batch_size:>6} {dtype:>8} {loop:>5} {row['compile_s']:>9.2f} "
+                                f"{kind:<5} {batch_size:>6} {dtype:>8} {label:>8} {row['compile_s']:>9.2f} "
                                 f"{row['epoch_median_ms']:>9.1f} {row['epoch_min_ms']:>8.1f} "
                                 f"{row['images_per_s']:>10,.0f} {row['gflop_per_s']:>8.1f} "
                                 f"{row.get('times_floor', float('nan')):>7.2f} "
                                 f"{row['final_train_loss']:>7.2f}"
                             )
+                            if row.get("profile_device_ops"):
+                                print(
+                                    f"      profiled: {row['profile_device_ops']} device ops, busy "
+                                    f"{row['profile_device_busy_ms']:.1f} of {row['profile_wall_ms']:.1f} ms"
+                                )
         if "grid" in args.suites:
             print()
             for size in args.grid_sizes:
@@ -399,11 +528,14 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 None,
             ) or bench_train("vae", batch_size, "float32", "scan", images, args.repeats, device)
+            emit({**ours, "suite": "peers", "peer": "jaxvae-scan"})
             print(
                 f"\npeers, VAE, batch {batch_size}: jaxvae scan {ours['images_per_s']:,.0f} images/s, "
                 f"loss {ours['final_train_loss']:.2f}"
             )
-            for row in bench_peers(host_images, batch_size, args.repeats, ours):
+            for row in bench_peers(
+                host_images, batch_size, args.repeats, ours, backend, args.matmul_precision
+            ):
                 emit(row)
                 if "skipped" not in row:
                     print(

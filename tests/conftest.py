@@ -8,6 +8,8 @@ import pytest
 
 jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# full float32 matmuls on every backend (GPUs default to TF32), so tolerances mean the same there
+jax.config.update("jax_default_matmul_precision", "float32")
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 FULL_MNIST = Path(os.environ.get("JAXVAE_DATA_DIR", SHARED_MNIST))
@@ -27,3 +29,5 @@ def _isolated_data_env(monkeypatch, tmp_path):
     monkeypatch.delenv("JAXVAE_DATA_DIR", raising=False)
     monkeypatch.setenv("JAXVAE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    # in-process CLI calls must not point this whole test process at one test's XLA cache folder
+    monkeypatch.setenv("JAXVAE_NO_COMPILE_CACHE", "1")

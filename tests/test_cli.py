@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,23 @@ def test_console_script_help_runs():
         [sys.executable, "-m", "jaxvae.cli", "train", "--help"], capture_output=True, text=True, check=True
     )
     assert "--latent-dim" in result.stdout and "--beta" in result.stdout
+
+
+def test_compiled_programs_are_cached_on_disk_and_reused(tmp_path):
+    def run(out: str, *flags: str) -> list[dict]:
+        unset = ("JAXVAE_NO_COMPILE_CACHE", "JAX_COMPILATION_CACHE_DIR")
+        env = {k: v for k, v in os.environ.items() if k not in unset}
+        env["JAXVAE_CACHE_DIR"] = str(tmp_path / "cache")
+        command = [sys.executable, "-m", "jaxvae.cli", *flags, "train", "--dataset", "mnist_5k"]
+        command += ["--epochs", "1", "--no-progress", "--out", str(tmp_path / out)]
+        subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        epochs = json.loads((tmp_path / out / "metrics.json").read_text())
+        return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in epochs]
+
+    xla = tmp_path / "cache" / "xla"
+    uncached = run("a", "--no-compile-cache")
+    assert not xla.exists()
+    first = run("b")
+    assert len(list(xla.iterdir())) > 0  # executables written
+    second = run("c")  # and read back: the same program gives the same numbers
+    assert first == second == uncached
