@@ -290,6 +290,14 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows.append(row("empty fraction of bounding box", lambda m: m["empty_fraction"]))
     rows.append(
         row(
+            "decodes plausible (p >= 0.9): empty cells",
+            lambda m: m["empty_plausible"]["0.9"] if m["empty_plausible"] else float("nan"),
+        )
+    )
+    rows.append(row("decodes plausible (p >= 0.9): occupied cells", lambda m: m["occupied_plausible"]["0.9"]))
+    rows.append(row("prior samples landing in empty cells", lambda m: m["prior_in_empty"]))
+    rows.append(
+        row(
             "class entropy of prior samples (bits, max 3.32)",
             lambda m: m["prior_class_entropy_bits"],
             "{:.2f}",

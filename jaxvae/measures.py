@@ -16,6 +16,10 @@ For a model with a 2-D latent and a trained digit classifier:
   that scale a 60,000-point cloud averages 24 points a cell, so an empty cell is a real hole, not
   sampling noise; and because the radius is relative to the box it is comparable across models
   whose latent scales differ.
+- ``empty_plausible`` and ``occupied_plausible``: the plausible fractions of decodes at the centres of
+  the empty cells and of the occupied ones. The story says the first is low for an autoencoder.
+- ``prior_in_empty``: the fraction of the samples z ~ N(0, I) that land in an empty cell or outside
+  the box: how often the prior lands where no training code lies.
 """
 
 from __future__ import annotations
@@ -50,6 +54,28 @@ def occupancy(z: np.ndarray, box: Box, size: int) -> np.ndarray:
     """Codes per cell on a ``size`` x ``size`` grid over ``box``, rows top (max y) to bottom."""
     counts, _, _ = np.histogram2d(z[:, 0], z[:, 1], bins=size, range=box)
     return counts.T[::-1]
+
+
+def cell_centres(box: Box, cells: int) -> np.ndarray:
+    """The centres of the ``cells`` x ``cells`` cells of ``box``, [cells, cells, 2], rows top to bottom
+    (the layout of ``occupancy``)."""
+    (x0, x1), (y0, y1) = box
+    xs = x0 + (np.arange(cells) + 0.5) * (x1 - x0) / cells
+    ys = y1 - (np.arange(cells) + 0.5) * (y1 - y0) / cells
+    return np.stack(np.meshgrid(xs, ys), axis=-1).astype(np.float32)
+
+
+def in_empty_cell(z: np.ndarray, counts: np.ndarray, box: Box) -> np.ndarray:
+    """For points z [N, 2]: whether each lies outside ``box`` or in a cell of ``counts`` (from
+    ``occupancy``) that holds no code."""
+    cells = counts.shape[0]
+    (x0, x1), (y0, y1) = box
+    col = np.floor((z[:, 0] - x0) / (x1 - x0) * cells).astype(int)
+    row = cells - 1 - np.floor((z[:, 1] - y0) / (y1 - y0) * cells).astype(int)
+    inside = (col >= 0) & (col < cells) & (row >= 0) & (row < cells)
+    empty = np.ones(len(z), bool)
+    empty[inside] = counts[row[inside], col[inside]] == 0
+    return empty
 
 
 def top_probability(classifier: Classifier, images: jax.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +138,9 @@ def measure_latent_space(
     prior_top, prior_class = top_probability(classifier, samples)
     reconstructions = jax.nn.sigmoid(decode(model, encode(model, test_images).mean))
     reconstruction_top, _ = top_probability(classifier, reconstructions)
+    counts = occupancy(codes, box, EMPTY_CELLS)
+    cell_top, _ = top_probability(classifier, decode_grid(model, jnp.asarray(cell_centres(box, EMPTY_CELLS))))
+    empty = counts == 0
     return {
         "reconstruction_plausible": fractions(reconstruction_top),
         "box": [list(box[0]), list(box[1])],
@@ -122,5 +151,8 @@ def measure_latent_space(
         "prior_class_entropy_bits": class_entropy_bits(prior_class),
         "prior_class_counts": np.bincount(prior_class, minlength=10).tolist(),
         "empty_fraction": empty_fraction(codes, box),
+        "empty_plausible": fractions(cell_top[empty]) if empty.any() else None,
+        "occupied_plausible": fractions(cell_top[~empty]),
+        "prior_in_empty": float(np.mean(in_empty_cell(np.asarray(z), counts, box))),
         "heat": grid_top.reshape(grid_size, grid_size),
     }

@@ -9,7 +9,15 @@ import pytest
 import jaxvae
 from jaxvae.classifier import train_classifier
 from jaxvae.cli import main
-from jaxvae.measures import class_entropy_bits, empty_fraction, top_probability, validate_judge
+from jaxvae.measures import (
+    cell_centres,
+    class_entropy_bits,
+    empty_fraction,
+    in_empty_cell,
+    occupancy,
+    top_probability,
+    validate_judge,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +43,8 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
             assert all(0 <= v <= 1 for v in values)
             assert values[0] >= values[1] >= values[2]  # a stricter threshold passes fewer
         assert 0 <= m["empty_fraction"] <= 1
+        assert 0 <= m["occupied_plausible"]["0.9"] <= 1 and 0 <= m["prior_in_empty"] <= 1
+        assert m["empty_plausible"] is None or 0 <= m["empty_plausible"]["0.9"] <= 1
         assert 0 <= m["prior_class_entropy_bits"] <= np.log2(10) + 1e-9
         assert sum(m["prior_class_counts"]) == m["num_prior_samples"] == 10_000
         assert 0 <= m["reconstruction_plausible"]["0.9"] <= 1
@@ -76,3 +86,9 @@ def test_measure_helpers():
     assert class_entropy_bits(np.zeros(50, int)) == 0
     z = np.array([[0.1, 0.1], [0.9, 0.9]])
     assert empty_fraction(z, ((0, 1), (0, 1)), cells=2) == 0.5
+    # the cell layout of occupancy, cell_centres and in_empty_cell agree
+    box = ((0.0, 1.0), (0.0, 1.0))
+    counts = occupancy(z, box, 2)
+    centres = cell_centres(box, 2).reshape(-1, 2)
+    assert in_empty_cell(centres, counts, box).tolist() == (counts.reshape(-1) == 0).tolist()
+    assert in_empty_cell(np.array([[2.0, 0.5], [-1.0, 0.5]]), counts, box).all()  # outside the box
