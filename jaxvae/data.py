@@ -107,6 +107,8 @@ def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
     if len(data) < header_end:
         raise DataError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header_end])
+    if 0 in shape:  # also keeps numpy from refusing shapes like (0, 2**32 - 1, 2**32 - 1)
+        raise DataError(f"{name}: IDX shape {shape} holds no data")
     expected = math.prod(shape)
     actual = len(data) - header_end
     if actual < expected:

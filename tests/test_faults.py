@@ -13,7 +13,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import jaxvae
@@ -90,6 +90,7 @@ FUZZ_CASES: list[int] = []
 
 
 @settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@example(header=(0, 0x08, 3), dims=[0, 2**32 - 1, 2**32 - 1], body=b"", noise=b"")  # found by CI
 @given(
     header=st.tuples(st.integers(0, 3), st.sampled_from([0x08, 0x09, 0x0D, 0x00, 0xFF]), st.integers(0, 5)),
     dims=st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 40), max_size=5),
