@@ -150,7 +150,7 @@ def measure_latent_space(
         "prior_plausible": fractions(prior_top),
         "prior_class_entropy_bits": class_entropy_bits(prior_class),
         "prior_class_counts": np.bincount(prior_class, minlength=10).tolist(),
-        "empty_fraction": empty_fraction(codes, box),
+        "empty_fraction": float(np.mean(empty)),  # what empty_fraction(codes, box) computes
         "empty_plausible": fractions(cell_top[empty]) if empty.any() else None,
         "occupied_plausible": fractions(cell_top[~empty]),
         "prior_in_empty": float(np.mean(in_empty_cell(np.asarray(z), counts, box))),
