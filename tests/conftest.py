@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import jax
+import numpy as np
 import pytest
 
 jax.config.update("jax_num_cpu_devices", 4)
@@ -31,3 +32,17 @@ def _isolated_data_env(monkeypatch, tmp_path):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     # in-process CLI calls must not point this whole test process at one test's XLA cache folder
     monkeypatch.setenv("JAXVAE_NO_COMPILE_CACHE", "1")
+
+
+def _distance(xs, ys) -> float:
+    """Euclidean distance between two parameter pytrees of the same structure."""
+    pairs = zip(jax.tree.leaves(xs), jax.tree.leaves(ys), strict=True)
+    return float(np.sqrt(sum(np.sum((np.asarray(x) - np.asarray(y)) ** 2) for x, y in pairs)))
+
+
+@pytest.fixture
+def distance():
+    """``distance(a, b)`` between parameter pytrees. Two runs that differ only in summation order
+    (devices, processes, kernels) drift apart, and Adam turns tiny differences in near-zero gradients
+    into full-size steps, so compare how far apart two runs ended with how far training moved them."""
+    return _distance

@@ -125,7 +125,7 @@ def test_three_epochs_on_full_mnist_reach_158_nats(full_mnist_dir):
     assert float(neg_elbo.total) <= 158.0, neg_elbo
 
 
-def test_training_run_on_four_devices_matches_one(tmp_path, subset):
+def test_training_run_on_four_devices_matches_one(tmp_path, subset, distance):
     from jaxvae.run import train
 
     assert len(jax.devices()) == 4, "conftest asks for 4 fake CPU devices"
@@ -136,8 +136,10 @@ def test_training_run_on_four_devices_matches_one(tmp_path, subset):
         )
         runs[devices] = train(config, data=subset, progress=False)
     assert len(leaves(runs[4].state)[0].sharding.device_set) == 4
-    for a, b in zip(leaves(runs[4].state), leaves(runs[1].state), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
+    # four devices sum each batch's gradient in another order than one
+    apart = distance(runs[4].state.model, runs[1].state.model)
+    moved = distance(fresh_state().model, runs[1].state.model)
+    assert apart < 1e-3 * moved, (apart, moved)
     np.testing.assert_allclose(
         runs[4].metrics[-1]["test_total"], runs[1].metrics[-1]["test_total"], rtol=1e-5
     )
