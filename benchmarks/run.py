@@ -28,6 +28,7 @@ a summary table is printed. Nothing here passes or fails: speed is reported, nev
 from __future__ import annotations
 
 import argparse
+import datetime
 import gzip
 import importlib.metadata
 import json
@@ -75,7 +76,21 @@ def environment(backend: str) -> dict[str, Any]:
         "matmul_precision": str(jax.config.jax_default_matmul_precision),
         "compilation_cache_dir": os.environ.get("JAX_COMPILATION_CACHE_DIR", ""),
         "python": platform.python_version(),
+        "jaxvae_commit": source_commit(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
     }
+
+
+def source_commit() -> str:
+    """The git commit of the jaxvae source being measured ("+dirty" with local edits), or ""."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    return commit + ("+dirty" if commit and git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def peak_memory_bytes(device: jax.Device) -> int:
@@ -97,12 +112,20 @@ def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
     return times
 
 
+# XLA's CPU runtime runs a program's operations on these host threads; the other events there are
+# the runtime's own bookkeeping
+XLA_CPU_THREADS = "tf_XLAEigen"
+XLA_CPU_RUNTIME_EVENTS = ("ThunkExecutor", "ThreadpoolListener", "SlinkyThreadPool", "end: ")
+
+
 def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
     """Run ``fn`` once under ``jax.profiler`` and summarise the device activity in its trace.
 
     The Perfetto trace is left in ``log_dir`` (open it at ui.perfetto.dev). The summary counts the
     device-side operations (kernels, copies) and how much of the wall time they kept the device busy:
-    a low busy fraction means the step is bound by launches and gaps, not by the work in them.
+    a low busy fraction means the step is bound by launches and gaps, not by the work in them. On the
+    CPU backend the operations are the events of XLA's compute threads (fusions, matmuls, copies);
+    there an Eigen matmul may report less than its full time, as it finishes on a worker thread.
     """
     began = time.perf_counter()
     with jax.profiler.trace(str(log_dir), create_perfetto_trace=True):
@@ -114,14 +137,7 @@ def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
     with gzip.open(traces[-1], "rt") as f:
         events = json.load(f)
     events = events.get("traceEvents", events) if isinstance(events, dict) else events
-    device_pids = {
-        e["pid"]
-        for e in events
-        if e.get("ph") == "M"
-        and e.get("name") == "process_name"
-        and str(e.get("args", {}).get("name", "")).startswith("/device:")
-    }
-    ops = [e for e in events if e.get("ph") == "X" and e.get("pid") in device_pids and "dur" in e]
+    ops = operation_events(events)
     if not ops:
         processes = sorted(
             str(e.get("args", {}).get("name"))
@@ -141,6 +157,31 @@ def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
         "profile_device_busy_ms": 1e3 * busy,
         "profile_top_ops_ms": {name[:80]: round(ms, 3) for name, ms in top},
     }
+
+
+def operation_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timed events of a trace that are the program's operations: those of the accelerator's
+    processes, or on a CPU backend those of XLA's compute threads."""
+
+    def named(kind: str, prefix: str) -> set[Any]:
+        return {
+            (e["pid"], e.get("tid")) if kind == "thread_name" else e["pid"]
+            for e in events
+            if e.get("ph") == "M"
+            and e.get("name") == kind
+            and str(e.get("args", {}).get("name", "")).startswith(prefix)
+        }
+
+    timed = [e for e in events if e.get("ph") == "X" and "dur" in e]
+    device_pids = named("process_name", "/device:")
+    if device_pids:
+        return [e for e in timed if e.get("pid") in device_pids]
+    threads = named("thread_name", XLA_CPU_THREADS)
+    return [
+        e
+        for e in timed
+        if (e.get("pid"), e.get("tid")) in threads and not str(e["name"]).startswith(XLA_CPU_RUNTIME_EVENTS)
+    ]
 
 
 def merged_length(intervals: list[tuple[float, float]]) -> float:

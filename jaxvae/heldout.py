@@ -44,6 +44,13 @@ class EvalConfig:
     )
     max_resolution: int = field(default=256, metadata={"help": "largest quadrature grid side"})
     seed: int = field(default=0, metadata={"help": "seed for the importance samples"})
+    data_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "directory of the test split's IDX files (default: the run's own --data-dir, "
+            "else $JAXVAE_DATA_DIR and the other usual sources)"
+        },
+    )
 
 
 def peak_memory_bytes() -> int:
@@ -124,7 +131,7 @@ def evaluate_run(run_dir: str | Path, config: EvalConfig, *, progress: bool = Tr
     model, train_config = load_model(run_dir)
     if not isinstance(model, VAE):
         raise ConfigError(f"{run_dir}: the autoencoder defines no p(x); likelihood evaluation needs a VAE")
-    test = load_dataset(train_config.dataset, "test", train_config.data_dir)
+    test = load_dataset(train_config.dataset, "test", config.data_dir or train_config.data_dir)
     images = prepare_pixels(test.images, train_config.likelihood, seed=train_config.seed, split="test")
     images = images[: config.num_images or None]
     result: dict[str, Any] = {

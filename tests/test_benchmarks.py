@@ -3,6 +3,7 @@
 import gzip
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,24 @@ def test_profile_summary_reads_device_activity_from_the_trace(tmp_path, monkeypa
     assert summary["profile_device_ops"] == 3  # host events are not device work
     assert summary["profile_device_busy_ms"] == pytest.approx(7e-3)  # [0, 6] and [10, 11] microseconds
     assert summary["profile_top_ops_ms"] == {"gemm": 8e-3, "add": 1e-3}
+
+
+def test_cpu_operations_are_the_xla_compute_threads_events():
+    events = [
+        {"ph": "M", "name": "process_name", "pid": 1, "args": {"name": "/host:CPU"}},
+        {"ph": "M", "name": "thread_name", "pid": 1, "tid": 7, "args": {"name": "tf_XLAEigen/123"}},
+        {"ph": "M", "name": "thread_name", "pid": 1, "tid": 8, "args": {"name": "python"}},
+        {"ph": "X", "name": "ynn_fusion.12", "pid": 1, "tid": 7, "ts": 0, "dur": 5},
+        {"ph": "X", "name": "ThunkExecutor::Execute", "pid": 1, "tid": 7, "ts": 0, "dur": 9},
+        {"ph": "X", "name": "end: ynn_fusion.12", "pid": 1, "tid": 7, "ts": 5, "dur": 0},
+        {"ph": "X", "name": "copy.3", "pid": 1, "tid": 7, "ts": 6, "dur": 1},
+        {"ph": "X", "name": "$train.py:10 step", "pid": 1, "tid": 8, "ts": 0, "dur": 20},
+    ]
+    assert [e["name"] for e in harness.operation_events(events)] == ["ynn_fusion.12", "copy.3"]
+
+
+def test_results_name_the_source_commit():
+    commit = harness.environment("cpu")["jaxvae_commit"]
+    if not (Path(__file__).resolve().parents[1] / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", commit), commit

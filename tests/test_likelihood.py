@@ -164,6 +164,26 @@ def test_eval_command_on_a_dynamically_binarized_run(tmp_path, capsys):
     assert "dynamic pixels" in capsys.readouterr().out
 
 
+def test_eval_reads_the_test_split_from_data_dir(tmp_path, capsys):
+    from test_data import write_split
+
+    from jaxvae.cli import main
+
+    for split in ("train", "test"):
+        bundled = jaxvae.load_bundled(split)
+        write_split(tmp_path / "trained_from", split, images=bundled.images, labels=bundled.labels)
+    run = tmp_path / "run"
+    trained_from = str(tmp_path / "trained_from")
+    train_args = ["train", "--dataset", "mnist", "--data-dir", trained_from, "--epochs", "1"]
+    assert main([*train_args, "--out", str(run), "--no-progress"]) == 0
+    (tmp_path / "trained_from").rename(tmp_path / "moved")
+    small = ["--ks", "1", "--num-images", "50", "--quadrature-images", "10", "--max-resolution", "32"]
+    assert main(["eval", str(run), *small, "--no-progress"]) == 2  # the run's own folder is gone
+    assert "trained_from" in capsys.readouterr().err
+    assert main(["eval", str(run), *small, "--data-dir", str(tmp_path / "moved"), "--no-progress"]) == 0
+    assert json.loads((run / "likelihood.json").read_text())["eval"]["data_dir"] == str(tmp_path / "moved")
+
+
 def test_autoencoder_has_no_likelihood(tmp_path, capsys):
     from jaxvae.cli import main
 
