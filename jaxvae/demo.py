@@ -7,6 +7,7 @@ import html
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,18 @@ class DemoConfig:
     classifier_epochs: int = field(default=8, metadata={"help": "epochs for the judging classifier"})
     batch_size: int = field(default=128, metadata={"help": "images per optimizer step"})
     grid_size: int = field(default=20, metadata={"help": "rows and columns of the decoded latent grids"})
-    seed: int = field(default=0, metadata={"help": "seed for everything random"})
+    seed: int = field(default=0, metadata={"help": "seed of the judge and of the first training run"})
+    seeds: int = field(
+        default=3,
+        metadata={
+            "help": "independent training runs of each model, with seeds SEED, SEED+1, ...; the report "
+            "gives each measure's mean and every run's value (figures: the first run)",
+        },
+    )
     out: str = field(default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
 
 
-QUICK = {"epochs": 2, "classifier_epochs": 2, "grid_size": 12}
+QUICK: dict[str, Any] = {"epochs": 2, "classifier_epochs": 2, "grid_size": 12, "seeds": 1}
 
 
 def load_demo_data(config: DemoConfig) -> tuple[str, Dataset, Dataset, str | None]:
@@ -90,27 +98,15 @@ def _interpolate(model: Any, a: np.ndarray, b: np.ndarray, steps: int = 12) -> n
 
 
 def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Train both models, measure, draw and write the report; returns metrics.json's content."""
+    """Train both models once per seed, measure, draw and write the report; returns metrics.json's
+    content. The judge is trained once (with ``config.seed``) and scores every run; the figures show
+    the first seed's models."""
     began = time.perf_counter()
     out = prepare_run_dir(config.out)
     name, train_data, test_data, banner = load_demo_data(config)
     if banner:
         print(f"\n{'!' * 80}\n{banner}\n{'!' * 80}\n", file=sys.stderr)
     key = jax.random.key(config.seed)
-    runs, codes = {}, {}
-    for kind in ("ae", "vae"):
-        train_config = TrainConfig(
-            model=kind,
-            dataset=name,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            out=str(out / f"run_{kind}"),
-        )
-        runs[kind] = train(train_config, data=(train_data, test_data), progress=progress, resume=False)
-        codes[kind] = np.asarray(encode(runs[kind].state.model, jnp.asarray(train_data.images)).mean)
-    models = {kind: run.state.model for kind, run in runs.items()}
-
     classifier = train_classifier(
         train_data.images,
         train_data.labels,
@@ -123,29 +119,57 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     classifier_accuracy = accuracy(classifier, test_data.images, test_data.labels)
     judge = validate_judge(classifier, test_data.images, test_data.labels, key=jax.random.fold_in(key, 3))
 
-    measured = {}
-    for kind in tqdm(models, desc="measure latent spaces", disable=not progress):
-        measured[kind] = measure_latent_space(
-            models[kind],
-            classifier,
-            codes[kind],
-            key=jax.random.fold_in(key, 2),
-            test_images=jnp.asarray(test_data.images),
+    seeds = [config.seed + i for i in range(config.seeds)]
+    runs: list[dict[str, Any]] = []
+    figures: dict[str, str] = {}
+    for seed in seeds:
+        suffix = "" if seed == seeds[0] else f"_seed{seed}"
+        trained, codes, measured = {}, {}, {}
+        for kind in ("ae", "vae"):
+            train_config = TrainConfig(
+                model=kind,
+                dataset=name,
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                seed=seed,
+                out=str(out / f"run_{kind}{suffix}"),
+            )
+            trained[kind] = train(train_config, data=(train_data, test_data), progress=progress, resume=False)
+            model = trained[kind].state.model
+            codes[kind] = np.asarray(encode(model, jnp.asarray(train_data.images)).mean)
+            measured[kind] = measure_latent_space(
+                model,
+                classifier,
+                codes[kind],
+                key=jax.random.fold_in(jax.random.key(seed), 2),
+                test_images=jnp.asarray(test_data.images),
+            )
+        if seed == seeds[0]:
+            figures = _draw(out, name, trained, codes, measured, train_data, test_data, config, progress)
+        for m in measured.values():
+            m.pop("heat")  # drawn above; too large for metrics.json
+        runs.append(
+            {
+                "seed": seed,
+                "models": {k: {**m, "training": summarize(trained[k].metrics)} for k, m in measured.items()},
+            }
         )
-    figures = _draw(out, name, models, codes, measured, runs, train_data, test_data, config, progress)
-    for m in measured.values():
-        m.pop("heat")  # drawn above; too large for metrics.json
+    counts = {k: np.array([run["models"][k]["prior_class_counts"] for run in runs]) for k in ("ae", "vae")}
+    figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, _classes(name)).name
     metrics = {
         "dataset": name,
         "fallback_banner": banner,
         "seed": config.seed,
+        "seeds": seeds,
         "config": asdict(config),
         "classifier_test_accuracy": classifier_accuracy,
         "judge": judge,
         "plausible_threshold": 0.9,
         "thresholds": list(THRESHOLDS),
-        "models": {kind: {**measured[kind], "training": summarize(runs[kind].metrics)} for kind in models},
+        "runs": runs,
+        "summary": summarize_runs(runs),
         "figures": figures,
+        "figures_seed": seeds[0],
         "wall_seconds": time.perf_counter() - began,
     }
     write_json(out / "metrics.json", metrics)
@@ -153,19 +177,23 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     return metrics
 
 
+def _classes(dataset: str) -> list[str]:
+    return CLASS_NAMES.get(dataset, [str(i) for i in range(10)])
+
+
 def _draw(
     out: Path,
     name: str,
-    models: dict,
+    runs: dict,
     codes: dict,
     measured: dict,
-    runs: dict,
     train_data: Dataset,
     test_data: Dataset,
     config: DemoConfig,
     progress: bool,
 ) -> dict[str, str]:
-    classes = CLASS_NAMES.get(name, [str(i) for i in range(10)])
+    classes = _classes(name)
+    models = {kind: run.state.model for kind, run in runs.items()}
     figures: dict[str, str] = {}
     steps = tqdm(total=8, desc="draw figures", disable=not progress)
 
@@ -266,54 +294,111 @@ SECTIONS = [
         "Samples from the prior",
         "The same 12 draws z ~ N(0, I), decoded by each model. Only the VAE was trained so that this works.",
     ),
+    (
+        "prior_classes",
+        "Which digits does each model imagine?",
+        "The class the judge gives each of the 10,000 decoded prior samples (plausible or not), as a share; "
+        "the ticks span the training runs. An even spread means every digit is generated.",
+    ),
     ("interpolation", "Interpolation", "Decodes along a straight line between the codes of two test digits."),
     ("reconstructions", "Reconstructions", "Test images and their reconstructions by each model."),
     ("training_curves", "Training curves", "Loss per epoch on the training and test splits."),
 ]
 
 
-def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(measure, AE, VAE) rows shared by the terminal table and the HTML report."""
-    models = metrics["models"]["ae"], metrics["models"]["vae"]
+Measure = tuple[str, Callable[[dict[str, Any]], float | None], str]
 
-    def row(label: str, value: Any, fmt: str = "{:.1%}") -> tuple[str, str, str]:
-        ae, vae = (fmt.format(value(m)) for m in models)
-        return label, ae, vae
 
-    rows = [row("test loss (nats; VAE: -ELBO)", lambda m: m["training"]["test_total"], "{:.2f}")]
-    for group, label in (
-        ("reconstruction_plausible", "test reconstructions plausible"),
-        ("prior_plausible", "prior samples plausible"),
-        ("grid_plausible", "bounding-box grid plausible"),
-    ):
-        rows += [row(f"{label} (p >= {t})", lambda m, g=group, t=t: m[g][t]) for t in ("0.9", "0.5", "0.99")]
-    rows.append(row("empty fraction of bounding box", lambda m: m["empty_fraction"]))
-    rows.append(
-        row(
-            "decodes plausible (p >= 0.9): empty cells",
-            lambda m: m["empty_plausible"]["0.9"] if m["empty_plausible"] else float("nan"),
+def _plausible(group: str, threshold: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda m: m[group][threshold]
+
+
+# (label, value of one model's measures, format): the rows of the summary table
+MEASURES: list[Measure] = [
+    ("test loss (nats; VAE: -ELBO)", lambda m: m["training"]["test_total"], "{:.2f}"),
+    *(
+        (f"{label} (p >= {t})", _plausible(group, t), "{:.1%}")
+        for group, label in (
+            ("reconstruction_plausible", "test reconstructions plausible"),
+            ("prior_plausible", "prior samples plausible"),
+            ("grid_plausible", "bounding-box grid plausible"),
         )
-    )
-    rows.append(row("decodes plausible (p >= 0.9): occupied cells", lambda m: m["occupied_plausible"]["0.9"]))
-    rows.append(row("prior samples landing in empty cells", lambda m: m["prior_in_empty"]))
-    rows.append(
-        row(
-            "class entropy of prior samples (bits, max 3.32)",
-            lambda m: m["prior_class_entropy_bits"],
-            "{:.2f}",
-        )
-    )
-    rows.append(row("seconds per epoch (median)", lambda m: m["training"]["median_epoch_seconds"], "{:.2f}"))
+        for t in ("0.9", "0.5", "0.99")
+    ),
+    ("empty fraction of bounding box", lambda m: m["empty_fraction"], "{:.1%}"),
+    (
+        "decodes plausible (p >= 0.9): empty cells",
+        lambda m: m["empty_plausible"]["0.9"] if m["empty_plausible"] else None,
+        "{:.1%}",
+    ),
+    ("decodes plausible (p >= 0.9): occupied cells", lambda m: m["occupied_plausible"]["0.9"], "{:.1%}"),
+    ("prior samples landing in empty cells", lambda m: m["prior_in_empty"], "{:.1%}"),
+    ("class entropy of prior samples (bits, max 3.32)", lambda m: m["prior_class_entropy_bits"], "{:.2f}"),
+    ("seconds per epoch (median)", lambda m: m["training"]["median_epoch_seconds"], "{:.2f}"),
+]
+
+
+def summarize_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each summary measure for both models: every run's value (``None`` where a run has none,
+    e.g. no empty cell) and the mean over the runs that have one."""
+    rows = []
+    for label, value, fmt in MEASURES:
+        row: dict[str, Any] = {"measure": label, "format": fmt}
+        for kind in ("ae", "vae"):
+            values = [value(run["models"][kind]) for run in runs]
+            present = [v for v in values if v is not None]
+            row[kind] = values
+            row[f"{kind}_mean"] = float(np.mean(present)) if present else None
+        rows.append(row)
     return rows
 
 
+def _cell(row: dict[str, Any], kind: str) -> str:
+    """ "mean" for one run; "mean (run 1 / run 2 / ...)" for several, the runs without the unit."""
+    fmt = row["format"]
+    mean = "n/a" if row[f"{kind}_mean"] is None else fmt.format(row[f"{kind}_mean"])
+    if len(row[kind]) == 1:
+        return mean
+    each = ("n/a" if v is None else fmt.format(v).rstrip("%") for v in row[kind])
+    return f"{mean} ({' / '.join(each)})"
+
+
+def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, AE, VAE) rows shared by the terminal table and the HTML report."""
+    return [(row["measure"], _cell(row, "ae"), _cell(row, "vae")) for row in metrics["summary"]]
+
+
+def verdict(metrics: dict[str, Any]) -> list[str]:
+    """The two comparisons the demo exists to make, counted over the runs."""
+    rows = {row["measure"]: row for row in metrics["summary"]}
+    n = len(metrics["runs"])
+    lines = []
+    for label, better, word in (
+        ("prior samples plausible (p >= 0.9)", np.greater, "higher"),
+        ("empty fraction of bounding box", np.less, "smaller"),
+    ):
+        row = rows[label]
+        wins = int(np.sum(better(row["vae"], row["ae"])))
+        lines.append(
+            f"{label}: VAE {word} than AE in {wins} of {n} run{'s' * (n > 1)} "
+            f"(mean {row['format'].format(row['vae_mean'])} vs {row['format'].format(row['ae_mean'])})"
+        )
+    return lines
+
+
 def format_table(metrics: dict[str, Any]) -> str:
-    """The summary as a fixed-width text table for the terminal."""
+    """The summary as a fixed-width text table for the terminal, then the verdict lines."""
     rows = [("measure", "AE", "VAE"), *summary_rows(metrics)]
-    width = max(len(r[0]) for r in rows)
-    lines = [f"{r[0]:<{width}}  {r[1]:>9}  {r[2]:>9}" for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows]
     lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    if len(metrics["seeds"]) > 1:
+        lines.insert(0, f"mean over seeds {_seed_list(metrics['seeds'])} (each seed's value in brackets)")
+    return "\n".join([*lines, "", *verdict(metrics)])
+
+
+def _seed_list(seeds: list[int]) -> str:
+    return ", ".join(map(str, seeds))
 
 
 def render_html(metrics: dict[str, Any]) -> str:
@@ -323,6 +408,17 @@ def render_html(metrics: dict[str, Any]) -> str:
         f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in summary_rows(metrics)
     )
     banner = f'<p class="banner">{esc(metrics["fallback_banner"])}</p>' if metrics["fallback_banner"] else ""
+    seeds = metrics["seeds"]
+    if len(seeds) == 1:
+        runs = f"seed {seeds[0]}"
+        cells = ""
+    else:
+        runs = f"{len(seeds)} training runs of each model (seeds {_seed_list(seeds)}; figures from seed {seeds[0]})"
+        cells = (
+            "<p>Each cell gives the mean over the runs and, in brackets, each run's value in seed order. "
+            "The judge was trained once, with the first seed, and scores every run.</p>"
+        )
+    verdicts = "".join(f"<li>{esc(line)}</li>" for line in verdict(metrics))
     figures = "".join(
         f'<h2>{esc(title)}</h2><p>{esc(text)}</p><img src="{esc(metrics["figures"][key])}" alt="{esc(title)}">'
         for key, title, text in SECTIONS
@@ -336,18 +432,19 @@ td:nth-child(n+2){{text-align:right}}.banner{{background:#fff3cd;border:2px soli
 </head><body>
 <h1>Why an autoencoder cannot imagine and a VAE can</h1>
 {banner}
-<p>Dataset <b>{esc(metrics["dataset"])}</b>, seed {metrics["seed"]}, {metrics["config"]["epochs"]} epochs per model,
+<p>Dataset <b>{esc(metrics["dataset"])}</b>, {runs}, {metrics["config"]["epochs"]} epochs per model,
 2-D latent, MLP 784-512-256-2. Both models were trained only to reconstruct (the VAE with its KL term);
 labels colour the maps and train the judging classifier, nothing else.</p>
 <h2>Measured</h2>
 <table><tr><th>measure</th><th>Autoencoder</th><th>VAE</th></tr>{table}</table>
+{cells}<ul>{verdicts}</ul>
 <p>A decoded image is <i>plausible</i> when a digit classifier trained on the same training split
 (test accuracy {100 * metrics["classifier_test_accuracy"]:.2f}%) gives one digit a probability of at least 0.9.
 The classifier has an eleventh class, "not a digit", trained on noise, blank images and superpositions of two
 different digits, with every training image randomly blurred so that a decoder's smooth output is not penalised
 for its blur. 0.9 is the main threshold because on held-out data it accepts most real digits and rejects almost
 all noise and two-digit blends (see metrics.json: <code>judge</code>); 0.5 and 0.99 show whether the comparison
-hinges on that choice. Read the fractions against the first row: how many of each model's reconstructions of
+hinges on that choice. Read the fractions against the reconstructions rows: how many of each model's reconstructions of
 real test digits pass, the best a decoder with a 2-D bottleneck does here.
 The empty fraction is the share of 50x50 cells over the 0.5-99.5 percentile box of the codes that hold no
 training code (a radius of half a cell, 1% of the box side).</p>
@@ -371,14 +468,15 @@ def add_demo_command(commands: Any) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"a fast smoke run: {', '.join(f'{k}={v}' for k, v in QUICK.items())}",
+        help=f"a fast smoke run: {', '.join(f'{k}={v}' for k, v in QUICK.items())}, "
+        "for each of these flags left at its default",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def handler(args: argparse.Namespace) -> int:
         config = config_from_args(DemoConfig, args)
         if args.quick:
-            config = replace(config, **QUICK)
+            config = quick(config)
         validate_demo(config)
         metrics = run_demo(config, progress=not args.no_progress)
         print(format_table(metrics))
@@ -388,11 +486,17 @@ def add_demo_command(commands: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
+def quick(config: DemoConfig) -> DemoConfig:
+    """``config`` with the ``--quick`` settings wherever it has the default value."""
+    default = DemoConfig()
+    return replace(config, **{k: v for k, v in QUICK.items() if getattr(config, k) == getattr(default, k)})
+
+
 def validate_demo(config: DemoConfig) -> None:
     """Reject bad settings in one line before any work."""
     TrainConfig(
         epochs=config.epochs, batch_size=config.batch_size, dataset=config.dataset or "mnist"
     ).validate()
-    for name in ("classifier_epochs", "grid_size"):
+    for name in ("classifier_epochs", "grid_size", "seeds"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be a positive integer, got {getattr(config, name)}")

@@ -129,3 +129,24 @@ def training_curves(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> Pat
     ax.legend()
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequence[str]) -> Path:
+    """Which classes each model generates from N(0, I): ``counts[kind]`` is [runs, 10] predicted-class
+    counts of the prior samples; bars are the mean share over the runs, ticks span the runs."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / len(counts)
+    x = np.arange(len(class_names))
+    for i, (kind, c) in enumerate(counts.items()):
+        share = c / c.sum(axis=1, keepdims=True)
+        mean, low, high = share.mean(0), share.min(0), share.max(0)
+        offset = x + (i - (len(counts) - 1) / 2) * width
+        ax.bar(offset, mean, width, label=NAMES[kind], yerr=(mean - low, high - mean), capsize=3)
+    ax.axhline(1 / len(class_names), color="gray", ls=":", label="all classes equally often")
+    ax.set_xticks(x, class_names)
+    ax.set_xlabel("class the judge predicts for the decoded sample")
+    ax.set_ylabel("share of the prior samples")
+    runs = len(next(iter(counts.values())))
+    ax.set_title(f"What each model generates from z ~ N(0, I) (mean over {runs} run{'s' * (runs > 1)})")
+    ax.legend()
+    return _save(fig, path)

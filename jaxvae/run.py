@@ -147,7 +147,7 @@ def train(
     start = int(state.epoch)
     bar = tqdm(
         range(start, config.epochs),
-        desc=f"train {config.model}",
+        desc=f"train {config.model} (seed {config.seed})",
         unit="epoch",
         disable=not (progress and writer),
         initial=start,

@@ -85,6 +85,21 @@ def test_bad_input_is_one_line_no_traceback(tmp_path, capsys, flags, message):
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--seeds", "0"], "seeds must be a positive integer"),
+        (["--grid-size", "0"], "grid_size must be a positive integer"),
+        (["--epochs", "0"], "epochs must be a positive integer"),
+    ],
+)
+def test_bad_demo_input_is_one_line_before_any_work(tmp_path, capsys, flags, message):
+    code = main(["demo", "--dataset", "mnist_5k", "--out", str(tmp_path / "r"), "--no-progress", *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
 def test_unwritable_output_directory(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")

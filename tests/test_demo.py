@@ -1,3 +1,4 @@
+import itertools
 import json
 import re
 
@@ -23,7 +24,8 @@ from jaxvae.measures import (
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main(["demo", "--quick", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]) == 0
+    args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
     return out
 
 
@@ -34,10 +36,11 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
     for name in referenced:
         assert "://" not in name and (quick_report / name).is_file(), name
     metrics = json.loads((quick_report / "metrics.json").read_text())
-    assert metrics["dataset"] == "mnist_5k" and metrics["seed"] == 0
+    assert metrics["dataset"] == "mnist_5k" and metrics["seed"] == 0 and metrics["seeds"] == [0, 1]
     assert 0.5 < metrics["classifier_test_accuracy"] <= 1
-    for kind in ("ae", "vae"):
-        m = metrics["models"][kind]
+    assert [run["seed"] for run in metrics["runs"]] == [0, 1]
+    for run, kind in itertools.product(metrics["runs"], ("ae", "vae")):
+        m = run["models"][kind]
         for group in ("grid_plausible", "prior_plausible"):
             values = [m[group][t] for t in ("0.5", "0.9", "0.99")]
             assert all(0 <= v <= 1 for v in values)
@@ -49,6 +52,58 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         assert sum(m["prior_class_counts"]) == m["num_prior_samples"] == 10_000
         assert 0 <= m["reconstruction_plausible"]["0.9"] <= 1
     assert set(metrics["judge"]) == {"real_digits", "two_digit_blends", "uniform_noise", "blank"}
+    assert (quick_report / "run_vae_seed1" / "metrics.json").is_file()
+
+
+def test_quick_demo_summary_is_the_mean_over_seeds(quick_report):
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    rows = {row["measure"]: row for row in metrics["summary"]}
+    prior = rows["prior samples plausible (p >= 0.9)"]
+    for kind in ("ae", "vae"):
+        each = [run["models"][kind]["prior_plausible"]["0.9"] for run in metrics["runs"]]
+        assert prior[kind] == each
+        assert prior[f"{kind}_mean"] == pytest.approx(np.mean(each))
+    page = (quick_report / "index.html").read_text()
+    assert "seeds 0, 1" in page and "in 2 runs" not in page
+    assert re.search(r"VAE higher than AE in [012] of 2 runs", page)
+
+
+def test_summary_cells_and_verdict():
+    runs = [
+        {"models": {"ae": {"empty_plausible": None}, "vae": {"empty_plausible": {"0.9": 0.5}}}},
+        {"models": {"ae": {"empty_plausible": {"0.9": 0.25}}, "vae": {"empty_plausible": {"0.9": 0.75}}}},
+    ]
+    from jaxvae.demo import MEASURES, _cell, summarize_runs, verdict
+
+    label = "decodes plausible (p >= 0.9): empty cells"
+    measures = [m for m in MEASURES if m[0] == label]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("jaxvae.demo.MEASURES", measures)
+        (row,) = summarize_runs(runs)
+    assert row["ae"] == [None, 0.25] and row["ae_mean"] == 0.25  # a run without empty cells is left out
+    assert row["vae_mean"] == 0.5 * (0.5 + 0.75)
+    assert _cell(row, "ae") == "25.0% (n/a / 25.0)" and _cell(row, "vae") == "62.5% (50.0 / 75.0)"
+    summary = [
+        {
+            "measure": "prior samples plausible (p >= 0.9)",
+            "format": "{:.1%}",
+            "ae": [0.4, 0.2, 0.1],
+            "vae": [0.3, 0.3, 0.3],
+            "ae_mean": 0.7 / 3,
+            "vae_mean": 0.3,
+        },
+        {
+            "measure": "empty fraction of bounding box",
+            "format": "{:.1%}",
+            "ae": [0.2, 0.2, 0.2],
+            "vae": [0.1, 0.3, 0.1],
+            "ae_mean": 0.2,
+            "vae_mean": 0.5 / 3,
+        },
+    ]
+    lines = verdict({"summary": summary, "runs": [{}, {}, {}]})
+    assert lines[0].startswith("prior samples plausible (p >= 0.9): VAE higher than AE in 2 of 3 runs")
+    assert lines[1].startswith("empty fraction of bounding box: VAE smaller than AE in 2 of 3 runs")
 
 
 def test_explicit_dataset_never_falls_back(tmp_path, capsys):
