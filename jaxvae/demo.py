@@ -18,14 +18,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxvae import plots
-from jaxvae.classifier import THRESHOLDS, accuracy, train_classifier
+from jaxvae.classifier import THRESHOLDS, Classifier, accuracy, train_classifier
 from jaxvae.config import TrainConfig
 from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
 from jaxvae.errors import ConfigError, DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import measure_latent_space, validate_judge
 from jaxvae.models import decode, encode
-from jaxvae.run import prepare_run_dir, summarize, train, write_json
+from jaxvae.run import RunResult, prepare_run_dir, summarize, train, write_json
 
 logger = logging.getLogger(__name__)
 CLASS_NAMES = {
@@ -122,28 +122,20 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     seeds = [config.seed + i for i in range(config.seeds)]
     runs: list[dict[str, Any]] = []
     figures: dict[str, str] = {}
+    metrics: dict[str, Any] = {}
     for seed in seeds:
         suffix = "" if seed == seeds[0] else f"_seed{seed}"
-        trained, codes, measured = {}, {}, {}
-        for kind in ("ae", "vae"):
-            train_config = TrainConfig(
-                model=kind,
-                dataset=name,
-                epochs=config.epochs,
-                batch_size=config.batch_size,
-                seed=seed,
-                out=str(out / f"run_{kind}{suffix}"),
-            )
-            trained[kind] = train(train_config, data=(train_data, test_data), progress=progress, resume=False)
-            model = trained[kind].state.model
-            codes[kind] = np.asarray(encode(model, jnp.asarray(train_data.images)).mean)
-            measured[kind] = measure_latent_space(
-                model,
-                classifier,
-                codes[kind],
-                key=jax.random.fold_in(jax.random.key(seed), 2),
-                test_images=jnp.asarray(test_data.images),
-            )
+        trained, codes, measured = _train_and_measure(
+            config,
+            name,
+            train_data,
+            test_data,
+            classifier,
+            seed=seed,
+            out=out,
+            suffix=suffix,
+            progress=progress,
+        )
         if seed == seeds[0]:
             figures = _draw(out, name, trained, codes, measured, train_data, test_data, config, progress)
         for m in measured.values():
@@ -154,27 +146,67 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
                 "models": {k: {**m, "training": summarize(trained[k].metrics)} for k, m in measured.items()},
             }
         )
-    counts = {k: np.array([run["models"][k]["prior_class_counts"] for run in runs]) for k in ("ae", "vae")}
-    figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, _classes(name)).name
-    metrics = {
-        "dataset": name,
-        "fallback_banner": banner,
-        "seed": config.seed,
-        "seeds": seeds,
-        "config": asdict(config),
-        "classifier_test_accuracy": classifier_accuracy,
-        "judge": judge,
-        "plausible_threshold": 0.9,
-        "thresholds": list(THRESHOLDS),
-        "runs": runs,
-        "summary": summarize_runs(runs),
-        "figures": figures,
-        "figures_seed": seeds[0],
-        "wall_seconds": time.perf_counter() - began,
-    }
-    write_json(out / "metrics.json", metrics)
-    (out / "index.html").write_text(render_html(metrics))
+        # the report so far, rewritten after every run: an interrupted demo keeps what it measured
+        counts = {
+            k: np.array([run["models"][k]["prior_class_counts"] for run in runs]) for k in ("ae", "vae")
+        }
+        figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, _classes(name)).name
+        metrics = {
+            "dataset": name,
+            "fallback_banner": banner,
+            "seed": config.seed,
+            "seeds": [run["seed"] for run in runs],
+            "planned_seeds": seeds,
+            "config": asdict(config),
+            "classifier_test_accuracy": classifier_accuracy,
+            "judge": judge,
+            "plausible_threshold": 0.9,
+            "thresholds": list(THRESHOLDS),
+            "runs": runs,
+            "summary": summarize_runs(runs),
+            "figures": figures,
+            "figures_seed": seeds[0],
+            "wall_seconds": time.perf_counter() - began,
+        }
+        write_json(out / "metrics.json", metrics)
+        (out / "index.html").write_text(render_html(metrics))
     return metrics
+
+
+def _train_and_measure(
+    config: DemoConfig,
+    name: str,
+    train_data: Dataset,
+    test_data: Dataset,
+    classifier: Classifier,
+    *,
+    seed: int,
+    out: Path,
+    suffix: str,
+    progress: bool,
+) -> tuple[dict[str, RunResult], dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+    """One training run of each model with ``seed``: (runs, codes of the training images, measures)."""
+    trained, codes, measured = {}, {}, {}
+    for kind in ("ae", "vae"):
+        train_config = TrainConfig(
+            model=kind,
+            dataset=name,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            seed=seed,
+            out=str(out / f"run_{kind}{suffix}"),
+        )
+        trained[kind] = train(train_config, data=(train_data, test_data), progress=progress, resume=False)
+        model = trained[kind].state.model
+        codes[kind] = np.asarray(encode(model, jnp.asarray(train_data.images)).mean)
+        measured[kind] = measure_latent_space(
+            model,
+            classifier,
+            codes[kind],
+            key=jax.random.fold_in(jax.random.key(seed), 2),
+            test_images=jnp.asarray(test_data.images),
+        )
+    return trained, codes, measured
 
 
 def _classes(dataset: str) -> list[str]:
@@ -354,7 +386,8 @@ def summarize_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _cell(row: dict[str, Any], kind: str) -> str:
-    """ "mean" for one run; "mean (run 1 / run 2 / ...)" for several, the runs without the unit."""
+    """One table cell: the mean alone for one run; for several, "mean (run 1 / run 2 / ...)", the
+    runs' values without the unit."""
     fmt = row["format"]
     mean = "n/a" if row[f"{kind}_mean"] is None else fmt.format(row[f"{kind}_mean"])
     if len(row[kind]) == 1:
@@ -417,6 +450,11 @@ def render_html(metrics: dict[str, Any]) -> str:
         cells = (
             "<p>Each cell gives the mean over the runs and, in brackets, each run's value in seed order. "
             "The judge was trained once, with the first seed, and scores every run.</p>"
+        )
+    if len(seeds) < len(metrics["planned_seeds"]):
+        banner += (
+            f'<p class="banner">Partial report: {len(seeds)} of {len(metrics["planned_seeds"])} planned training '
+            "runs finished; the demo is still running or was stopped.</p>"
         )
     verdicts = "".join(f"<li>{esc(line)}</li>" for line in verdict(metrics))
     figures = "".join(

@@ -147,3 +147,26 @@ def test_measure_helpers():
     centres = cell_centres(box, 2).reshape(-1, 2)
     assert in_empty_cell(centres, counts, box).tolist() == (counts.reshape(-1) == 0).tolist()
     assert in_empty_cell(np.array([[2.0, 0.5], [-1.0, 0.5]]), counts, box).all()  # outside the box
+
+
+def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, monkeypatch):
+    from jaxvae import demo
+
+    real_train = demo.train
+
+    def train_until_seed_1(config, **kwargs):
+        if config.seed == 1:
+            raise KeyboardInterrupt
+        return real_train(config, **kwargs)
+
+    monkeypatch.setattr(demo, "train", train_until_seed_1)
+    config = demo.quick(demo.DemoConfig(dataset="mnist_5k", seeds=2, out=str(tmp_path)))
+    assert config.seeds == 2 and config.epochs == demo.QUICK["epochs"]
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(config, progress=False)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["seeds"] == [0] and metrics["planned_seeds"] == [0, 1]
+    page = (tmp_path / "index.html").read_text()
+    assert "Partial report: 1 of 2 planned training runs finished" in page
+    for name in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert (tmp_path / name).is_file(), name
