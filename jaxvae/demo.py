@@ -119,6 +119,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     classifier_accuracy = accuracy(classifier, test_data.images, test_data.labels)
     judge = validate_judge(classifier, test_data.images, test_data.labels, key=jax.random.fold_in(key, 3))
 
+    images = jnp.asarray(train_data.images), jnp.asarray(test_data.images)  # on the device once
     seeds = [config.seed + i for i in range(config.seeds)]
     runs: list[dict[str, Any]] = []
     figures: dict[str, str] = {}
@@ -128,8 +129,8 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
         trained, codes, measured = _train_and_measure(
             config,
             name,
-            train_data,
-            test_data,
+            (train_data, test_data),
+            images,
             classifier,
             seed=seed,
             out=out,
@@ -176,8 +177,8 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
 def _train_and_measure(
     config: DemoConfig,
     name: str,
-    train_data: Dataset,
-    test_data: Dataset,
+    data: tuple[Dataset, Dataset],
+    images: tuple[jax.Array, jax.Array],
     classifier: Classifier,
     *,
     seed: int,
@@ -185,7 +186,9 @@ def _train_and_measure(
     suffix: str,
     progress: bool,
 ) -> tuple[dict[str, RunResult], dict[str, np.ndarray], dict[str, dict[str, Any]]]:
-    """One training run of each model with ``seed``: (runs, codes of the training images, measures)."""
+    """One training run of each model with ``seed``: (runs, codes of the training images, measures).
+    ``images`` are the train and test images of ``data``, already on the device."""
+    train_images, test_images = images
     trained, codes, measured = {}, {}, {}
     for kind in ("ae", "vae"):
         train_config = TrainConfig(
@@ -196,15 +199,15 @@ def _train_and_measure(
             seed=seed,
             out=str(out / f"run_{kind}{suffix}"),
         )
-        trained[kind] = train(train_config, data=(train_data, test_data), progress=progress, resume=False)
+        trained[kind] = train(train_config, data=data, progress=progress, resume=False)
         model = trained[kind].state.model
-        codes[kind] = np.asarray(encode(model, jnp.asarray(train_data.images)).mean)
+        codes[kind] = np.asarray(encode(model, train_images).mean)
         measured[kind] = measure_latent_space(
             model,
             classifier,
             codes[kind],
             key=jax.random.fold_in(jax.random.key(seed), 2),
-            test_images=jnp.asarray(test_data.images),
+            test_images=test_images,
         )
     return trained, codes, measured
 

@@ -62,7 +62,7 @@ def _sigmoid_cross_entropy_sum_jvp(
         terms.append(d_logits * logits_dot)  # d/dl = sigmoid(l) - x
     if not isinstance(x_dot, SymbolicZero):
         terms.append(-logits * x_dot)  # d/dx = -l
-    return value, jnp.sum(sum(terms[1:], terms[0]), axis=-1)
+    return value, jnp.sum(sum(terms), axis=-1)
 
 
 @jax.jit

@@ -46,8 +46,7 @@ def bounding_box(z: np.ndarray, low: float = 0.5, high: float = 99.5) -> Box:
 
 def empty_fraction(z: np.ndarray, box: Box, cells: int = EMPTY_CELLS) -> float:
     """Fraction of the ``cells`` x ``cells`` cells of ``box`` that contain no code of z [N, 2]."""
-    counts, _, _ = np.histogram2d(z[:, 0], z[:, 1], bins=cells, range=box)
-    return float(np.mean(counts == 0))
+    return float(np.mean(occupancy(z, box, cells) == 0))
 
 
 def occupancy(z: np.ndarray, box: Box, size: int) -> np.ndarray:
