@@ -118,7 +118,7 @@ XLA_CPU_THREADS = "tf_XLAEigen"
 XLA_CPU_RUNTIME_EVENTS = ("ThunkExecutor", "ThreadpoolListener", "SlinkyThreadPool", "end: ")
 
 
-def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
+def profiled(fn: Callable[[], Any], log_dir: Path, matmuls: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Run ``fn`` once under ``jax.profiler`` and summarise the device activity in its trace.
 
     The Perfetto trace is left in ``log_dir`` (open it at ui.perfetto.dev). The summary counts the
@@ -126,6 +126,8 @@ def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
     a low busy fraction means the step is bound by launches and gaps, not by the work in them. On the
     CPU backend the operations are the events of XLA's compute threads (fusions, matmuls, copies);
     there an Eigen matmul may report less than its full time, as it finishes on a worker thread.
+    It also gives how long matrix multiplications alone kept the device busy: operations named in
+    ``matmuls`` (from ``matmul_names`` of the compiled program) and library GEMM kernels.
     """
     began = time.perf_counter()
     with jax.profiler.trace(str(log_dir), create_perfetto_trace=True):
@@ -150,11 +152,15 @@ def profiled(fn: Callable[[], Any], log_dir: Path) -> dict[str, Any]:
     for e in ops:
         by_name[e["name"]] = by_name.get(e["name"], 0.0) + e["dur"] / 1e3
     top = sorted(by_name.items(), key=lambda item: -item[1])[:8]
+    wanted = frozenset(m.replace(".", "_") for m in matmuls)
+    matmul_ops = [e for e in ops if is_matmul(str(e["name"]), wanted)]
     return {
         "profile": str(traces[-1]),
         "profile_wall_ms": 1e3 * wall,
         "profile_device_ops": len(ops),
         "profile_device_busy_ms": 1e3 * busy,
+        "profile_matmul_ops": len(matmul_ops),
+        "profile_matmul_busy_ms": merged_length([(e["ts"], e["ts"] + e["dur"]) for e in matmul_ops]) / 1e3,
         "profile_top_ops_ms": {name[:80]: round(ms, 3) for name, ms in top},
     }
 
@@ -182,6 +188,38 @@ def operation_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for e in timed
         if (e.get("pid"), e.get("tid")) in threads and not str(e["name"]).startswith(XLA_CPU_RUNTIME_EVENTS)
     ]
+
+
+# kernels of the GPU matmul libraries (cuBLAS, CUTLASS) are named by the library, not by XLA
+GEMM_KERNEL = re.compile(r"gemm|xmma|cutlass", re.IGNORECASE)
+
+
+def matmul_names(hlo_text: str) -> frozenset[str]:
+    """Names of the instructions of a compiled program's HLO text that multiply matrices: dots,
+    convolutions, and fusions or custom calls whose called computation holds one. Dots become
+    fusions and custom calls after optimisation, so the called computations are read too."""
+    computations: dict[str, str] = {}
+    for block in re.split(r"\n(?=\S)", hlo_text):  # a computation starts at column 0
+        header = re.match(r"(?:ENTRY\s+)?%?([\w.\-]+)", block)
+        if header:
+            computations[header.group(1)] = block
+    multiplies = {name for name, body in computations.items() if re.search(r"\s(dot|convolution)\(", body)}
+    names = set()
+    for line in hlo_text.splitlines():
+        instruction = re.match(r"\s*(?:ROOT\s+)?%?([\w.\-]+)\s*=\s*\S+\s+(\w[\w-]*)\(", line)
+        if not instruction:
+            continue
+        name, opcode = instruction.groups()
+        called = re.findall(r"(?:calls|to_apply)=%?([\w.\-]+)", line)
+        if opcode in ("dot", "convolution") or any(c in multiplies for c in called):
+            names.add(name)
+    return frozenset(names)
+
+
+def is_matmul(op: str, matmuls: frozenset[str]) -> bool:
+    """Whether a trace's operation ``op`` multiplies matrices: an instruction of ``matmuls``, names
+    compared with dots as underscores (GPU traces write them so), or a library GEMM kernel."""
+    return op.replace(".", "_") in matmuls or bool(GEMM_KERNEL.search(op))
 
 
 def merged_length(intervals: list[tuple[float, float]]) -> float:
@@ -238,12 +276,15 @@ def bench_train(
 
     began = time.perf_counter()
     if loop == "scan":
-        train_epoch.lower(state, images, optimizer=optimizer, batch_size=batch_size, unroll=unroll).compile()
+        program = train_epoch.lower(
+            state, images, optimizer=optimizer, batch_size=batch_size, unroll=unroll
+        ).compile()
         compile_seconds = time.perf_counter() - began
         step_compiled = compile_step()
     else:
         step_compiled = compile_step()  # timed, and reused for the cost analysis below
         compile_seconds = time.perf_counter() - began
+        program = step_compiled
     # XLA's cost analysis counts a scan body once, so count one step and multiply
     cost = step_compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
@@ -269,7 +310,7 @@ def bench_train(
     profile = {}
     if profile_dir is not None:  # one more steady-state epoch, under the profiler
         name = f"{kind}-b{batch_size}-{dtype}-{loop}" + (f"-unroll{unroll}" if unroll > 1 else "")
-        profile = profiled(epoch, profile_dir / name)
+        profile = profiled(epoch, profile_dir / name, matmul_names(program.as_text()))
     return {
         "suite": "train",
         "model": kind,
@@ -514,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
                                 floor_s = row["flop_per_epoch"] / (peak[dtype] * 1e9)
                                 row["compute_floor_ms"] = 1e3 * floor_s
                                 row["times_floor"] = row["epoch_median_ms"] / row["compute_floor_ms"]
+                                if row.get("profile_matmul_ops"):
+                                    row["profile_matmul_times_floor"] = (
+                                        row["profile_matmul_busy_ms"] / row["compute_floor_ms"]
+                                    )
                             emit(row)
                             label = loop if unroll == 1 else f"{loop}x{unroll}"
                             print(
@@ -527,6 +572,12 @@ def main(argv: list[str] | None = None) -> int:
                                 print(
                                     f"      profiled: {row['profile_device_ops']} device ops, busy "
                                     f"{row['profile_device_busy_ms']:.1f} of {row['profile_wall_ms']:.1f} ms"
+                                )
+                            if row.get("profile_matmul_ops"):
+                                ratio = row.get("profile_matmul_times_floor", float("nan"))
+                                print(
+                                    f"      matmuls alone: {row['profile_matmul_ops']} ops, busy "
+                                    f"{row['profile_matmul_busy_ms']:.1f} ms ({ratio:.2f}x the compute floor)"
                                 )
         if "grid" in args.suites:
             print()

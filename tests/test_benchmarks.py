@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
@@ -59,6 +61,24 @@ def test_profile_summary_reads_device_activity_from_the_trace(tmp_path, monkeypa
     assert summary["profile_device_ops"] == 3  # host events are not device work
     assert summary["profile_device_busy_ms"] == pytest.approx(7e-3)  # [0, 6] and [10, 11] microseconds
     assert summary["profile_top_ops_ms"] == {"gemm": 8e-3, "add": 1e-3}
+    assert summary["profile_matmul_ops"] == 2  # a library GEMM kernel, by its name
+    assert summary["profile_matmul_busy_ms"] == pytest.approx(6e-3)
+    named = harness.profiled(lambda: None, tmp_path / "named", frozenset({"add"}))
+    assert named["profile_matmul_busy_ms"] == pytest.approx(7e-3)  # "add" named as a matmul too
+
+
+def test_matmul_names_are_the_compiled_programs_matrix_multiplications():
+    x, w = jnp.ones((128, 784)), jnp.ones((784, 512))
+    program = jax.jit(lambda x, w: jax.nn.relu(x @ w) + 1.0).lower(x, w).compile().as_text()
+    names = harness.matmul_names(program)
+    entry = program[program.index("ENTRY") :]
+    in_entry = [n for n in names if re.search(rf"%{re.escape(n)} = ", entry)]
+    assert len(in_entry) == 1  # the one dot, whatever the backend made of it (dot, fusion, custom call)
+    assert harness.is_matmul(in_entry[0].replace(".", "_"), frozenset({in_entry[0].replace(".", "_")}))
+    elementwise = jax.jit(lambda x: jnp.exp(x) * 2.0 + x.sum()).lower(x).compile().as_text()
+    assert harness.matmul_names(elementwise) == frozenset()
+    assert harness.is_matmul("sm80_xmma_gemm_f32f32_tn", frozenset())
+    assert not harness.is_matmul("loop_add_fusion_18", frozenset())
 
 
 def test_cpu_operations_are_the_xla_compute_threads_events():
