@@ -494,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         metavar="DIR",
         help="also run one epoch of each training case under jax.profiler, leave the Perfetto trace "
-        "in DIR and report device busy time and the costliest device operations",
+        "in DIR and report device busy time, the time matrix multiplications alone kept it busy (and "
+        "that against the compute floor) and the costliest device operations",
     )
     parser.add_argument("--grid-sizes", nargs="+", type=int, default=[100, 1000])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default: 5)")
