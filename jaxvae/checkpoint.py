@@ -9,6 +9,7 @@ checkpoint from another architecture gives a clear error rather than garbage.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,24 @@ def latest_checkpoint(run_dir: str | Path) -> int | None:
         return None
     with _manager(run_dir) as manager:
         return manager.latest_step()
+
+
+def remove_checkpoints(run_dir: str | Path) -> bool:
+    """Delete every checkpoint in ``run_dir``; returns whether there were any.
+
+    A run that starts over must: orbax refuses to save a step that exists, and an older run's
+    later steps would be what an interrupted new run resumes from.
+    """
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    if not folder.exists():
+        return False
+    try:
+        shutil.rmtree(folder)
+    except OSError as e:
+        raise CheckpointError(
+            f"{folder}: cannot remove the earlier run's checkpoints ({e.strerror or e})"
+        ) from None
+    return True
 
 
 def restore_checkpoint(

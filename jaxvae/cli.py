@@ -13,7 +13,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxvae.config import TrainConfig
@@ -79,14 +79,24 @@ def _train(args: argparse.Namespace) -> int:
     initialize(config_from_args(DistributedConfig, args))
     result = train(config, progress=not args.no_progress, resume=not args.restart)
     summary = summarize(result.metrics)
+    if not summary:  # resumed a finished run whose metrics.json is gone: nothing was trained or measured
+        print(
+            f"{result.run_dir} already holds {_count(int(result.state.epoch), 'trained epoch')} and no "
+            f"metrics.json; nothing to train (a larger --epochs continues it, --restart starts over)"
+        )
+        return 0
     print(
         f"{config.model} on {config.dataset} ({config.likelihood} pixels): "
         f"test loss {summary['test_total']:.2f} nats "
         f"(reconstruction {summary['test_reconstruction']:.2f}, KL {summary['test_kl']:.2f}) "
-        f"after {int(summary['epochs'])} epochs; {summary['median_epoch_seconds']:.2f} s/epoch "
+        f"after {_count(int(summary['epochs']), 'epoch')}; {summary['median_epoch_seconds']:.2f} s/epoch "
         f"(first epoch with compile {summary['first_epoch_seconds']:.2f} s); run in {result.run_dir}"
     )
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -123,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Start the same command once per process; all of them train one model together.",
     )
     add_config_flags(hosts, DistributedConfig)
-    train.add_argument("--restart", action="store_true", help="ignore checkpoints already in --out")
+    train.add_argument(
+        "--restart", action="store_true", help="start over: delete the checkpoints already in --out"
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
 
@@ -149,11 +161,45 @@ def enable_compile_cache(enabled: bool) -> None:
         jax.config.update("jax_compilation_cache_dir", str(cache_dir("xla")))
 
 
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "warning: " if record.levelno >= logging.WARNING else ""
+        return f"jaxvae: {kind}{record.getMessage()}"
+
+
+def _log_to_stderr(*, verbose: bool) -> None:
+    """jaxvae's own log messages as ``jaxvae: ...`` lines on stderr, INFO and up with ``-v``, else
+    warnings only. The ``jaxvae`` logger gets its own handler because orbax puts one on the root
+    logger when imported, which turns ``logging.basicConfig`` into a no-op."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    log = logging.getLogger("jaxvae")
+    log.handlers = [handler]  # replaced on every call: in-process callers may have swapped sys.stderr
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    log.propagate = False
+
+
+def _without_closed_loop_noise(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """``sys.unraisablehook`` minus one message. When orbax fails to read a corrupt checkpoint,
+    tensorstore reads still in flight complete after ``asyncio.run`` has closed its event loop, and
+    each one's callback prints a "RuntimeError: Event loop is closed" traceback under the
+    one-line error that already names the checkpoint."""
+
+    def hook_without_noise(unraisable: Any) -> object:
+        error = unraisable.exc_value
+        if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
+            return None
+        return hook(unraisable)
+
+    return hook_without_noise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxvae`` console script."""
+    sys.unraisablehook = _without_closed_loop_noise(sys.unraisablehook)
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    _log_to_stderr(verbose=args.verbose)
     enable_compile_cache(not args.no_compile_cache)
     try:
         return int(args.handler(args))

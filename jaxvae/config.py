@@ -19,6 +19,28 @@ def _help(text: str, **extra: Any) -> dict[str, Any]:
     return {"help": text, **extra}
 
 
+# a field's type is its default's type; data_dir's default None stands for "a path or None"
+_KIND_NAMES = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    tuple: "list of integers",
+    type(None): "string or null",
+}
+
+
+def _has_kind(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is tuple:
+        return isinstance(value, tuple) and all(_has_kind(v, int) for v in value)
+    if kind is type(None):
+        return value is None or isinstance(value, str)
+    return isinstance(value, kind)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train one model. Every field is also a ``jaxvae train`` flag (``_`` becomes ``-``)."""
@@ -83,12 +105,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """The config saved as ``to_dict()`` (e.g. read back from JSON); wrong keys or types are a
+        ``ConfigError``. The values are not range-checked: ``validate()`` does that."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"a configuration is a mapping of settings, got {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(map(str, set(values) - known))
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
-        if "hidden_dims" in values:
+        if "hidden_dims" in values and isinstance(values["hidden_dims"], list):
             values = {**values, "hidden_dims": tuple(values["hidden_dims"])}
+        kinds = {f.name: type(f.default) for f in dataclasses.fields(cls)}
+        for name, value in values.items():
+            if not _has_kind(value, kinds[name]):
+                raise ConfigError(f"{name} must be of type {_KIND_NAMES[kinds[name]]}, got {value!r}")
         return cls(**values)
 
     def to_json(self) -> str:

@@ -26,6 +26,7 @@ from jaxvae.models import VAE
 from jaxvae.run import load_model, write_json
 
 LOGITS_BUDGET_BYTES = 400 * 2**20  # bound on the decoder outputs held at once by the quadrature
+FIRST_RESOLUTION = 32  # side of the first quadrature grid; each refinement doubles it
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,25 @@ class EvalConfig:
             "else $JAXVAE_DATA_DIR and the other usual sources)"
         },
     )
+
+    def validate(self) -> EvalConfig:
+        """Reject invalid settings with one line, before any model or data is loaded."""
+        for name in ("chunk_size", "k_chunk"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("num_images", "quadrature_images"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 (all) or a positive count, got {getattr(self, name)}")
+        if not self.ks or min(self.ks) < 1:
+            raise ConfigError(f"ks must be positive sample counts, got {' '.join(map(str, self.ks))}")
+        if not (math.isfinite(self.tolerance) and self.tolerance > 0):
+            raise ConfigError(f"tolerance must be a positive number of nats, got {self.tolerance}")
+        if self.max_resolution < FIRST_RESOLUTION:
+            raise ConfigError(
+                f"max_resolution must be at least {FIRST_RESOLUTION} (the first quadrature grid's side), "
+                f"got {self.max_resolution}"
+            )
+        return self
 
 
 def peak_memory_bytes() -> int:
@@ -100,7 +120,7 @@ def iwae_table(model: VAE, images: np.ndarray, config: EvalConfig, progress: boo
 def exact_nll(model: VAE, images: np.ndarray, config: EvalConfig, progress: bool) -> dict[str, Any]:
     """Quadrature at side 32, 64, ... until doubling moves the mean by less than the tolerance."""
     began, history, previous = time.perf_counter(), [], None
-    resolution = 32
+    resolution = FIRST_RESOLUTION
     while resolution <= config.max_resolution:
         per_chunk = max(1, LOGITS_BUDGET_BYTES // (2 * resolution**2 * 784 * 4))
         total, outside_max = 0.0, 0.0
@@ -128,6 +148,7 @@ def exact_nll(model: VAE, images: np.ndarray, config: EvalConfig, progress: bool
 
 def evaluate_run(run_dir: str | Path, config: EvalConfig, *, progress: bool = True) -> dict[str, Any]:
     """All likelihood numbers for one trained VAE; also written to ``RUN_DIR/likelihood.json``."""
+    config.validate()
     model, train_config = load_model(run_dir)
     if not isinstance(model, VAE):
         raise ConfigError(f"{run_dir}: the autoencoder defines no p(x); likelihood evaluation needs a VAE")
@@ -193,13 +214,6 @@ def add_eval_command(commands: Any) -> None:
 
     def handler(args: argparse.Namespace) -> int:
         config = config_from_args(EvalConfig, args)
-        if (
-            min(config.ks) < 1
-            or config.chunk_size < 1
-            or config.k_chunk < 1
-            or not math.isfinite(config.tolerance)
-        ):
-            raise ConfigError("ks, chunk sizes must be positive and the tolerance finite")
         print(format_result(evaluate_run(args.run_dir, config, progress=not args.no_progress)))
         return 0
 

@@ -19,7 +19,7 @@ def data_mesh(num_devices: int | None = None) -> Mesh:
     devices = jax.devices()  # every process's devices when jax.distributed is initialized
     count = len(devices) if num_devices is None else num_devices
     if not 1 <= count <= len(devices):
-        raise ConfigError(f"asked for {count} devices but {len(devices)} are visible")
+        raise ConfigError(f"asked for {count} devices but only {len(devices)} visible")
     processes = jax.process_count()
     if processes > 1 and count < len(devices):
         # take the same number of devices from every process, so that each one keeps working

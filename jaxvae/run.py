@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxvae.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
+from jaxvae.checkpoint import latest_checkpoint, remove_checkpoints, restore_checkpoint, save_checkpoint
 from jaxvae.config import TrainConfig
 from jaxvae.data import Dataset, load_dataset, prepare_pixels
 from jaxvae.distributed import is_writer
@@ -104,7 +104,8 @@ def train(
         config: the run's settings (validated here, before any work).
         data: ``(train, test)`` splits; loaded from ``config.dataset`` when omitted.
         progress: show a progress bar over epochs with the live loss.
-        resume: continue from the newest checkpoint in ``config.out`` if there is one.
+        resume: continue from the newest checkpoint in ``config.out`` if there is one; with
+            ``resume=False`` the run starts over and deletes the checkpoints already there.
     """
     config.validate()
     run_dir = prepare_run_dir(config.out)
@@ -125,6 +126,9 @@ def train(
     state = initial_state(config)
     metrics: list[dict[str, Any]] = []
     metrics_path = run_dir / "metrics.json"
+    writer = is_writer()  # in a multi-process run, process 0 alone writes files and shows progress
+    if not resume and writer and remove_checkpoints(run_dir):
+        logger.warning("starting %s over: removed the checkpoints of its earlier run", run_dir)
     if resume and latest_checkpoint(run_dir) is not None:
         state, saved = restore_checkpoint(run_dir, initial_state(config))
         saved_config = TrainConfig.from_dict(saved).to_dict()
@@ -133,7 +137,6 @@ def train(
             logger.warning("resuming %s with changed settings: %s", run_dir, ", ".join(changed))
         if metrics_path.exists():
             metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
-    writer = is_writer()  # in a multi-process run, process 0 alone writes files and shows progress
     if writer:
         (run_dir / "config.json").write_text(config.to_json())
 
@@ -201,10 +204,12 @@ def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model,
     """Load a trained model and its config from a run directory written by ``jaxvae train``."""
     config_path = Path(run_dir) / "config.json"
     try:
-        config = TrainConfig.from_dict(json.loads(config_path.read_text()))
-    except FileNotFoundError:
+        config = TrainConfig.from_dict(json.loads(config_path.read_text())).validate()
+    except (FileNotFoundError, NotADirectoryError):
         raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
-    except (json.JSONDecodeError, TypeError) as e:
+    except OSError as e:
+        raise CheckpointError(f"{config_path}: cannot read it ({e.strerror or e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
         raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
     state, _ = restore_checkpoint(run_dir, initial_state(config), epoch=epoch)
     return state.model, config

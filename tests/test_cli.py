@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import jaxvae
+from jaxvae.checkpoint import latest_checkpoint
 from jaxvae.cli import main
 
 
@@ -67,6 +69,16 @@ def test_rerun_resumes_from_checkpoint(tmp_path):
     assert len(json.loads((tmp_path / "metrics.json").read_text())) == 2
 
 
+def test_restart_in_a_used_run_directory_starts_over(tmp_path, capsys):
+    args = ["train", "--model", "ae", "--dataset", "mnist_5k", "--batch-size", "500", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path), "--epochs", "2"]) == 0
+    assert main([*args, "--out", str(tmp_path), "--epochs", "1", "--restart"]) == 0
+    assert "removed the checkpoints of its earlier run" in capsys.readouterr().err
+    # the earlier run's epoch-2 checkpoint is gone: an interrupted restart cannot resume from it
+    assert latest_checkpoint(tmp_path) == 1
+    assert [m["epoch"] for m in json.loads((tmp_path / "metrics.json").read_text())] == [1]
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -98,6 +110,54 @@ def test_bad_demo_input_is_one_line_before_any_work(tmp_path, capsys, flags, mes
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--num-images", "-1"], "num_images must be 0 (all) or a positive count, got -1"),
+        (["--quadrature-images", "-3"], "quadrature_images must be 0 (all) or a positive count"),
+        (["--max-resolution", "16"], "max_resolution must be at least 32"),
+        (["--tolerance", "0"], "tolerance must be a positive number"),
+        (["--ks", "0", "10"], "ks must be positive sample counts"),
+        (["--k-chunk", "0"], "k_chunk must be a positive integer"),
+    ],
+)
+def test_bad_eval_input_is_one_line_before_any_work(tmp_path, capsys, flags, message):
+    code = main(["eval", str(tmp_path / "not-a-run"), "--no-progress", *flags])  # checked before reading it
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("config_json", "message"),
+    [
+        (None, "config.json: not found"),  # the run directory is a file
+        ("directory", "config.json: cannot read it"),
+        ("[1, 2]", "not a valid config (a configuration is a mapping of settings, got list)"),
+        ('{"latent_dim": "two"}', "not a valid config (latent_dim must be of type integer, got 'two')"),
+        ('{"hidden_dims": [512, 0]}', "not a valid config (hidden_dims must be positive integers"),
+    ],
+)
+def test_broken_run_directory_is_one_line(tmp_path, capsys, config_json, message):
+    run_dir = tmp_path / "run"
+    if config_json is None:
+        run_dir.write_text("x")
+    elif config_json == "directory":
+        (run_dir / "config.json").mkdir(parents=True)
+    else:
+        run_dir.mkdir()
+        (run_dir / "config.json").write_text(config_json)
+    code = main(["eval", str(run_dir), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_verbose_flag_shows_info_lines(tmp_path, capsys):
+    for flags, shown in (([], False), (["-v"], True)):
+        main([*flags, "eval", str(tmp_path)])
+        logging.getLogger("jaxvae.data").info("probe")
+        assert ("jaxvae: probe" in capsys.readouterr().err) is shown
 
 
 def test_unwritable_output_directory(tmp_path, capsys):

@@ -70,6 +70,21 @@ def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_last_checkpoint(tmp
         assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(model))
 
 
+def test_corrupt_checkpoint_is_one_line_in_a_fresh_process(tmp_path):
+    config = jaxvae.TrainConfig(model="vae", dataset="mnist_5k")
+    jaxvae.checkpoint.save_checkpoint(tmp_path, jaxvae.run.initial_state(config), config)
+    (tmp_path / "config.json").write_text(config.to_json())
+    for path in (tmp_path / "checkpoints" / "0" / "arrays").rglob("*"):
+        if path.is_file() and path.parent.name == "d":  # the array data files
+            path.write_bytes(os.urandom(100))
+    # a fresh interpreter, because orbax's failed reads print their noise while it shuts down
+    command = [sys.executable, "-m", "jaxvae.cli", "eval", str(tmp_path), "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "cannot read checkpoint" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
