@@ -233,10 +233,13 @@ def merged_length(intervals: list[tuple[float, float]]) -> float:
 
 
 def training_images(data_dir: str | None) -> tuple[np.ndarray, str]:
-    """Real MNIST when it can be had; otherwise random uint8 digits (speed does not depend on values)."""
+    """Real MNIST when it can be had; otherwise random uint8 digits (speed does not depend on values).
+    A ``data_dir`` given explicitly must hold MNIST: a mistyped path is an error, not random data."""
     try:
         return load_dataset("mnist", "train", data_dir, download_if_missing=False).images, "mnist"
     except DataUnavailableError:
+        if data_dir is not None:
+            raise
         rng = np.random.default_rng(0)
         return rng.integers(0, 256, (EPOCH_IMAGES, 28, 28), np.uint8), "random-uint8"
 
@@ -458,6 +461,17 @@ def failure_reason(stderr: str) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -470,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["peak", "train", "grid", "iwae", "scaling", "peers"],
     )
     parser.add_argument("--models", nargs="+", default=["ae", "vae"], choices=["ae", "vae"])
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[128, 1024, 8192])
+    parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[128, 1024, 8192])
     parser.add_argument(
         "--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"]
     )
@@ -478,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unroll",
         nargs="+",
-        type=int,
+        type=positive_int,
         default=[1],
         help="steps per iteration of the scan loop (lax.scan unroll); several values compare them",
     )
@@ -497,11 +511,15 @@ def main(argv: list[str] | None = None) -> int:
         "in DIR and report device busy time, the time matrix multiplications alone kept it busy (and "
         "that against the compute floor) and the costliest device operations",
     )
-    parser.add_argument("--grid-sizes", nargs="+", type=int, default=[100, 1000])
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default: 5)")
+    parser.add_argument("--grid-sizes", nargs="+", type=positive_int, default=[100, 1000])
+    parser.add_argument(
+        "--repeats", type=positive_int, default=5, help="timed repeats after one warm-up (default: 5)"
+    )
     parser.add_argument("--data-dir", help="MNIST IDX folder (default: $JAXVAE_DATA_DIR; else random digits)")
     parser.add_argument("--out", help="append one JSON line per case to this file")
     args = parser.parse_args(argv)
+    if max(args.batch_sizes) > EPOCH_IMAGES:
+        parser.error(f"--batch-sizes: at most {EPOCH_IMAGES} (the images in an epoch)")
     backend = args.backend or jax.default_backend()
     try:
         device = jax.devices(backend)[0]
@@ -511,7 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     # explicit, so that GPUs do not silently use TF32 (JAX's default there) unless asked to
     jax.config.update("jax_default_matmul_precision", args.matmul_precision)
     env = environment(backend)
-    host_images, source = training_images(args.data_dir)
+    try:
+        host_images, source = training_images(args.data_dir)
+    except DataUnavailableError as e:
+        print(f"benchmarks: error: {e}", file=sys.stderr)
+        return 2
     env["data"] = source
     print(f"{env['device_kind']} x{env['device_count']} ({backend}); jax {env['jax']}, flax {env['flax']}")
     print(f"training data: {source}")

@@ -100,3 +100,26 @@ def test_results_name_the_source_commit():
     if not (Path(__file__).resolve().parents[1] / ".git").exists():
         pytest.skip("not a git checkout")
     assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", commit), commit
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--repeats", "0"], "argument --repeats: must be a positive integer, got 0"),
+        (["--batch-sizes", "128", "0"], "argument --batch-sizes: must be a positive integer, got 0"),
+        (["--batch-sizes", "70000"], "--batch-sizes: at most 60000"),
+        (["--grid-sizes", "0"], "argument --grid-sizes: must be a positive integer"),
+        (["--unroll", "0"], "argument --unroll: must be a positive integer"),
+    ],
+)
+def test_bad_flags_stop_before_any_work(capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        harness.main(flags)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_data_dir_without_mnist_is_an_error_not_random_digits(tmp_path, capsys):
+    assert harness.main(["--suites", "grid", "--data-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "mnist/train is not available" in captured.err and "decode_grid" not in captured.out
