@@ -25,7 +25,7 @@ from jaxvae.errors import ConfigError, DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import measure_latent_space, validate_judge
 from jaxvae.models import decode, encode
-from jaxvae.run import RunResult, prepare_run_dir, summarize, train, write_json
+from jaxvae.run import RunResult, prepare_run_dir, started_with, summarize, train, write_json
 
 logger = logging.getLogger(__name__)
 CLASS_NAMES = {
@@ -199,7 +199,10 @@ def _train_and_measure(
             seed=seed,
             out=str(out / f"run_{kind}{suffix}"),
         )
-        trained[kind] = train(train_config, data=data, progress=progress, resume=False)
+        # a run directory left by the same command (say, a demo stopped part-way) is resumed, which
+        # gives the same model as training again; one left by other settings is started over
+        resume = started_with(train_config)
+        trained[kind] = train(train_config, data=data, progress=progress, resume=resume)
         model = trained[kind].state.model
         codes[kind] = np.asarray(encode(model, train_images).mean)
         measured[kind] = measure_latent_space(
@@ -503,7 +506,8 @@ def add_demo_command(commands: Any) -> None:
         "demo",
         help="train an AE and a VAE with a 2-D latent and write an HTML report comparing them",
         description="Train an autoencoder and a VAE with a 2-D latent, measure how much of each latent "
-        "space decodes to plausible digits, and write OUT/index.html, the figures and OUT/metrics.json.",
+        "space decodes to plausible digits, and write OUT/index.html, the figures and OUT/metrics.json. "
+        "Each training run keeps its run directory in OUT; the same command run again resumes them.",
     )
     add_config_flags(parser, DemoConfig)
     parser.add_argument(

@@ -200,6 +200,16 @@ def summarize(metrics: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def started_with(config: TrainConfig) -> bool:
+    """Whether ``config.out`` holds a run started with ``config``, finished or not (wherever the
+    folder was when it started: ``out`` is not compared)."""
+    try:
+        saved = json.loads((Path(config.out) / "config.json").read_text())
+        return TrainConfig.from_dict({**saved, "out": config.out}) == config
+    except (OSError, ValueError, TypeError):  # no run there, or not a readable one
+        return False
+
+
 def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
     """Load a trained model and its config from a run directory written by ``jaxvae train``."""
     config_path = Path(run_dir) / "config.json"

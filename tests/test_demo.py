@@ -1,6 +1,7 @@
 import itertools
 import json
 import re
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -53,6 +54,18 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         assert 0 <= m["reconstruction_plausible"]["0.9"] <= 1
     assert set(metrics["judge"]) == {"real_digits", "two_digit_blends", "uniform_noise", "blank"}
     assert (quick_report / "run_vae_seed1" / "metrics.json").is_file()
+
+
+def test_rerunning_the_demo_resumes_its_runs_instead_of_training_again(quick_report, tmp_path):
+    out = tmp_path / "report"
+    shutil.copytree(quick_report, out)
+    run_metrics = {p.parent.name: p.read_text() for p in out.glob("run_*/metrics.json")}
+    args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    # nothing retrained: each run's per-epoch record (with its timings) is as the first demo left it
+    assert {p.parent.name: p.read_text() for p in out.glob("run_*/metrics.json")} == run_metrics
+    first, again = (json.loads((d / "metrics.json").read_text())["runs"] for d in (quick_report, out))
+    assert again == first
 
 
 def test_quick_demo_summary_is_the_mean_over_seeds(quick_report):
