@@ -18,6 +18,7 @@ from pathlib import Path
 import jax
 
 from jaxvae.config import TrainConfig
+from jaxvae.errors import JaxvaeError
 from jaxvae.heldout import EvalConfig, evaluate_run
 from jaxvae.run import summarize, train
 
@@ -45,28 +46,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/likelihood")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        return write_table(args, argv)
+    except JaxvaeError as e:
+        print(f"likelihood_table: error: {e}", file=sys.stderr)
+        return 2
+
+
+def write_table(args: argparse.Namespace, argv: list[str] | None) -> int:
     out = Path(args.out)
     device = jax.devices()[0].device_kind
-    rows = []
-    for latent in args.latent_dims:
-        config = TrainConfig(
+    # every setting is checked before the first model trains, so a bad flag costs no training
+    eval_config = EvalConfig(
+        ks=tuple(args.ks), num_images=args.num_images, quadrature_images=args.quadrature_images
+    ).validate()
+    configs = [
+        TrainConfig(
             latent_dim=latent,
             epochs=args.epochs,
             likelihood=args.likelihood,
             data_dir=args.data_dir,
             out=str(out / f"latent{latent}"),
         ).validate()
+        for latent in args.latent_dims
+    ]
+    rows = []
+    for config in configs:
+        latent = config.latent_dim
         began = time.perf_counter()
         summary = summarize(train(config, progress=not args.no_progress, resume=False).metrics)
         train_seconds = time.perf_counter() - began
         began = time.perf_counter()
-        result = evaluate_run(
-            config.out,
-            EvalConfig(
-                ks=tuple(args.ks), num_images=args.num_images, quadrature_images=args.quadrature_images
-            ),
-            progress=not args.no_progress,
-        )
+        result = evaluate_run(config.out, eval_config, progress=not args.no_progress)
         eval_seconds = time.perf_counter() - began
         k = max(result["iwae"]["nll_iwae"], key=int)
         exact = (

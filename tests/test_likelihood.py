@@ -1,6 +1,8 @@
 """The estimators against a model whose marginal likelihood is known in closed form."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -210,3 +212,30 @@ def test_pixel_modes():
     assert prepare_pixels(images, "continuous", seed=0, split="test") is images
     with pytest.raises(jaxvae.DataError, match="unknown likelihood mode"):
         prepare_pixels(images, "gaussian", seed=0, split="test")
+
+
+def _likelihood_table_script():
+    path = Path(__file__).resolve().parents[1] / "scripts" / "likelihood_table.py"
+    spec = importlib.util.spec_from_file_location("likelihood_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_likelihood_table_script_writes_its_table(full_mnist_dir, tmp_path):
+    script = _likelihood_table_script()
+    flags = ["--latent-dims", "2", "--epochs", "1", "--ks", "1", "10", "--num-images", "20"]
+    flags += ["--quadrature-images", "4", "--data-dir", str(full_mnist_dir), "--no-progress"]
+    assert script.main([*flags, "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "table.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| 2 | 1 |"))
+    elbo, iwae, k = (cell.strip() for cell in row.split("|")[3:6])
+    assert float(iwae) <= float(elbo) and k == "10"  # the k=10 bound is the tighter one
+    assert json.loads((tmp_path / "latent2" / "likelihood.json").read_text())["exact"]["num_images"] == 4
+
+
+def test_likelihood_table_script_rejects_bad_flags_before_training(tmp_path, capsys):
+    script = _likelihood_table_script()
+    assert script.main(["--num-images", "-1", "--out", str(tmp_path / "t")]) == 2
+    assert "num_images must be 0 (all) or a positive count" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()  # no model was trained first
