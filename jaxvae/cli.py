@@ -185,12 +185,16 @@ def _without_closed_loop_noise(hook: Callable[[Any], object]) -> Callable[[Any],
     each one's callback prints a "RuntimeError: Event loop is closed" traceback under the
     one-line error that already names the checkpoint."""
 
+    if getattr(hook, "without_closed_loop_noise", False):  # main() ran before in this process
+        return hook
+
     def hook_without_noise(unraisable: Any) -> object:
         error = unraisable.exc_value
         if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
             return None
         return hook(unraisable)
 
+    hook_without_noise.without_closed_loop_noise = True  # type: ignore[attr-defined]
     return hook_without_noise
 
 

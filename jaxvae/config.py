@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,17 @@ from jaxvae.models import MODEL_KINDS
 
 def _help(text: str, **extra: Any) -> dict[str, Any]:
     return {"help": text, **extra}
+
+
+def require_counts(config: Any, positive: Sequence[str] = (), zero_means_all: Sequence[str] = ()) -> None:
+    """Reject, in one line, the first field named in ``positive`` that is below 1, or in
+    ``zero_means_all`` (where 0 stands for "all") that is below 0."""
+    for name in positive:
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {getattr(config, name)}")
+    for name in zero_means_all:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name} must be 0 (all) or a positive count, got {getattr(config, name)}")
 
 
 # a field's type is its default's type; data_dir's default None stands for "a path or None"
@@ -81,11 +93,8 @@ class TrainConfig:
             raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_KINDS)}")
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        for name in ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.devices < 0:
-            raise ConfigError(f"devices must be 0 (all) or a positive count, got {self.devices}")
+        positive = ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints")
+        require_counts(self, positive, zero_means_all=("devices",))
         if not self.hidden_dims or min(self.hidden_dims) < 1:
             raise ConfigError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
         if self.likelihood not in LIKELIHOODS:

@@ -19,9 +19,9 @@ from tqdm.auto import tqdm
 
 from jaxvae import plots
 from jaxvae.classifier import THRESHOLDS, Classifier, accuracy, train_classifier
-from jaxvae.config import TrainConfig
+from jaxvae.config import TrainConfig, require_counts
 from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
-from jaxvae.errors import ConfigError, DataUnavailableError
+from jaxvae.errors import DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import measure_latent_space, validate_judge
 from jaxvae.models import decode, encode
@@ -542,6 +542,4 @@ def validate_demo(config: DemoConfig) -> None:
     TrainConfig(
         epochs=config.epochs, batch_size=config.batch_size, dataset=config.dataset or "mnist"
     ).validate()
-    for name in ("classifier_epochs", "grid_size", "seeds"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {getattr(config, name)}")
+    require_counts(config, ("classifier_epochs", "grid_size", "seeds"))

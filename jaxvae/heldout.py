@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from jaxvae.config import require_counts
 from jaxvae.data import load_dataset, prepare_pixels
 from jaxvae.errors import ConfigError
 from jaxvae.likelihood import exact_log_marginal, iwae_bounds
@@ -55,12 +56,7 @@ class EvalConfig:
 
     def validate(self) -> EvalConfig:
         """Reject invalid settings with one line, before any model or data is loaded."""
-        for name in ("chunk_size", "k_chunk"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("num_images", "quadrature_images"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be 0 (all) or a positive count, got {getattr(self, name)}")
+        require_counts(self, ("chunk_size", "k_chunk"), zero_means_all=("num_images", "quadrature_images"))
         if not self.ks or min(self.ks) < 1:
             raise ConfigError(f"ks must be positive sample counts, got {' '.join(map(str, self.ks))}")
         if not (math.isfinite(self.tolerance) and self.tolerance > 0):

@@ -6,6 +6,7 @@ same command on an existing run directory resumes from its newest complete check
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -200,26 +201,31 @@ def summarize(metrics: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def started_with(config: TrainConfig) -> bool:
-    """Whether ``config.out`` holds a run started with ``config``, finished or not (wherever the
-    folder was when it started: ``out`` is not compared)."""
-    try:
-        saved = json.loads((Path(config.out) / "config.json").read_text())
-        return TrainConfig.from_dict({**saved, "out": config.out}) == config
-    except (OSError, ValueError, TypeError):  # no run there, or not a readable one
-        return False
-
-
-def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
-    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
+def read_config(run_dir: str | Path) -> TrainConfig:
+    """The validated config of a run directory written by ``jaxvae train``; a ``CheckpointError``
+    naming ``config.json`` when it is missing or not a valid config."""
     config_path = Path(run_dir) / "config.json"
     try:
-        config = TrainConfig.from_dict(json.loads(config_path.read_text())).validate()
+        return TrainConfig.from_dict(json.loads(config_path.read_text())).validate()
     except (FileNotFoundError, NotADirectoryError):
         raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
     except OSError as e:
         raise CheckpointError(f"{config_path}: cannot read it ({e.strerror or e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
         raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
+
+
+def started_with(config: TrainConfig) -> bool:
+    """Whether ``config.out`` holds a run started with ``config``, finished or not (wherever the
+    folder was when it started: ``out`` is not compared)."""
+    try:
+        return dataclasses.replace(read_config(config.out), out=config.out) == config
+    except CheckpointError:  # no run there, or not a readable one
+        return False
+
+
+def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
+    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
+    config = read_config(run_dir)
     state, _ = restore_checkpoint(run_dir, initial_state(config), epoch=epoch)
     return state.model, config
