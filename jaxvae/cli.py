@@ -24,7 +24,7 @@ ArgumentTarget = argparse.ArgumentParser | argparse._ArgumentGroup  # a parser o
 DESCRIPTION = """\
 Autoencoders versus variational autoencoders on MNIST, in JAX.
 
-  jaxvae demo     train both models with a 2-D latent and write an HTML report comparing them
+  jaxvae demo     train both models with a 2-D latent, test the AE-versus-VAE claims, write a report
   jaxvae train    train one model and write its run directory (config, metrics, checkpoints)
   jaxvae eval     held-out -ELBO, IWAE-k bounds and the exact 2-D log-likelihood of a trained VAE
 

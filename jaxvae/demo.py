@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import html
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,14 +16,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxvae import plots
-from jaxvae.classifier import THRESHOLDS, Classifier, accuracy, train_classifier
+from jaxvae.classifier import accuracy
 from jaxvae.config import TrainConfig, require_counts
 from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
 from jaxvae.errors import DataUnavailableError
+from jaxvae.judge import TARGETS, Judge, build_judge, fit_for_use, validate
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
-from jaxvae.measures import measure_latent_space, validate_judge
+from jaxvae.measures import FIGURE_ONLY, encode_codes, measure_model, reference, validate_generative
 from jaxvae.models import decode, encode
+from jaxvae.report import format_tables, render_html
 from jaxvae.run import RunResult, prepare_run_dir, started_with, summarize, train, write_json
+from jaxvae.verdicts import verdicts
 
 logger = logging.getLogger(__name__)
 CLASS_NAMES = {
@@ -57,9 +58,16 @@ class DemoConfig:
     )
     data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})
     epochs: int = field(default=20, metadata={"help": "epochs for each of the AE and the VAE"})
-    classifier_epochs: int = field(default=8, metadata={"help": "epochs for the judging classifier"})
+    classifier_epochs: int = field(default=12, metadata={"help": "epochs for the judge (a classifier)"})
+    judge_decoder_epochs: int = field(
+        default=5,
+        metadata={"help": "epochs for each auxiliary decoder whose reconstructions teach the judge"},
+    )
     batch_size: int = field(default=128, metadata={"help": "images per optimizer step"})
     grid_size: int = field(default=20, metadata={"help": "rows and columns of the decoded latent grids"})
+    samples: int = field(
+        default=10_000, metadata={"help": "latent draws of each sampler (at most the test split's size)"}
+    )
     seed: int = field(default=0, metadata={"help": "seed of the judge and of the first training run"})
     seeds: int = field(
         default=3,
@@ -71,7 +79,24 @@ class DemoConfig:
     out: str = field(default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
 
 
-QUICK: dict[str, Any] = {"epochs": 2, "classifier_epochs": 2, "grid_size": 12, "seeds": 1}
+QUICK: dict[str, Any] = {
+    "epochs": 2,
+    "classifier_epochs": 2,
+    "judge_decoder_epochs": 1,
+    "grid_size": 12,
+    "seeds": 1,
+    "samples": 2000,
+}
+# the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
+# replica); their seeds are the demo's seed + JUDGE_SEED_OFFSET + 100 * replica, which no judged
+# run uses. Three 2-D decoders of each kind, so that the judge learns decoded digits in general
+# rather than one decoder's 2-D family of images, and one 8-D decoder of each kind for sharper ones.
+JUDGE_DECODERS = (
+    *((kind, 2, r) for r in range(3) for kind in ("ae", "vae")),
+    ("ae", 8, 0),
+    ("vae", 8, 0),
+)
+JUDGE_SEED_OFFSET = 10_000
 
 
 def load_demo_data(config: DemoConfig) -> tuple[str, Dataset, Dataset, str | None]:
@@ -97,27 +122,82 @@ def _interpolate(model: Any, a: np.ndarray, b: np.ndarray, steps: int = 12) -> n
     return np.asarray(jax.nn.sigmoid(decode(model, (1 - t) * za[None] + t * zb[None])))
 
 
-def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Train both models once per seed, measure, draw and write the report; returns metrics.json's
-    content. The judge is trained once (with ``config.seed``) and scores every run; the figures show
-    the first seed's models."""
-    began = time.perf_counter()
-    out = prepare_run_dir(config.out)
-    name, train_data, test_data, banner = load_demo_data(config)
-    if banner:
-        print(f"\n{'!' * 80}\n{banner}\n{'!' * 80}\n", file=sys.stderr)
-    key = jax.random.key(config.seed)
-    classifier = train_classifier(
-        train_data.images,
-        train_data.labels,
-        key=jax.random.fold_in(key, 1),
+def _train_run(
+    config: DemoConfig,
+    name: str,
+    data: tuple[Dataset, Dataset],
+    progress: bool,
+    *,
+    kind: str,
+    seed: int,
+    out: Path,
+    epochs: int,
+    latent_dim: int = 2,
+) -> RunResult:
+    """Train one model of the demo into the run directory ``out``. A run directory left by the same
+    command (say, a demo stopped part-way) is resumed, which gives the same model as training again;
+    one left by other settings is started over."""
+    train_config = TrainConfig(
+        model=kind,
+        dataset=name,
+        epochs=epochs,
+        batch_size=config.batch_size,
+        latent_dim=latent_dim,
+        seed=seed,
+        out=str(out),
+    )
+    return train(train_config, data=data, progress=progress, resume=started_with(train_config))
+
+
+def make_judge(
+    config: DemoConfig, name: str, data: tuple[Dataset, Dataset], out: Path, progress: bool
+) -> tuple[Judge, list[str]]:
+    """Train the auxiliary decoders (kept as run directories in ``out/judge``) and the judge."""
+    decoders = {}
+    for kind, latent, replica in JUDGE_DECODERS:
+        run = _train_run(
+            config,
+            name,
+            data,
+            progress,
+            kind=kind,
+            seed=config.seed + JUDGE_SEED_OFFSET + 100 * replica,
+            out=out / "judge" / f"decoder_{kind}{latent}_{replica}",
+            epochs=config.judge_decoder_epochs,
+            latent_dim=latent,
+        )
+        decoders[f"{kind} (latent {latent}, #{replica + 1})"] = run.state.model
+    judge = build_judge(
+        data[0].images,
+        data[0].labels,
+        decoders,
+        key=jax.random.fold_in(jax.random.key(config.seed), 1),
         seed=config.seed,
         epochs=config.classifier_epochs,
         cache_dir=cache_dir(name),
         progress=progress,
     )
-    classifier_accuracy = accuracy(classifier, test_data.images, test_data.labels)
-    judge = validate_judge(classifier, test_data.images, test_data.labels, key=jax.random.fold_in(key, 3))
+    return judge, list(decoders)
+
+
+def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Build and validate the judge, train both models once per seed, measure, draw and write the
+    report; returns metrics.json's content. The figures show the first seed's models."""
+    began = time.perf_counter()
+    out = prepare_run_dir(config.out)
+    name, train_data, test_data, banner = load_demo_data(config)
+    if banner:
+        print(f"\n{'!' * 80}\n{banner}\n{'!' * 80}\n", file=sys.stderr)
+    judge, decoder_names = make_judge(config, name, (train_data, test_data), out, progress)
+    validation = validate(
+        judge, test_data.images, test_data.labels, {}, key=jax.random.fold_in(jax.random.key(config.seed), 3)
+    )
+    judge_accuracy = accuracy(judge.classifier, test_data.images, test_data.labels)
+    real = reference(judge, test_data.images)
+    generative_checks = validate_generative(
+        judge, test_data.images, test_data.labels, key=jax.random.fold_in(jax.random.key(config.seed), 6)
+    )
+    num_samples = min(config.samples, len(test_data.images))
 
     images = jnp.asarray(train_data.images), jnp.asarray(test_data.images)  # on the device once
     seeds = [config.seed + i for i in range(config.seeds)]
@@ -126,21 +206,44 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for seed in seeds:
         suffix = "" if seed == seeds[0] else f"_seed{seed}"
-        trained, codes, measured = _train_and_measure(
-            config,
-            name,
-            (train_data, test_data),
-            images,
-            classifier,
-            seed=seed,
-            out=out,
-            suffix=suffix,
-            progress=progress,
-        )
+        trained, codes, measured = {}, {}, {}
+        for kind in ("ae", "vae"):
+            trained[kind] = _train_run(
+                config,
+                name,
+                (train_data, test_data),
+                progress,
+                kind=kind,
+                seed=seed,
+                out=out / f"run_{kind}{suffix}",
+                epochs=config.epochs,
+            )
+            model = trained[kind].state.model
+            code_key = jax.random.fold_in(jax.random.key(seed), 4)
+            train_codes = encode_codes(model, images[0], key=code_key)
+            codes[kind] = {
+                "train": train_codes["mean"],
+                "posterior": train_codes["sample"],
+                "test": encode_codes(model, images[1], key=code_key)["mean"],
+            }
+            measured[kind] = measure_model(
+                model,
+                kind,
+                judge,
+                real,
+                codes[kind],
+                {"train": train_data.labels, "test": test_data.labels},
+                test_data.images,
+                key=jax.random.fold_in(jax.random.key(seed), 2),
+                num_samples=num_samples,
+            )
         if seed == seeds[0]:
-            figures = _draw(out, name, trained, codes, measured, train_data, test_data, config, progress)
+            figures = _draw(
+                out, name, trained, codes, measured, judge, train_data, test_data, config, progress
+            )
         for m in measured.values():
-            m.pop("heat")  # drawn above; too large for metrics.json
+            for key in FIGURE_ONLY:
+                m.pop(key)
         runs.append(
             {
                 "seed": seed,
@@ -149,9 +252,15 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
         )
         # the report so far, rewritten after every run: an interrupted demo keeps what it measured
         counts = {
-            k: np.array([run["models"][k]["prior_class_counts"] for run in runs]) for k in ("ae", "vae")
+            f"{plots.NAMES[k]}: {sampler}": np.array(
+                [run["models"][k]["samplers"][sampler]["class_counts"] for run in runs]
+            )
+            for k in ("ae", "vae")
+            for sampler in runs[0]["models"][k]["samplers"]
         }
         figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, _classes(name)).name
+        table = validation_table(validation, runs)
+        means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
         metrics = {
             "dataset": name,
             "fallback_banner": banner,
@@ -159,12 +268,20 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
             "seeds": [run["seed"] for run in runs],
             "planned_seeds": seeds,
             "config": asdict(config),
-            "classifier_test_accuracy": classifier_accuracy,
-            "judge": judge,
-            "plausible_threshold": 0.9,
-            "thresholds": list(THRESHOLDS),
+            "judge": {
+                "threshold": judge.threshold,
+                "calibration": judge.calibration,
+                "decoders": decoder_names,
+                "test_accuracy": judge_accuracy,
+                "fit": fit_for_use(table),
+            },
+            "validation": table,
+            "generative_validation": generative_checks,
+            "num_samples": num_samples,
+            "num_test_images": len(test_data.images),
             "runs": runs,
-            "summary": summarize_runs(runs),
+            "means": means,
+            "verdicts": verdicts(means),
             "figures": figures,
             "figures_seed": seeds[0],
             "wall_seconds": time.perf_counter() - began,
@@ -174,45 +291,50 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     return metrics
 
 
-def _train_and_measure(
-    config: DemoConfig,
-    name: str,
-    data: tuple[Dataset, Dataset],
-    images: tuple[jax.Array, jax.Array],
-    classifier: Classifier,
-    *,
-    seed: int,
-    out: Path,
-    suffix: str,
-    progress: bool,
-) -> tuple[dict[str, RunResult], dict[str, np.ndarray], dict[str, dict[str, Any]]]:
-    """One training run of each model with ``seed``: (runs, codes of the training images, measures).
-    ``images`` are the train and test images of ``data``, already on the device."""
-    train_images, test_images = images
-    trained, codes, measured = {}, {}, {}
+def validation_table(base: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The judge's validation rows with one row per judged model's reconstructions inserted after
+    the real images: its rate is every run's accepted share, and it is met when each run's is."""
+    rows = [base[0]]
     for kind in ("ae", "vae"):
-        train_config = TrainConfig(
-            model=kind,
-            dataset=name,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            seed=seed,
-            out=str(out / f"run_{kind}{suffix}"),
+        rates = [run["models"][kind]["reconstructions"]["accepted"] for run in runs]
+        target = TARGETS["accept"]
+        rows.append(
+            {
+                "kind": f"{plots.NAMES[kind]} reconstructions of test images",
+                "action": "accept",
+                "rate": rates,
+                "target": target,
+                "met": all(r >= target for r in rates),
+            }
         )
-        # a run directory left by the same command (say, a demo stopped part-way) is resumed, which
-        # gives the same model as training again; one left by other settings is started over
-        resume = started_with(train_config)
-        trained[kind] = train(train_config, data=data, progress=progress, resume=resume)
-        model = trained[kind].state.model
-        codes[kind] = np.asarray(encode(model, train_images).mean)
-        measured[kind] = measure_latent_space(
-            model,
-            classifier,
-            codes[kind],
-            key=jax.random.fold_in(jax.random.key(seed), 2),
-            test_images=test_images,
+    return rows + base[1:]
+
+
+def mean_over_runs(values: list[Any]) -> Any:
+    """The mean over runs of each number in a nest of dicts (None where no run has one); lists of
+    missing classes become their union, other lists are dropped."""
+    first = values[0]
+    if isinstance(first, dict):
+        merged = {}
+        for key in first:
+            if key == "missing_classes":
+                merged[key] = sorted(set().union(*(v[key] for v in values)))
+            elif not isinstance(first[key], list):
+                merged[key] = mean_over_runs([v[key] for v in values])
+        return merged
+    if isinstance(first, bool) or first is None or isinstance(first, str):
+        present = [v for v in values if v is not None]
+        return (
+            float(np.mean(present))
+            if present and not isinstance(present[0], str)
+            else (present[0] if present else None)
         )
-    return trained, codes, measured
+    return float(np.mean(values))
+
+
+def noun(dataset: str) -> str:
+    """What one image of ``dataset`` is called in the report."""
+    return "item" if dataset == "fashion_mnist" else "digit"
 
 
 def _classes(dataset: str) -> list[str]:
@@ -225,6 +347,7 @@ def _draw(
     runs: dict,
     codes: dict,
     measured: dict,
+    judge: Judge,
     train_data: Dataset,
     test_data: Dataset,
     config: DemoConfig,
@@ -232,19 +355,20 @@ def _draw(
 ) -> dict[str, str]:
     classes = _classes(name)
     models = {kind: run.state.model for kind, run in runs.items()}
+    train_codes = {kind: c["train"] for kind, c in codes.items()}
     figures: dict[str, str] = {}
-    steps = tqdm(total=8, desc="draw figures", disable=not progress)
+    steps = tqdm(total=11, desc="draw figures", disable=not progress)
 
     def done(key: str, path: Path) -> None:
         figures[key] = path.name
         steps.update()
 
-    done("latent_maps", plots.latent_maps(out / "latent_maps.png", codes, train_data.labels, classes))
+    done("latent_maps", plots.latent_maps(out / "latent_maps.png", train_codes, train_data.labels, classes))
     for kind, model in models.items():
         if kind == "ae":
             box = measured[kind]["box"]
             grid = grid_points(tuple(box[0]), tuple(box[1]), config.grid_size)
-            title = "decoded grid over the data's bounding box"
+            title = "decoded grid over the code box"
         else:
             grid = prior_quantile_grid(config.grid_size)
             title = "decoded grid at prior quantiles 5%..95%"
@@ -252,7 +376,7 @@ def _draw(
         done(
             f"grid_{kind}",
             plots.grid_decodes(
-                out / f"grid_{kind}.png", kind, images, grid, codes[kind], train_data.labels, title
+                out / f"grid_{kind}.png", kind, images, grid, train_codes[kind], train_data.labels, title
             ),
         )
     done(
@@ -261,26 +385,61 @@ def _draw(
             out / "holes.png",
             {k: m["heat"] for k, m in measured.items()},
             {k: m["box"] for k, m in measured.items()},
-            codes,
+            train_codes,
+            judge.threshold,
+            noun(name),
+        ),
+    )
+    done(
+        "empty_regions",
+        plots.empty_regions(
+            out / "empty_regions.png",
+            train_codes,
+            train_data.labels,
+            {k: m["empty_regions"] for k, m in measured.items()},
+            {k: m["region_images"] for k, m in measured.items()},
+            {k: m["box"] for k, m in measured.items()},
+            {k: m["hull"] for k, m in measured.items()},
+        ),
+    )
+    done(
+        "by_distance",
+        plots.acceptance_by_distance(
+            out / "by_distance.png",
+            {k: m["by_distance"] for k, m in measured.items()},
+            {k: m["far_spacings"] for k, m in measured.items()},
+        ),
+    )
+    samples = {
+        f"{plots.NAMES[k]}: {sampler}": images
+        for k, m in measured.items()
+        for sampler, images in m["samples"].items()
+    }
+    done(
+        "samples",
+        plots.example_grid(
+            out / "samples.png",
+            samples,
+            {k: judge.accepts(v) for k, v in samples.items()},
+            "The first 12 draws of each sampler, decoded (above each: does the judge accept it?)",
+        ),
+    )
+    examples = judge_examples(judge, test_data, measured, key=jax.random.key(config.seed + 5))
+    done(
+        "judge_examples",
+        plots.example_grid(
+            out / "judge_examples.png",
+            examples,
+            {k: judge.accepts(v) for k, v in examples.items()},
+            "Examples of each validation kind (above each: does the judge accept it?)",
         ),
     )
     originals = test_data.images[:12]
     rows = {"original": originals / 255.0}
-    rows |= {
-        plots.NAMES[k]: np.asarray(jax.nn.sigmoid(decode(m, encode(m, jnp.asarray(originals)).mean)))
-        for k, m in models.items()
-    }
+    rows |= {plots.NAMES[k]: m["reconstruction_images"][:12] / 255.0 for k, m in measured.items()}
     done(
         "reconstructions",
         plots.image_rows(out / "reconstructions.png", rows, "Test images and reconstructions"),
-    )
-    z = jax.random.normal(jax.random.key(config.seed + 7), (12, 2))
-    samples = {plots.NAMES[k]: np.asarray(jax.nn.sigmoid(decode(m, z))) for k, m in models.items()}
-    done(
-        "samples",
-        plots.image_rows(
-            out / "samples.png", samples, "The same 12 samples z ~ N(0, I) decoded by each model"
-        ),
     )
     a, b = (
         test_data.images[int(np.argmax(test_data.labels == 1))],
@@ -301,201 +460,20 @@ def _draw(
     return figures
 
 
-SECTIONS = [
-    (
-        "latent_maps",
-        "Latent maps",
-        "Every training image encoded to 2 numbers and coloured by its label (the label is used for colour only). "
-        "The autoencoder's clusters are separated by empty space; the VAE's KL term pulls its codes into one "
-        "round, filled cloud around the origin.",
-    ),
-    (
-        "grid_ae",
-        "Autoencoder: decoding a grid over its latent map",
-        "The crosses on the left mark the points decoded on the right. Points between and outside the clusters "
-        "have no training image near them, and their decodes are blurry or not digits.",
-    ),
-    (
-        "grid_vae",
-        "VAE: decoding a grid at the prior's quantiles",
-        "The same for the VAE, over the region where the prior N(0, I) puts 90% of its mass in each axis: "
-        "nearly every point decodes to a digit, and neighbouring points to similar digits.",
-    ),
-    (
-        "holes",
-        "Where are the holes?",
-        "For each point of a dense grid over the data's bounding box, the classifier's top probability for "
-        "the decoded image. Dark regions decode to images the classifier cannot call a digit.",
-    ),
-    (
-        "samples",
-        "Samples from the prior",
-        "The same 12 draws z ~ N(0, I), decoded by each model. Only the VAE was trained so that this works.",
-    ),
-    (
-        "prior_classes",
-        "Which digits does each model imagine?",
-        "The class the judge gives each of the 10,000 decoded prior samples (plausible or not), as a share; "
-        "the ticks span the training runs. An even spread means every digit is generated.",
-    ),
-    ("interpolation", "Interpolation", "Decodes along a straight line between the codes of two test digits."),
-    ("reconstructions", "Reconstructions", "Test images and their reconstructions by each model."),
-    ("training_curves", "Training curves", "Loss per epoch on the training and test splits."),
-]
+def judge_examples(
+    judge: Judge, test_data: Dataset, measured: dict, *, key: jax.Array, count: int = 10
+) -> dict[str, np.ndarray]:
+    """A few images of each kind in the validation table, for the report's figure."""
+    from jaxvae.judge import negatives
 
-
-Measure = tuple[str, Callable[[dict[str, Any]], float | None], str]
-
-
-def _plausible(group: str, threshold: str) -> Callable[[dict[str, Any]], float | None]:
-    return lambda m: m[group][threshold]
-
-
-# (label, value of one model's measures, format): the rows of the summary table
-MEASURES: list[Measure] = [
-    ("test loss (nats; VAE: -ELBO)", lambda m: m["training"]["test_total"], "{:.2f}"),
-    *(
-        (f"{label} (p >= {t})", _plausible(group, t), "{:.1%}")
-        for group, label in (
-            ("reconstruction_plausible", "test reconstructions plausible"),
-            ("prior_plausible", "prior samples plausible"),
-            ("grid_plausible", "bounding-box grid plausible"),
-        )
-        for t in ("0.9", "0.5", "0.99")
-    ),
-    ("empty fraction of bounding box", lambda m: m["empty_fraction"], "{:.1%}"),
-    (
-        "decodes plausible (p >= 0.9): empty cells",
-        lambda m: m["empty_plausible"]["0.9"] if m["empty_plausible"] else None,
-        "{:.1%}",
-    ),
-    ("decodes plausible (p >= 0.9): occupied cells", lambda m: m["occupied_plausible"]["0.9"], "{:.1%}"),
-    ("prior samples landing in empty cells", lambda m: m["prior_in_empty"], "{:.1%}"),
-    ("class entropy of prior samples (bits, max 3.32)", lambda m: m["prior_class_entropy_bits"], "{:.2f}"),
-    ("seconds per epoch (median)", lambda m: m["training"]["median_epoch_seconds"], "{:.2f}"),
-]
-
-
-def summarize_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each summary measure for both models: every run's value (``None`` where a run has none,
-    e.g. no empty cell) and the mean over the runs that have one."""
-    rows = []
-    for label, value, fmt in MEASURES:
-        row: dict[str, Any] = {"measure": label, "format": fmt}
-        for kind in ("ae", "vae"):
-            values = [value(run["models"][kind]) for run in runs]
-            present = [v for v in values if v is not None]
-            row[kind] = values
-            row[f"{kind}_mean"] = float(np.mean(present)) if present else None
-        rows.append(row)
+    picks = np.asarray(jax.random.choice(key, len(test_data.images), (count,), replace=False))
+    rows = {"real test images": test_data.images[picks]}
+    rows |= {
+        f"{plots.NAMES[k]} reconstructions": m["reconstruction_images"][picks] for k, m in measured.items()
+    }
+    negative = negatives(jax.random.fold_in(key, 1), test_data.images, test_data.labels, count)
+    rows |= {k: v[:count] for k, v in negative.items()}
     return rows
-
-
-def _cell(row: dict[str, Any], kind: str) -> str:
-    """One table cell: the mean alone for one run; for several, "mean (run 1 / run 2 / ...)", the
-    runs' values without the unit."""
-    fmt = row["format"]
-    mean = "n/a" if row[f"{kind}_mean"] is None else fmt.format(row[f"{kind}_mean"])
-    if len(row[kind]) == 1:
-        return mean
-    each = ("n/a" if v is None else fmt.format(v).rstrip("%") for v in row[kind])
-    return f"{mean} ({' / '.join(each)})"
-
-
-def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(measure, AE, VAE) rows shared by the terminal table and the HTML report."""
-    return [(row["measure"], _cell(row, "ae"), _cell(row, "vae")) for row in metrics["summary"]]
-
-
-def verdict(metrics: dict[str, Any]) -> list[str]:
-    """The two comparisons the demo exists to make, counted over the runs."""
-    rows = {row["measure"]: row for row in metrics["summary"]}
-    n = len(metrics["runs"])
-    lines = []
-    for label, better, word in (
-        ("prior samples plausible (p >= 0.9)", np.greater, "higher"),
-        ("empty fraction of bounding box", np.less, "smaller"),
-    ):
-        row = rows[label]
-        wins = int(np.sum(better(row["vae"], row["ae"])))
-        lines.append(
-            f"{label}: VAE {word} than AE in {wins} of {n} run{'s' * (n > 1)} "
-            f"(mean {row['format'].format(row['vae_mean'])} vs {row['format'].format(row['ae_mean'])})"
-        )
-    return lines
-
-
-def format_table(metrics: dict[str, Any]) -> str:
-    """The summary as a fixed-width text table for the terminal, then the verdict lines."""
-    rows = [("measure", "AE", "VAE"), *summary_rows(metrics)]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    if len(metrics["seeds"]) > 1:
-        lines.insert(0, f"mean over seeds {_seed_list(metrics['seeds'])} (each seed's value in brackets)")
-    return "\n".join([*lines, "", *verdict(metrics)])
-
-
-def _seed_list(seeds: list[int]) -> str:
-    return ", ".join(map(str, seeds))
-
-
-def render_html(metrics: dict[str, Any]) -> str:
-    """A self-contained page: inline CSS, images from the same folder, no remote resources."""
-    esc = html.escape
-    table = "".join(
-        f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td></tr>" for a, b, c in summary_rows(metrics)
-    )
-    banner = f'<p class="banner">{esc(metrics["fallback_banner"])}</p>' if metrics["fallback_banner"] else ""
-    seeds = metrics["seeds"]
-    if len(seeds) == 1:
-        runs = f"seed {seeds[0]}"
-        cells = ""
-    else:
-        runs = f"{len(seeds)} training runs of each model (seeds {_seed_list(seeds)}; figures from seed {seeds[0]})"
-        cells = (
-            "<p>Each cell gives the mean over the runs and, in brackets, each run's value in seed order. "
-            "The judge was trained once, with the first seed, and scores every run.</p>"
-        )
-    if len(seeds) < len(metrics["planned_seeds"]):
-        banner += (
-            f'<p class="banner">Partial report: {len(seeds)} of {len(metrics["planned_seeds"])} planned training '
-            "runs finished; the demo is still running or was stopped.</p>"
-        )
-    verdicts = "".join(f"<li>{esc(line)}</li>" for line in verdict(metrics))
-    figures = "".join(
-        f'<h2>{esc(title)}</h2><p>{esc(text)}</p><img src="{esc(metrics["figures"][key])}" alt="{esc(title)}">'
-        for key, title, text in SECTIONS
-        if key in metrics["figures"]
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>jaxvae: autoencoder versus VAE</title>
-<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;line-height:1.45}}
-img{{max-width:100%}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}
-td:nth-child(n+2){{text-align:right}}.banner{{background:#fff3cd;border:2px solid #d39e00;padding:1em;font-weight:bold}}</style>
-</head><body>
-<h1>Why an autoencoder cannot imagine and a VAE can</h1>
-{banner}
-<p>Dataset <b>{esc(metrics["dataset"])}</b>, {runs}, {metrics["config"]["epochs"]} epochs per model,
-2-D latent, MLP 784-512-256-2. Both models were trained only to reconstruct (the VAE with its KL term);
-labels colour the maps and train the judging classifier, nothing else.</p>
-<h2>Measured</h2>
-<table><tr><th>measure</th><th>Autoencoder</th><th>VAE</th></tr>{table}</table>
-{cells}<ul>{verdicts}</ul>
-<p>A decoded image is <i>plausible</i> when a digit classifier trained on the same training split
-(test accuracy {100 * metrics["classifier_test_accuracy"]:.2f}%) gives one digit a probability of at least 0.9.
-The classifier has an eleventh class, "not a digit", trained on noise, blank images and superpositions of two
-different digits, with every training image randomly blurred so that a decoder's smooth output is not penalised
-for its blur. 0.9 is the main threshold because on held-out data it accepts most real digits and rejects almost
-all noise and two-digit blends (see metrics.json: <code>judge</code>); 0.5 and 0.99 show whether the comparison
-hinges on that choice. Read the fractions against the reconstructions rows: how many of each model's reconstructions of
-real test digits pass, the best a decoder with a 2-D bottleneck does here.
-The empty fraction is the share of 50x50 cells over the 0.5-99.5 percentile box of the codes that hold no
-training code (a radius of half a cell, 1% of the box side).</p>
-{figures}
-<p>All numbers: <a href="metrics.json">metrics.json</a>. Made by <code>jaxvae demo</code> in {metrics["wall_seconds"]:.0f} s.</p>
-</body></html>
-"""
 
 
 def add_demo_command(commands: Any) -> None:
@@ -505,9 +483,11 @@ def add_demo_command(commands: Any) -> None:
     parser = commands.add_parser(
         "demo",
         help="train an AE and a VAE with a 2-D latent and write an HTML report comparing them",
-        description="Train an autoencoder and a VAE with a 2-D latent, measure how much of each latent "
-        "space decodes to plausible digits, and write OUT/index.html, the figures and OUT/metrics.json. "
-        "Each training run keeps its run directory in OUT; the same command run again resumes them.",
+        description="Build and validate a judge of 'is this a digit' (taught by auxiliary decoders that "
+        "are not judged), train an autoencoder and a VAE with a 2-D latent, measure both (generators "
+        "under several samplers, holes in the latent maps), decide a verdict on each claim of the "
+        "AE-versus-VAE story, and write OUT/index.html, the figures and OUT/metrics.json. Each "
+        "training run keeps its run directory in OUT; the same command run again resumes them.",
     )
     add_config_flags(parser, DemoConfig)
     parser.add_argument(
@@ -524,7 +504,7 @@ def add_demo_command(commands: Any) -> None:
             config = quick(config)
         validate_demo(config)
         metrics = run_demo(config, progress=not args.no_progress)
-        print(format_table(metrics))
+        print(format_tables(metrics))
         print(f"\nReport: {Path(config.out) / 'index.html'}")
         return 0
 
@@ -542,4 +522,4 @@ def validate_demo(config: DemoConfig) -> None:
     TrainConfig(
         epochs=config.epochs, batch_size=config.batch_size, dataset=config.dataset or "mnist"
     ).validate()
-    require_counts(config, ("classifier_epochs", "grid_size", "seeds"))
+    require_counts(config, ("classifier_epochs", "judge_decoder_epochs", "grid_size", "seeds", "samples"))

@@ -83,24 +83,34 @@ def grid_decodes(
 
 
 def holes(
-    path: Path, heats: dict[str, np.ndarray], boxes: dict[str, Any], codes: dict[str, np.ndarray]
+    path: Path,
+    heats: dict[str, np.ndarray],
+    boxes: dict[str, Any],
+    codes: dict[str, np.ndarray],
+    threshold: float,
+    noun: str = "digit",
 ) -> Path:
-    """Heat map of the classifier's top probability of the decode at each latent point."""
+    """Heat map of the judge's p(``noun``) of the decode at each latent point, the threshold contoured."""
     fig, axes = plt.subplots(1, len(heats), figsize=(6.2 * len(heats), 5.6))
     for ax, (kind, heat) in zip(np.atleast_1d(axes), heats.items(), strict=True):
         (x0, x1), (y0, y1) = boxes[kind]
         image = ax.imshow(
             heat, extent=(x0, x1, y0, y1), origin="upper", cmap="magma", vmin=0, vmax=1, aspect="auto"
         )
+        ax.contour(
+            heat, levels=[threshold], extent=(x0, x1, y0, y1), colors="white", linewidths=0.8, origin="upper"
+        )
         z = codes[kind][:: max(1, len(codes[kind]) // 3000)]
         ax.scatter(z[:, 0], z[:, 1], s=0.5, c="cyan", alpha=0.5, label="training codes (subsample)")
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.set_title(f"{NAMES[kind]}: how digit-like is the decode at each z?")
+        ax.set_title(f"{NAMES[kind]}: judge's p({noun}) of the decode at each z")
         ax.set_xlabel("z[0]")
         ax.set_ylabel("z[1]")
         ax.legend(loc="upper right", markerscale=10)
-    fig.colorbar(image, ax=axes, label="classifier top probability of the decoded image")
+    fig.colorbar(
+        image, ax=axes, label=f"p({noun}) of the decoded image (white line: threshold {threshold:.2f})"
+    )
     return _save(fig, path)
 
 
@@ -132,21 +142,107 @@ def training_curves(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> Pat
 
 
 def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequence[str]) -> Path:
-    """Which classes each model generates from N(0, I): ``counts[kind]`` is [runs, 10] predicted-class
-    counts of the prior samples; bars are the mean share over the runs, ticks span the runs."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    """Which classes each generator makes: ``counts[name]`` is [runs, 10] predicted-class counts of its
+    samples; bars are the mean share over the runs, ticks span the runs."""
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(counts)
     x = np.arange(len(class_names))
     for i, (kind, c) in enumerate(counts.items()):
         share = c / c.sum(axis=1, keepdims=True)
         mean, low, high = share.mean(0), share.min(0), share.max(0)
         offset = x + (i - (len(counts) - 1) / 2) * width
-        ax.bar(offset, mean, width, label=NAMES[kind], yerr=(mean - low, high - mean), capsize=3)
+        ax.bar(offset, mean, width, label=kind, yerr=(mean - low, high - mean), capsize=3)
     ax.axhline(1 / len(class_names), color="gray", ls=":", label="all classes equally often")
     ax.set_xticks(x, class_names)
     ax.set_xlabel("class the judge predicts for the decoded sample")
-    ax.set_ylabel("share of the prior samples")
+    ax.set_ylabel("share of the samples")
     runs = len(next(iter(counts.values())))
-    ax.set_title(f"What each model generates from z ~ N(0, I) (mean over {runs} run{'s' * (runs > 1)})")
+    ax.set_title(f"Which classes each sampler generates (mean over {runs} run{'s' * (runs > 1)})")
     ax.legend()
+    return _save(fig, path)
+
+
+def acceptance_by_distance(path: Path, curves: dict[str, dict[str, Any]], far: dict[str, float]) -> Path:
+    """The judge's accepted share of decodes against the distance to the nearest training code (in
+    spacings), one line per model, each model's "far" threshold dashed."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, (kind, curve) in enumerate(curves.items()):
+        edges = np.asarray(curve["edges"])
+        upper = np.where(np.isinf(edges[1:]), edges[:-1] * 2, edges[1:])
+        centres = np.sqrt(np.maximum(edges[:-1], 0.25) * upper)
+        shares = np.array([np.nan if v is None else v for v in curve["accepted"]], float)
+        color = f"C{i}"
+        ax.plot(centres, shares, "-o", color=color, label=f"{NAMES[kind]}")
+        ax.axvline(
+            far[kind], color=color, ls="--", lw=1, label=f"{NAMES[kind]}: 'far' beyond {far[kind]:.1f}"
+        )
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("distance to the nearest training code (spacings: median nearest-neighbour distance)")
+    ax.set_ylabel("share of decodes the judge accepts")
+    ax.set_title("Decodes on a grid over twice each code box, by distance from the data")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def empty_regions(
+    path: Path,
+    codes: dict[str, np.ndarray],
+    labels: np.ndarray,
+    regions: dict[str, list[dict[str, Any]]],
+    images: dict[str, np.ndarray],
+    boxes: dict[str, Any],
+    hulls: dict[str, np.ndarray],
+) -> Path:
+    """Per model: the map with the hull of its codes (dashed) and its largest empty discs numbered,
+    and the decode at each centre below, marked with the judge's verdict."""
+    count = max(len(r) for r in regions.values())
+    fig = plt.figure(figsize=(6.2 * len(codes), 7.4))
+    grid = fig.add_gridspec(2, len(codes) * count, height_ratios=[5, 1.2])
+    for m, (kind, z) in enumerate(codes.items()):
+        ax = fig.add_subplot(grid[0, m * count : (m + 1) * count])
+        _scatter(ax, z, labels, size=0.6)
+        for i, r in enumerate(regions[kind]):
+            ax.add_patch(plt.Circle((r["x"], r["y"]), r["radius"], fill=False, color="black", lw=1))
+            ax.text(r["x"], r["y"], str(i + 1), ha="center", va="center", fontsize=10, weight="bold")
+        (x0, x1), (y0, y1) = boxes[kind]
+        ax.add_patch(plt.Polygon(hulls[kind], closed=True, fill=False, ls="--", color="gray", lw=1))
+        pad_x, pad_y = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+        ax.set_xlim(x0 - pad_x, x1 + pad_x)
+        ax.set_ylim(y0 - pad_y, y1 + pad_y)
+        ax.set_title(f"{NAMES[kind]}: the {len(regions[kind])} largest empty discs between its clusters")
+        ax.set_xlabel("z[0]")
+        ax.set_ylabel("z[1]")
+        for i, r in enumerate(regions[kind]):
+            cell = fig.add_subplot(grid[1, m * count + i])
+            cell.imshow(images[kind][i] / 255.0, cmap="gray_r", vmin=0, vmax=1)
+            verdict = "accepted" if r["accepted"] else "rejected"
+            cell.set_title(f"{i + 1}: {verdict}", fontsize=8, color="black" if r["accepted"] else "red")
+            cell.set_axis_off()
+    return _save(fig, path)
+
+
+def example_grid(
+    path: Path, rows: dict[str, np.ndarray], accepted: dict[str, np.ndarray], title: str
+) -> Path:
+    """One row of uint8 images per entry, each image titled with the judge's verdict."""
+    cols = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(
+        len(rows), cols, figsize=(1.0 * cols + 2.2, 1.15 * len(rows) + 0.6), squeeze=False
+    )
+    for r, (name, images) in enumerate(rows.items()):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c >= len(images):
+                continue
+            ax.imshow(images[c] / 255.0, cmap="gray_r", vmin=0, vmax=1)
+            ok = bool(accepted[name][c])
+            ax.set_title("yes" if ok else "no", fontsize=7, color="black" if ok else "red", pad=2)
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title)
     return _save(fig, path)

@@ -43,10 +43,18 @@ class RunResult:
     run_dir: Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
+    """Write JSON atomically: a reader sees the old file or the new one, never half of one. The
+    file gets the mode any new file of the user gets (a temporary file is created 0600)."""
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
         json.dump(value, f, indent=2)
+    os.chmod(f.name, 0o666 & ~_umask())
     os.replace(f.name, path)
 
 

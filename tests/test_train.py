@@ -136,10 +136,13 @@ def test_training_run_on_four_devices_matches_one(tmp_path, subset, distance):
         )
         runs[devices] = train(config, data=subset, progress=False)
     assert len(leaves(runs[4].state)[0].sharding.device_set) == 4
-    # four devices sum each batch's gradient in another order than one
+    # four devices sum each batch's gradient in another order than one, and Adam grows the rounding
+    # gap about tenfold an epoch (on a 2-core AMD EPYC: 1.2e-4, 1.6e-3, 1.3e-2 of the distance trained
+    # after epochs 1, 2, 3; how large depends on the CPU's kernels); a device computing a wrong share
+    # of the batch puts the runs a distance of the order of the distance trained apart
     apart = distance(runs[4].state.model, runs[1].state.model)
     moved = distance(fresh_state().model, runs[1].state.model)
-    assert apart < 1e-3 * moved, (apart, moved)
+    assert apart < 1e-2 * moved, (apart, moved)
     np.testing.assert_allclose(
         runs[4].metrics[-1]["test_total"], runs[1].metrics[-1]["test_total"], rtol=1e-5
     )
