@@ -22,6 +22,7 @@ from jaxvae.errors import (
     TrainingError,
 )
 from jaxvae.evaluation import evaluate
+from jaxvae.generative import density_coverage, frechet_distance, knn_radii, precision_recall
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.losses import (
     LossTerms,
@@ -57,17 +58,21 @@ __all__ = [
     "create_train_state",
     "decode",
     "decode_grid",
+    "density_coverage",
     "encode",
     "evaluate",
+    "frechet_distance",
     "grid_points",
     "initial_state",
     "kl_standard_normal",
+    "knn_radii",
     "load_bundled",
     "load_dataset",
     "load_model",
     "loss_terms",
     "make_model",
     "negative_elbo",
+    "precision_recall",
     "prior_quantile_grid",
     "read_idx",
     "reparameterize",

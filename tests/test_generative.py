@@ -105,3 +105,16 @@ def test_coverage_of_real_digits_and_of_one_class(digit_features):
     ones = features(classifier, jnp.asarray(train.images[train.labels == 1]))
     _, one_class = density_coverage(real, ones)
     assert float(real_coverage) > 0.6 and float(one_class) < 0.25
+
+
+def test_generator_measures_compose_under_jit_and_vmap():
+    rng = np.random.default_rng(3)
+    real = jnp.asarray(rng.normal(size=(120, 8)), jnp.float32)
+    fakes = jnp.asarray(rng.normal(size=(3, 100, 8)) * np.array([1.0, 0.5, 2.0])[:, None, None], jnp.float32)
+    batched = jax.vmap(lambda g: jaxvae.precision_recall(real, g, chunk_size=32))(fakes)
+    one_by_one = [jaxvae.precision_recall(real, g, chunk_size=32) for g in fakes]
+    np.testing.assert_allclose(np.asarray(batched), np.asarray(one_by_one).T, atol=1e-6)
+    fid = jax.jit(jax.vmap(lambda g: jaxvae.frechet_distance(real, g)))(fakes)
+    assert fid.shape == (3,) and float(fid[0]) < float(fid[2])  # the wider cloud is farther
+    _, coverage = jax.vmap(lambda g: jaxvae.density_coverage(real, g, chunk_size=32))(fakes)
+    assert coverage.shape == (3,)
