@@ -47,6 +47,27 @@ SPLITS = ("train", "test")
 BUNDLED = "mnist_5k"
 DATASETS = ("mnist", "fashion_mnist", BUNDLED)
 
+CLASS_NAMES = {
+    "fashion_mnist": [
+        "T-shirt",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Boot",
+    ],
+}
+
+
+def class_names(dataset: str) -> list[str]:
+    """The names of ``dataset``'s ten classes (the digits, for MNIST)."""
+    return CLASS_NAMES.get(dataset, [str(i) for i in range(10)])
+
+
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _SYSTEM_DIRS = {"fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),)}
 # MD5 of the decompressed canonical MNIST files; used to verify downloads.

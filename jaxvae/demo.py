@@ -18,8 +18,9 @@ from tqdm.auto import tqdm
 from jaxvae import plots
 from jaxvae.classifier import accuracy
 from jaxvae.config import TrainConfig, require_counts
-from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
+from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, class_names, load_dataset
 from jaxvae.errors import DataUnavailableError
+from jaxvae.explorer import ExplorerModel, write_explorer
 from jaxvae.judge import TARGETS, Judge, build_judge, fit_for_use, validate
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import FIGURE_ONLY, encode_codes, measure_model, reference, validate_generative
@@ -29,20 +30,6 @@ from jaxvae.run import RunResult, prepare_run_dir, started_with, summarize, trai
 from jaxvae.verdicts import verdicts
 
 logger = logging.getLogger(__name__)
-CLASS_NAMES = {
-    "fashion_mnist": [
-        "T-shirt",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Boot",
-    ],
-}
 
 
 @dataclass(frozen=True)
@@ -338,7 +325,7 @@ def noun(dataset: str) -> str:
 
 
 def _classes(dataset: str) -> list[str]:
-    return CLASS_NAMES.get(dataset, [str(i) for i in range(10)])
+    return class_names(dataset)
 
 
 def _draw(
@@ -357,7 +344,7 @@ def _draw(
     models = {kind: run.state.model for kind, run in runs.items()}
     train_codes = {kind: c["train"] for kind, c in codes.items()}
     figures: dict[str, str] = {}
-    steps = tqdm(total=11, desc="draw figures", disable=not progress)
+    steps = tqdm(total=12, desc="draw figures and the explorer", disable=not progress)
 
     def done(key: str, path: Path) -> None:
         figures[key] = path.name
@@ -456,6 +443,10 @@ def _draw(
         "training_curves",
         plots.training_curves(out / "training_curves.png", {k: r.metrics for k, r in runs.items()}),
     )
+    explorer = {
+        kind: ExplorerModel(kind, models[kind], train_codes[kind], codes[kind]["test"]) for kind in models
+    }
+    done("explorer", write_explorer(out, explorer, train_data.labels, train_data.images, classes))
     steps.close()
     return figures
 

@@ -11,6 +11,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from jaxvae.explorer import explorer_section
+
 # the figures of the report, in order: (key, title, what the picture shows)
 SECTIONS = [
     (
@@ -281,6 +283,12 @@ def render_html(metrics: dict[str, Any]) -> str:
         for key, title, text in SECTIONS
         if key in metrics["figures"]
     )
+    explorer = ""
+    if "explorer" in metrics["figures"]:
+        explorer = explorer_section() + (
+            f'<p>The explorer on its own page: <a href="{esc(metrics["figures"]["explorer"])}">'
+            f"{esc(metrics['figures']['explorer'])}</a>.</p>"
+        )
     validation_figure = (
         f'<img src="{esc(metrics["figures"]["judge_examples"])}" alt="judge examples">'
         if "judge_examples" in metrics["figures"]
@@ -312,5 +320,6 @@ def render_html(metrics: dict[str, Any]) -> str:
         measures=_html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics)),
         runs_note=note,
         figures=figures,
+        explorer=explorer,
         wall=f"{metrics['wall_seconds']:.0f}",
     )

@@ -179,6 +179,9 @@ def test_compiled_programs_are_cached_on_disk_and_reused(tmp_path):
         unset = ("JAXVAE_NO_COMPILE_CACHE", "JAX_COMPILATION_CACHE_DIR")
         env = {k: v for k, v in os.environ.items() if k not in unset}
         env["JAXVAE_CACHE_DIR"] = str(tmp_path / "cache")
+        # JAX keeps only programs that took at least a second to compile, and on a fast CPU none of
+        # this run's do: keep them all, so the test sees the cache on any machine
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
         command = [sys.executable, "-m", "jaxvae.cli", *flags, "train", "--dataset", "mnist_5k"]
         command += ["--epochs", "1", "--no-progress", "--out", str(tmp_path / out)]
         subprocess.run(command, env=env, capture_output=True, text=True, check=True)

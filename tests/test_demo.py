@@ -51,6 +51,7 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         assert radii == sorted(radii, reverse=True) and len(radii) == 6
     assert [v["verdict"] in ("holds", "partly", "does not hold") for v in metrics["verdicts"]] == [True] * 6
     assert (quick_report / "run_vae_seed1" / "metrics.json").is_file()
+    assert 'id="explorer"' in page and (quick_report / "explorer_data.js").is_file()
     text = page.replace("\n", " ")
     assert "The measure, validated first" in text and text.index("validated first") < text.index("Verdicts")
 

@@ -1,0 +1,262 @@
+// The latent explorer: each trained decoder runs here, in plain JavaScript, on the point under the
+// pointer. The data (window.JAXVAE_EXPLORER) comes from the file beside the page, written by
+// jaxvae.explorer: float32 weights and codes in base64, labels and a few training images as bytes.
+(function () {
+  "use strict";
+  var status = document.getElementById("jx-status");
+  var data = window.JAXVAE_EXPLORER;
+  if (!data) {
+    status.textContent = "The explorer's data file (explorer_data.js) is missing beside this page.";
+    return;
+  }
+  var COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  var SIZE = 420;  // the map canvas, in CSS pixels
+  var PIXELS = 28;
+
+  function bytes(b64) {
+    var s = atob(b64), out = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  function floats(b64) { return new Float32Array(bytes(b64).buffer); }
+  function ints(b64) { return new Int32Array(bytes(b64).buffer); }
+
+  var labels = bytes(data.labels);
+  var shown = ints(data.shown);
+  var images = bytes(data.images);
+  var stats = { decodes: 0, totalMs: 0, maxMs: 0 };
+
+  // y = relu(x W + b) between layers, sigmoid(x W + b) after the last: the decoder of jaxvae.models
+  function makeDecoder(spec) {
+    var layers = spec.map(function (l) {
+      return { nIn: l["in"], nOut: l.out, w: floats(l.kernel), b: floats(l.bias), y: new Float32Array(l.out) };
+    });
+    var input = new Float32Array(2);
+    return function decode(z0, z1, out) {
+      input[0] = z0; input[1] = z1;
+      var x = input;
+      for (var k = 0; k < layers.length; k++) {
+        var l = layers[k], y = l.y, w = l.w, n = l.nOut;
+        y.set(l.b);
+        for (var i = 0; i < l.nIn; i++) {
+          var xi = x[i];
+          if (xi === 0) continue;
+          var row = i * n;
+          for (var j = 0; j < n; j++) y[j] += xi * w[row + j];
+        }
+        if (k < layers.length - 1) {
+          for (var j2 = 0; j2 < n; j2++) if (y[j2] < 0) y[j2] = 0;
+        }
+        x = y;
+      }
+      for (var p = 0; p < out.length; p++) out[p] = 1 / (1 + Math.exp(-x[p]));
+    };
+  }
+
+  function el(tag, attrs, parent) {
+    var e = document.createElement(tag);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  function nearest(codes, z0, z1, indices) {
+    var best = -1, bestD = Infinity, count = indices ? indices.length : codes.length / 2;
+    for (var n = 0; n < count; n++) {
+      var i = indices ? indices[n] : n;
+      var dx = codes[2 * i] - z0, dy = codes[2 * i + 1] - z1, d = dx * dx + dy * dy;
+      if (d < bestD) { bestD = d; best = i; }
+    }
+    return { index: best, distance: Math.sqrt(bestD) };
+  }
+
+  function drawImage(canvas, pixels) {  // pixel means in [0, 1], drawn dark on white
+    var ctx = canvas.getContext("2d"), image = ctx.createImageData(PIXELS, PIXELS);
+    for (var p = 0; p < PIXELS * PIXELS; p++) {
+      var v = 255 - Math.round(255 * pixels[p]);
+      image.data[4 * p] = v; image.data[4 * p + 1] = v; image.data[4 * p + 2] = v; image.data[4 * p + 3] = 255;
+    }
+    ctx.putImageData(image, 0, 0);
+  }
+
+  function Panel(name, spec, parent) {
+    var self = this;
+    this.name = name;
+    this.decode = makeDecoder(spec.layers);
+    this.codes = floats(spec.codes);
+    this.spacing = spec.spacing;
+    this.far = spec.far;
+    this.box = spec.box;  // [[x0, x1], [y0, y1]]
+    this.pixels = new Float32Array(PIXELS * PIXELS);
+    this.z = [(spec.box[0][0] + spec.box[0][1]) / 2, (spec.box[1][0] + spec.box[1][1]) / 2];
+    this.pinned = false;
+    var panel = el("div", { "class": "jx-panel", "data-model": name }, parent);
+    var left = el("div", {}, panel);
+    el("h3", {}, left).textContent = spec.title;
+    var ratio = window.devicePixelRatio || 1;
+    this.map = el("canvas", { "class": "jx-map", width: SIZE * ratio, height: SIZE * ratio, tabindex: "0",
+                              "aria-label": spec.title + " latent map" }, left);
+    this.map.style.width = SIZE + "px"; this.map.style.height = SIZE + "px";
+    this.ratio = ratio;
+    this.dots = document.createElement("canvas");
+    this.dots.width = this.map.width; this.dots.height = this.map.height;
+    var side = el("div", { "class": "jx-side" }, panel);
+    el("div", {}, side).textContent = "decoded";
+    this.view = el("canvas", { width: PIXELS, height: PIXELS, "class": "jx-decoded" }, side);
+    this.view.style.width = "168px"; this.view.style.height = "168px";
+    this.info = el("div", { "class": "jx-info" }, side);
+    el("div", {}, side).textContent = "nearest training image carried here";
+    this.near = el("canvas", { width: PIXELS, height: PIXELS, "class": "jx-nearest" }, side);
+    this.near.style.width = "84px"; this.near.style.height = "84px";
+    this.nearInfo = el("div", {}, side);
+    var buttons = el("div", {}, side);
+    el("button", { type: "button" }, buttons).textContent = "reset view";
+    el("button", { type: "button" }, buttons).textContent = "zoom out";
+    buttons.children[0].onclick = function () { self.resetView(); };
+    buttons.children[1].onclick = function () { self.zoom(4, SIZE / 2, SIZE / 2); };
+    this.resetView();
+    this.listen();
+  }
+
+  Panel.prototype.resetView = function () {
+    var b = this.box, w = b[0][1] - b[0][0], h = b[1][1] - b[1][0];
+    this.scale = 1.1 * Math.max(w, h) / SIZE;  // latent units per CSS pixel
+    this.cx = (b[0][0] + b[0][1]) / 2; this.cy = (b[1][0] + b[1][1]) / 2;
+    this.redrawDots(); this.render();
+  };
+  Panel.prototype.toLatent = function (px, py) {
+    return [this.cx + (px - SIZE / 2) * this.scale, this.cy - (py - SIZE / 2) * this.scale];
+  };
+  Panel.prototype.toPixel = function (z0, z1) {
+    return [SIZE / 2 + (z0 - this.cx) / this.scale, SIZE / 2 - (z1 - this.cy) / this.scale];
+  };
+  Panel.prototype.zoom = function (factor, px, py) {
+    var anchor = this.toLatent(px, py);
+    this.scale *= factor;
+    this.cx = anchor[0] - (px - SIZE / 2) * this.scale; this.cy = anchor[1] + (py - SIZE / 2) * this.scale;
+    this.redrawDots(); this.render();
+  };
+  Panel.prototype.redrawDots = function () {
+    var ctx = this.dots.getContext("2d"), r = this.ratio, n = this.codes.length / 2;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.dots.width, this.dots.height);
+    ctx.globalAlpha = 0.5;
+    for (var c = 0; c < 10; c++) {
+      ctx.fillStyle = COLORS[c];
+      for (var i = 0; i < n; i++) {
+        if (labels[i] !== c) continue;
+        var p = this.toPixel(this.codes[2 * i], this.codes[2 * i + 1]);
+        if (p[0] < 0 || p[1] < 0 || p[0] > SIZE || p[1] > SIZE) continue;
+        ctx.fillRect(p[0] * r - r, p[1] * r - r, 1.6 * r, 1.6 * r);
+      }
+    }
+    ctx.globalAlpha = 1;
+  };
+  Panel.prototype.render = function () {
+    var ctx = this.map.getContext("2d"), r = this.ratio;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.dots, 0, 0);
+    var p = this.toPixel(this.z[0], this.z[1]);
+    ctx.strokeStyle = this.pinned ? "#c0392b" : "#000"; ctx.lineWidth = 2 * r;
+    ctx.beginPath();
+    ctx.moveTo((p[0] - 8) * r, p[1] * r); ctx.lineTo((p[0] + 8) * r, p[1] * r);
+    ctx.moveTo(p[0] * r, (p[1] - 8) * r); ctx.lineTo(p[0] * r, (p[1] + 8) * r);
+    ctx.stroke();
+    ctx.fillStyle = "#333"; ctx.font = 11 * r + "px sans-serif";
+    var lo = this.toLatent(0, SIZE), hi = this.toLatent(SIZE, 0);
+    ctx.fillText("z[0] " + lo[0].toFixed(1) + " .. " + hi[0].toFixed(1) + ",  z[1] " + lo[1].toFixed(1) +
+                 " .. " + hi[1].toFixed(1), 4 * r, (SIZE - 5) * r);
+  };
+  Panel.prototype.moveTo = function (z0, z1) {
+    this.z = [z0, z1];
+    var began = performance.now();
+    this.decode(z0, z1, this.pixels);
+    var ms = performance.now() - began;
+    stats.decodes += 1; stats.totalMs += ms; stats.maxMs = Math.max(stats.maxMs, ms);
+    drawImage(this.view, this.pixels);
+    var all = nearest(this.codes, z0, z1, null), spacings = all.distance / this.spacing;
+    var far = spacings > this.far;
+    this.info.innerHTML = "z = (" + z0.toFixed(3) + ", " + z1.toFixed(3) + ")" + (this.pinned ? " (pinned)" : "") +
+      "<br>nearest training code: " + spacings.toFixed(1) + " spacings" +
+      (far ? ' <span class="jx-far">far from the data</span>' : "") +
+      "<br>its label: " + data.classes[labels[all.index]];
+    var seen = nearest(this.codes, z0, z1, shown), slot = 0;
+    while (shown[slot] !== seen.index) slot++;
+    var pixels = new Float32Array(PIXELS * PIXELS);
+    for (var p = 0; p < pixels.length; p++) pixels[p] = images[slot * PIXELS * PIXELS + p] / 255;
+    drawImage(this.near, pixels);
+    this.nearInfo.textContent = data.classes[labels[seen.index]] + ", " + (seen.distance / this.spacing).toFixed(1) +
+      " spacings away";
+    this.render();
+    status.textContent = "Decoded " + stats.decodes + " points in this page, " +
+      (stats.totalMs / stats.decodes).toFixed(2) + " ms per point on average (" + stats.maxMs.toFixed(2) + " ms at most).";
+  };
+  Panel.prototype.listen = function () {
+    var self = this, drag = null;
+    function local(e) {
+      var rect = self.map.getBoundingClientRect();
+      return [e.clientX - rect.left, e.clientY - rect.top];
+    }
+    this.map.addEventListener("pointerdown", function (e) {
+      var p = local(e);
+      drag = { x: p[0], y: p[1], cx: self.cx, cy: self.cy, moved: false };
+      self.map.setPointerCapture(e.pointerId);
+      self.map.focus();
+    });
+    this.map.addEventListener("pointermove", function (e) {
+      var p = local(e);
+      if (drag && (drag.moved || Math.abs(p[0] - drag.x) + Math.abs(p[1] - drag.y) > 4)) {
+        drag.moved = true;
+        self.cx = drag.cx - (p[0] - drag.x) * self.scale; self.cy = drag.cy + (p[1] - drag.y) * self.scale;
+        self.redrawDots(); self.render();
+        return;
+      }
+      if (!self.pinned) { var z = self.toLatent(p[0], p[1]); self.moveTo(z[0], z[1]); }
+    });
+    this.map.addEventListener("pointerup", function (e) {
+      var p = local(e);
+      if (drag && !drag.moved) {
+        self.pinned = !self.pinned;
+        var z = self.toLatent(p[0], p[1]);
+        self.moveTo(z[0], z[1]);
+      }
+      drag = null;
+    });
+    this.map.addEventListener("wheel", function (e) {
+      e.preventDefault();
+      var p = local(e);
+      self.zoom(e.deltaY > 0 ? 1.25 : 0.8, p[0], p[1]);
+    }, { passive: false });
+    this.map.addEventListener("keydown", function (e) {
+      var step = 10 * self.scale, moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, step],
+                                             ArrowDown: [0, -step] };
+      if (!(e.key in moves)) return;
+      e.preventDefault();
+      self.pinned = true;
+      self.moveTo(self.z[0] + moves[e.key][0], self.z[1] + moves[e.key][1]);
+    });
+  };
+
+  var parent = document.getElementById("jx-panels"), panels = {};
+  Object.keys(data.models).forEach(function (name) {
+    panels[name] = new Panel(name, data.models[name], parent);
+    panels[name].moveTo(panels[name].z[0], panels[name].z[1]);
+  });
+  var legend = document.getElementById("jx-legend");
+  data.classes.forEach(function (c, i) {
+    var s = el("span", {}, legend);
+    el("i", { style: "background:" + COLORS[i] }, s);
+    s.appendChild(document.createTextNode(c));
+  });
+  // for tests and the curious: where each panel's point is, and how to reach a latent point on screen
+  window.jaxvaeExplorer = {
+    stats: stats,
+    panels: panels,
+    clientPoint: function (name, z0, z1) {
+      var panel = panels[name], rect = panel.map.getBoundingClientRect(), p = panel.toPixel(z0, z1);
+      return { x: rect.left + p[0], y: rect.top + p[1], inside: p[0] >= 0 && p[1] >= 0 && p[0] <= SIZE && p[1] <= SIZE };
+    },
+    decoded: function (name) { return Array.prototype.slice.call(panels[name].pixels); },
+  };
+})();
