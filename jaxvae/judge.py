@@ -34,8 +34,6 @@ CALIBRATION_SHARE = 0.1
 # what a fit measure must do on held-out data: accept at least this share of each positive kind,
 # reject at least this share of each negative kind
 TARGETS = {"accept": 0.90, "reject": 0.95}
-POSITIVE_KINDS = ("real test images",)  # plus "<model> reconstructions", one row per judged model
-NEGATIVE_KINDS = ("uniform noise", "blank images", "two-class blends", "untrained decoders")
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.99, 0.01), 2)
 
 
