@@ -15,6 +15,8 @@ from jaxvae.data import DATASETS, LIKELIHOODS
 from jaxvae.errors import ConfigError
 from jaxvae.models import MODEL_KINDS
 
+LR_SCHEDULES = ("constant", "cosine", "exponential")
+
 
 def _help(text: str, **extra: Any) -> dict[str, Any]:
     return {"help": text, **extra}
@@ -75,7 +77,15 @@ class TrainConfig:
     dtype: str = field(
         default="float32", metadata=_help("compute type of the dense layers: float32 or bfloat16")
     )
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
+    lr: float = field(default=1e-3, metadata=_help("Adam learning rate (the initial one, with a schedule)"))
+    lr_schedule: str = field(
+        default="constant",
+        metadata=_help(
+            f"learning-rate schedule over the run's epochs: {', '.join(LR_SCHEDULES)} (cosine: to 1%% of lr "
+            "at the last epoch; exponential: times lr-decay every epoch)"
+        ),
+    )
+    lr_decay: float = field(default=0.999, metadata=_help("per-epoch factor of the exponential schedule"))
     beta: float = field(default=1.0, metadata=_help("weight of the KL term (VAE only)"))
     seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
     out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
@@ -105,6 +115,12 @@ class TrainConfig:
             raise ConfigError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}"
+            )
+        if not (math.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise ConfigError(f"beta must be a non-negative number, got {self.beta}")
         return self
@@ -133,9 +149,18 @@ class TrainConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def optimizer(self) -> optax.GradientTransformation:
-        """The optimizer this config trains with (Adam at ``lr``)."""
-        return optax.adam(self.lr)
+    def optimizer(self, steps_per_epoch: int = 1) -> optax.GradientTransformation:
+        """The optimizer this config trains with: Adam at ``lr``, or at the schedule's rate for the
+        optimizer step it is at (which ``opt_state`` counts, so a resumed run goes on where it
+        was). ``steps_per_epoch`` converts the schedule's epochs into steps; the optimizer state's
+        structure does not depend on it."""
+        if self.lr_schedule == "constant":
+            return optax.adam(self.lr)
+        if self.lr_schedule == "cosine":
+            schedule = optax.cosine_decay_schedule(self.lr, self.epochs * steps_per_epoch, alpha=0.01)
+        else:
+            schedule = optax.exponential_decay(self.lr, steps_per_epoch, self.lr_decay)
+        return optax.adam(schedule)
 
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the shapes of the parameters: a checkpoint fits only these."""

@@ -131,7 +131,7 @@ def train(
     if config.batch_size > len(train_data.images):
         size = len(train_data.images)
         raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({size} images)")
-    optimizer = config.optimizer()
+    optimizer = config.optimizer(steps_per_epoch=len(train_data.images) // config.batch_size)
     state = initial_state(config)
     metrics: list[dict[str, Any]] = []
     metrics_path = run_dir / "metrics.json"

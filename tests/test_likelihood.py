@@ -234,6 +234,23 @@ def test_likelihood_table_script_writes_its_table(full_mnist_dir, tmp_path):
     assert json.loads((tmp_path / "latent2" / "likelihood.json").read_text())["exact"]["num_images"] == 4
 
 
+def test_likelihood_table_script_resumes_and_reports_the_slope(full_mnist_dir, tmp_path):
+    script = _likelihood_table_script()
+    flags = ["--latent-dims", "3", "--ks", "1", "--num-images", "20", "--data-dir", str(full_mnist_dir)]
+    flags += ["--lr-schedule", "exponential", "--lr-decay", "0.9", "--no-progress", "--out", str(tmp_path)]
+    assert script.main([*flags, "--epochs", "2"]) == 0
+    first = json.loads((tmp_path / "latent3" / "metrics.json").read_text())
+    assert script.main([*flags, "--epochs", "5"]) == 0  # goes on from epoch 2
+    metrics = json.loads((tmp_path / "latent3" / "metrics.json").read_text())
+    assert [m["epoch"] for m in metrics] == [1, 2, 3, 4, 5] and metrics[:2] == first
+    row = next(
+        line for line in (tmp_path / "table.md").read_text().splitlines() if line.startswith("| 3 | 5 |")
+    )
+    slope = row.split("|")[7].strip()
+    assert slope == script.elbo_slope(metrics) and float(slope) < 0  # still improving
+    assert script.elbo_slope(metrics[:4]) == ""  # too short a run for a slope
+
+
 def test_likelihood_table_script_rejects_bad_flags_before_training(tmp_path, capsys):
     script = _likelihood_table_script()
     assert script.main(["--num-images", "-1", "--out", str(tmp_path / "t")]) == 2

@@ -156,3 +156,28 @@ def test_uneven_batch_split_is_a_clear_error(tmp_path, subset):
     config = jaxvae.TrainConfig(epochs=1, batch_size=130, devices=4, out=str(tmp_path))
     with pytest.raises(jaxvae.ConfigError, match="does not split evenly across 4 devices"):
         train(config, data=subset, progress=False)
+
+
+def test_learning_rate_schedules_resume_where_they_were(tmp_path, subset):
+    from jaxvae.run import train
+
+    small = (subset[0]._replace(images=subset[0].images[:1000], labels=subset[0].labels[:1000]), subset[1])
+
+    def run(out, epochs, **schedule):
+        config = jaxvae.TrainConfig(
+            epochs=epochs, batch_size=100, devices=1, out=str(tmp_path / out), **schedule
+        )
+        return train(config, data=small, progress=False).state
+
+    decay = {"lr_schedule": "exponential", "lr_decay": 0.5}
+    straight = run("straight", 2, **decay)
+    run("resumed", 1, **decay)  # stopped after one epoch, then the longer run goes on from it
+    resumed = run("resumed", 2, **decay)
+    assert int(resumed.step) == 20 and int(resumed.opt_state[1].count) == 20  # the schedule's step count
+    for a, b in zip(leaves(straight), leaves(resumed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    constant, cosine = run("constant", 2), run("cosine", 2, lr_schedule="cosine")
+    assert not np.array_equal(leaves(constant)[0], leaves(straight)[0])
+    assert not np.array_equal(leaves(constant)[0], leaves(cosine)[0])
+    with pytest.raises(jaxvae.ConfigError, match="lr_schedule"):
+        jaxvae.TrainConfig(lr_schedule="linear").validate()
