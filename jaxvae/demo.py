@@ -21,6 +21,7 @@ from jaxvae.config import TrainConfig, require_counts
 from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, class_names, load_dataset
 from jaxvae.errors import DataUnavailableError
 from jaxvae.explorer import ExplorerModel, write_explorer
+from jaxvae.flags import add_config_flags, config_from_args
 from jaxvae.judge import TARGETS, Judge, build_judge, fit_for_use, validate
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import FIGURE_ONLY, encode_codes, measure_model, reference, validate_generative
@@ -469,7 +470,6 @@ def judge_examples(
 
 def add_demo_command(commands: Any) -> None:
     """Register ``jaxvae demo`` on the CLI's subcommands."""
-    from jaxvae.cli import add_config_flags, config_from_args
 
     parser = commands.add_parser(
         "demo",

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from jaxvae.config import require_counts
 from jaxvae.data import load_dataset, prepare_pixels
 from jaxvae.errors import ConfigError
+from jaxvae.flags import add_config_flags, config_from_args
 from jaxvae.likelihood import exact_log_marginal, iwae_bounds
 from jaxvae.models import VAE
 from jaxvae.run import load_model, write_json
@@ -197,7 +198,6 @@ def format_result(result: dict[str, Any]) -> str:
 
 def add_eval_command(commands: Any) -> None:
     """Register ``jaxvae eval`` on the CLI's subcommands."""
-    from jaxvae.cli import add_config_flags, config_from_args
 
     parser = commands.add_parser(
         "eval",

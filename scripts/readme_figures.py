@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Regenerate the README's pictures in docs/images/ from a default demo report.
+
+    python scripts/readme_figures.py [--report report]
+
+Runs `jaxvae demo --out REPORT` first when REPORT holds no finished report (the same command
+resumes a stopped one), then copies its latent maps, its empty-region decodes and its samples, and
+screenshots its explorer (scripts/screenshot_explorer.py: Debian's chromium and playwright).
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ("latent_maps.png", "empty_regions.png", "samples.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--report", default="report", help="the demo's report folder (default: report)")
+    args = parser.parse_args()
+    report = Path(args.report)
+    metrics = report / "metrics.json"
+    done = json.loads(metrics.read_text()) if metrics.exists() else {}
+    if not done or done["seeds"] != done["planned_seeds"]:
+        subprocess.run([sys.executable, "-m", "jaxvae.cli", "demo", "--out", str(report)], check=True)
+    images = ROOT / "docs" / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for name in FIGURES:
+        shutil.copyfile(report / name, images / name)
+    screenshot = [sys.executable, str(ROOT / "scripts" / "screenshot_explorer.py")]
+    subprocess.run([*screenshot, str(report / "explorer.html"), str(images / "explorer.png")], check=True)
+    print(f"docs/images: {', '.join((*FIGURES, 'explorer.png'))} from {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
