@@ -447,7 +447,7 @@ def _draw(
     explorer = {
         kind: ExplorerModel(kind, models[kind], train_codes[kind], codes[kind]["test"]) for kind in models
     }
-    done("explorer", write_explorer(out, explorer, train_data.labels, train_data.images, classes))
+    done("explorer", write_explorer(out, explorer, train_data.labels, train_data.images, classes, judge))
     steps.close()
     return figures
 

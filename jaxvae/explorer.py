@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from jaxvae.holes import code_map
+from jaxvae.judge import Judge
 from jaxvae.measures import bounding_box
 from jaxvae.models import Model
 
@@ -46,27 +47,37 @@ def _b64(array: np.ndarray, dtype: str) -> str:
 def decoder_layers(model: Model) -> list[dict[str, Any]]:
     """The decoder's dense layers as ``{"in", "out", "kernel", "bias"}`` (float32, base64, kernel
     row-major [in, out]): y = relu(x @ kernel + bias) between layers, logits after the last."""
-    layers = []
-    for layer in model.decoder.layers:
-        kernel = np.asarray(layer.kernel[...], np.float32)
-        assert layer.bias is not None  # every dense layer of the models has a bias
-        bias = np.asarray(layer.bias[...], np.float32)
-        layers.append(
-            {
-                "in": kernel.shape[0],
-                "out": kernel.shape[1],
-                "kernel": _b64(kernel, "<f4"),
-                "bias": _b64(bias, "<f4"),
-            }
-        )
-    return layers
+    return [_dense(layer) for layer in model.decoder.layers]
+
+
+def _dense(layer: Any) -> dict[str, Any]:
+    kernel = np.asarray(layer.kernel[...], np.float32)
+    return {
+        "in": kernel.shape[0],
+        "out": kernel.shape[1],
+        "kernel": _b64(kernel, "<f4"),
+        "bias": _b64(layer.bias[...], "<f4"),
+    }
+
+
+def judge_weights(judge: Judge) -> dict[str, Any]:
+    """The judge's network for the page: its two patch convolutions and two dense layers (float32,
+    base64; ``jaxvae.classifier.Classifier``) and its threshold."""
+    c = judge.classifier
+    layers = {"conv1": c.conv1.dense, "conv2": c.conv2.dense, "hidden": c.hidden, "out": c.out}
+    return {"threshold": judge.threshold, **{name: _dense(layer) for name, layer in layers.items()}}
 
 
 def explorer_data(
-    models: Mapping[str, ExplorerModel], labels: np.ndarray, images: np.ndarray, class_names: list[str]
+    models: Mapping[str, ExplorerModel],
+    labels: np.ndarray,
+    images: np.ndarray,
+    class_names: list[str],
+    judge: Judge | None = None,
 ) -> dict[str, Any]:
-    """The JSON the page reads: per model its decoder, codes and spacing; the labels; and a fixed
-    subsample of ``SHOWN_IMAGES`` training images (uint8, base64) with their indices."""
+    """The JSON the page reads: per model its decoder, codes and spacing; the labels; a fixed
+    subsample of ``SHOWN_IMAGES`` training images (uint8, base64) with their indices; and, if given,
+    the judge, whose verdict the page then shows for each decode."""
     shown = np.sort(np.random.default_rng(0).permutation(len(images))[: min(SHOWN_IMAGES, len(images))])
     out: dict[str, Any] = {
         "classes": class_names,
@@ -75,6 +86,7 @@ def explorer_data(
         "shown": _b64(shown, "<i4"),
         "images": _b64(images[shown], "u1"),
         "models": {},
+        "judge": judge_weights(judge) if judge is not None else None,
     }
     for name, m in models.items():
         index = code_map(m.train_codes, m.test_codes)
@@ -110,9 +122,10 @@ def write_explorer(
     labels: np.ndarray,
     images: np.ndarray,
     class_names: list[str],
+    judge: Judge | None = None,
 ) -> Path:
     """Write ``out/explorer_data.js`` and the standalone ``out/explorer.html``; returns the page."""
-    data = json.dumps(explorer_data(models, labels, images, class_names))
+    data = json.dumps(explorer_data(models, labels, images, class_names, judge))
     (out / DATA_FILE).write_text(f"window.JAXVAE_EXPLORER = {data};\n", encoding="utf-8")
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>jaxvae: latent explorer</title>'

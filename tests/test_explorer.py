@@ -156,3 +156,34 @@ def test_click_pins_and_arrow_keys_and_touch_move_the_point(browser, page_dir, r
     tapped = page.evaluate("jaxvaeExplorer.panels['vae'].z")
     assert np.allclose(tapped, [0.5, -0.5], atol=0.05)
     assert seen["errors"] == []
+
+
+def test_the_page_runs_the_exported_judge_like_jaxvae(browser, runs, tmp_path):
+    from jaxvae.classifier import digit_probability, train_classifier
+    from jaxvae.explorer import ExplorerModel, write_explorer
+    from jaxvae.judge import Judge
+    from jaxvae.measures import encode_codes
+
+    _, models = runs
+    train_split, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    classifier = train_classifier(
+        train_split.images, train_split.labels, key=jax.random.key(0), epochs=1, progress=False
+    )
+    codes = {
+        split: encode_codes(models["vae"], jnp.asarray(data.images), key=jax.random.key(0))["mean"]
+        for split, data in (("train", train_split), ("test", test))
+    }
+    explorer = {"vae": ExplorerModel("vae", models["vae"], codes["train"], codes["test"])}
+    judge = Judge(classifier, 0.5, {})
+    write_explorer(tmp_path, explorer, train_split.labels, train_split.images, list("0123456789"), judge)
+    page, seen = _open(browser, tmp_path)
+    order = np.random.default_rng(0).permutation(len(test.images))[:24]
+    x = (test.images[order] / 255.0).astype(np.float32)
+    x[12:] = 0.5 * x[12:] + 0.5 * x[:12]  # half of them superpositions, which the judge should doubt
+    got = np.array([page.evaluate("p => jaxvaeExplorer.judge(p).digit", xi.ravel().tolist()) for xi in x])
+    want = np.asarray(digit_probability(classifier, jnp.asarray(x)))
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert want.min() < 0.5 < want.max()  # both verdicts occur among them
+    info = page.evaluate("document.querySelector(`[data-model='vae'] .jx-info`).textContent")
+    assert "judge: " in info
+    assert seen["errors"] == []

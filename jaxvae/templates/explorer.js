@@ -54,6 +54,56 @@
     };
   }
 
+  // the judge (jaxvae.classifier.Classifier): two 5x5 stride-2 convolutions written as patches times
+  // a dense layer, a 256-unit hidden layer, 11 logits; p(digit) = 1 - p("not a digit")
+  function dense(l) { return { nIn: l["in"], nOut: l.out, w: floats(l.kernel), b: floats(l.bias) }; }
+  function makeJudge(spec) {
+    var conv1 = dense(spec.conv1), conv2 = dense(spec.conv2), hidden = dense(spec.hidden), out = dense(spec.out);
+    function conv(x, size, channels, layer) {  // x: [size, size, channels] -> [size / 2, size / 2, nOut]
+      var half = size / 2, y = new Float32Array(half * half * layer.nOut), patch = new Float32Array(layer.nIn);
+      for (var r = 0; r < half; r++) {
+        for (var q = 0; q < half; q++) {
+          for (var i = 0; i < 5; i++) {
+            for (var j = 0; j < 5; j++) {
+              var row = 2 * r + i - 2, col = 2 * q + j - 2, inside = row >= 0 && col >= 0 && row < size && col < size;
+              for (var c = 0; c < channels; c++) {
+                patch[(i * 5 + j) * channels + c] = inside ? x[(row * size + col) * channels + c] : 0;
+              }
+            }
+          }
+          var base = (r * half + q) * layer.nOut;
+          for (var o = 0; o < layer.nOut; o++) {
+            var sum = layer.b[o];
+            for (var f = 0; f < layer.nIn; f++) sum += patch[f] * layer.w[f * layer.nOut + o];
+            y[base + o] = sum > 0 ? sum : 0;
+          }
+        }
+      }
+      return y;
+    }
+    function matmul(x, layer, relu) {
+      var y = new Float32Array(layer.nOut);
+      y.set(layer.b);
+      for (var i = 0; i < layer.nIn; i++) {
+        var xi = x[i];
+        if (xi === 0) continue;
+        for (var j = 0; j < layer.nOut; j++) y[j] += xi * layer.w[i * layer.nOut + j];
+      }
+      if (relu) for (var k = 0; k < y.length; k++) if (y[k] < 0) y[k] = 0;
+      return y;
+    }
+    return function judge(pixels) {
+      var logits = matmul(matmul(conv(conv(pixels, 28, 1, conv1), 14, 16, conv2), hidden, true), out, false);
+      var top = -Infinity, best = 0, total = 0, p = new Float64Array(logits.length);
+      for (var k = 0; k < logits.length; k++) top = Math.max(top, logits[k]);
+      for (var k2 = 0; k2 < logits.length; k2++) { p[k2] = Math.exp(logits[k2] - top); total += p[k2]; }
+      for (var d = 0; d < 10; d++) if (p[d] > p[best]) best = d;
+      var digit = 1 - p[10] / total;
+      return { digit: digit, accepted: digit >= spec.threshold, label: best };
+    };
+  }
+  var judge = data.judge ? makeJudge(data.judge) : null;
+
   function el(tag, attrs, parent) {
     var e = document.createElement(tag);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
@@ -181,6 +231,11 @@
       "<br>nearest training code: " + spacings.toFixed(1) + " spacings" +
       (far ? ' <span class="jx-far">far from the data</span>' : "") +
       "<br>its label: " + data.classes[labels[all.index]];
+    if (judge) {
+      this.verdict = judge(this.pixels);
+      this.info.innerHTML += "<br>judge: " + (this.verdict.accepted ? "accepted" : '<span class="jx-far">rejected</span>') +
+        " (p = " + this.verdict.digit.toFixed(3) + ", most like " + data.classes[this.verdict.label] + ")";
+    }
     var seen = nearest(this.codes, z0, z1, shown), slot = 0;
     while (shown[slot] !== seen.index) slot++;
     var pixels = new Float32Array(PIXELS * PIXELS);
@@ -258,5 +313,6 @@
       return { x: rect.left + p[0], y: rect.top + p[1], inside: p[0] >= 0 && p[1] >= 0 && p[0] <= SIZE && p[1] <= SIZE };
     },
     decoded: function (name) { return Array.prototype.slice.call(panels[name].pixels); },
+    judge: judge ? function (pixels) { return judge(new Float32Array(pixels)); } : null,
   };
 })();
