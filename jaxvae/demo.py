@@ -299,8 +299,8 @@ def validation_table(base: list[dict[str, Any]], runs: list[dict[str, Any]]) -> 
 
 
 def mean_over_runs(values: list[Any]) -> Any:
-    """The mean over runs of each number in a nest of dicts (None where no run has one); lists of
-    missing classes become their union, other lists are dropped."""
+    """The mean over runs of each number in a nest of dicts (over the runs that have one; None where
+    none has); lists of missing classes become their union, other lists are dropped."""
     first = values[0]
     if isinstance(first, dict):
         merged = {}
@@ -310,14 +310,8 @@ def mean_over_runs(values: list[Any]) -> Any:
             elif not isinstance(first[key], list):
                 merged[key] = mean_over_runs([v[key] for v in values])
         return merged
-    if isinstance(first, bool) or first is None or isinstance(first, str):
-        present = [v for v in values if v is not None]
-        return (
-            float(np.mean(present))
-            if present and not isinstance(present[0], str)
-            else (present[0] if present else None)
-        )
-    return float(np.mean(values))
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
 
 
 def noun(dataset: str) -> str:

@@ -169,3 +169,15 @@ def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, 
     assert "Partial report: 1 of 2 planned training runs finished" in page
     for name in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert (tmp_path / name).is_file(), name
+
+
+def test_mean_over_runs_skips_runs_without_a_value():
+    from jaxvae.demo import mean_over_runs
+
+    runs = [
+        {"a": 1.0, "b": None, "c": {"missing_classes": [1], "d": 2.0}, "e": [1, 2]},
+        {"a": 3.0, "b": 0.5, "c": {"missing_classes": [3], "d": 4.0}, "e": [3]},
+        {"a": 5.0, "b": None, "c": {"missing_classes": [], "d": None}, "e": []},
+    ]
+    assert mean_over_runs(runs) == {"a": 3.0, "b": 0.5, "c": {"missing_classes": [1, 3], "d": 3.0}}
+    assert mean_over_runs([{"x": None}, {"x": None}]) == {"x": None}
