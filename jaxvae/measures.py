@@ -160,13 +160,14 @@ def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> dict[
 def validate_generative(
     judge: Judge, images: np.ndarray, labels: np.ndarray, *, key: jax.Array
 ) -> list[dict[str, Any]]:
-    """The generation measures on sets whose answer is known, each against the first half of the
-    test ``images``: the other half (realistic and varied: all high), the other half's images of
-    one class (realistic, a tenth of the variety: low recall and coverage), and uniform noise (not
-    realistic: precision near 0)."""
+    """The generation measures on sets whose answer is known, each against one half of the test
+    ``images`` (a random half: a split may be sorted by class): the other half (realistic and
+    varied: all high), the other half's images of one class (realistic, a tenth of the variety: low
+    recall and coverage), and uniform noise (not realistic: precision near 0)."""
+    order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 1), len(images)))
     half = len(images) // 2
-    first = Reference(*_features_and_radii(judge, images[:half]))
-    rest, rest_labels = images[half:], labels[half:]
+    first = Reference(*_features_and_radii(judge, images[order[:half]]))
+    rest, rest_labels = images[order[half:]], labels[order[half:]]
     one_class = int(np.bincount(rest_labels).argmax())
     noise = np.asarray(jax.random.randint(key, (len(rest), 28, 28), 0, 256), np.uint8)
     cases = {

@@ -181,3 +181,11 @@ def test_mean_over_runs_skips_runs_without_a_value():
     ]
     assert mean_over_runs(runs) == {"a": 3.0, "b": 0.5, "c": {"missing_classes": [1, 3], "d": 3.0}}
     assert mean_over_runs([{"x": None}, {"x": None}]) == {"x": None}
+
+
+def test_generative_validation_halves_are_random_even_when_the_split_is_sorted(quick_report):
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    real, one_class, noise = metrics["generative_validation"]
+    # the bundled test split is sorted by class: halves in file order would share no class
+    assert real["missing_classes"] == [] and real["coverage"] > one_class["coverage"]
+    assert noise["precision"] < 0.05 and real["precision"] > 0.5
