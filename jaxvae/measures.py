@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.spatial import cKDTree
 
 from jaxvae.classifier import class_probabilities, features
 from jaxvae.generative import class_coverage, density_coverage, frechet_distance, knn_radii, precision_recall
@@ -131,8 +132,6 @@ def knn_label_accuracy(
     train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray
 ) -> float:
     """The share of test codes whose ``NEIGHBOURS`` nearest training codes' majority label is right."""
-    from scipy.spatial import cKDTree
-
     neighbours = cKDTree(train_codes).query(test_codes, k=NEIGHBOURS)[1]
     votes = np.apply_along_axis(np.bincount, 1, train_labels[neighbours], minlength=10)
     return float(np.mean(np.argmax(votes, axis=1) == test_labels))
@@ -140,8 +139,7 @@ def knn_label_accuracy(
 
 def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> dict[str, Any]:
     """Accepted share, improved precision and recall, density and coverage, Fréchet distance and
-    class coverage of
-    ``images`` [N, 28, 28] uint8 against the real test images."""
+    class coverage of ``images`` [N, 28, 28] uint8 against the real test images."""
     feats = jnp.asarray(chunked(lambda x: features(judge.classifier, x), images, 10_000))
     precision, recall = precision_recall(real.features, feats, k=PR_K, real_radii=real.radii)
     density, coverage = density_coverage(real.features, feats, k=PR_K, real_radii=real.radii)
