@@ -17,8 +17,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxvae.config import TrainConfig
-from jaxvae.errors import CheckpointError
+from jaxvae.config import EnsembleConfig, TrainConfig
+from jaxvae.errors import CheckpointError, ConfigError
 from jaxvae.train import TrainState
 
 CHECKPOINT_DIR = "checkpoints"
@@ -41,14 +41,19 @@ def _manager(run_dir: str | Path, keep: int = 2) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(Path(run_dir).absolute() / CHECKPOINT_DIR, options=options)
 
 
-def save_checkpoint(run_dir: str | Path, state: TrainState, config: TrainConfig, *, keep: int = 2) -> int:
+def save_checkpoint(
+    run_dir: str | Path, state: TrainState, config: TrainConfig | EnsembleConfig, *, keep: int = 2
+) -> int:
     """Save ``state`` as checkpoint number ``state.epoch`` under ``run_dir/checkpoints``.
+
+    An ensemble's state (every leaf with a leading runs axis, ``jaxvae.ensemble``) is saved the same
+    way, with its ``EnsembleConfig``; its epoch counter is the same for every run.
 
     Orbax writes into a temporary folder and renames it when complete, so a crash mid-write
     leaves no checkpoint that restore would pick up. Returns the checkpoint's number.
     """
     paths, leaves, _ = _flatten(state)
-    epoch = int(state.epoch)
+    epoch = int(np.max(state.epoch))
     meta = {"config": config.to_dict(), "manifest": _manifest(paths, leaves)}
     arrays = {f"{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}
     with _manager(run_dir, keep) as manager:
@@ -127,7 +132,7 @@ def restore_checkpoint(
 
 
 def _mismatch(run_dir: str | Path, epoch: int, meta: dict[str, Any], expected: list[Any]) -> str:
-    saved = TrainConfig.from_dict(meta["config"]).architecture() if "config" in meta else "?"
+    saved = _architecture(meta["config"]) if "config" in meta else "?"
     for got, want in zip(meta.get("manifest", []), expected, strict=False):
         if got != want:
             return (
@@ -136,3 +141,13 @@ def _mismatch(run_dir: str | Path, epoch: int, meta: dict[str, Any], expected: l
                 f"expected {want[1]} {want[2]}"
             )
     return f"{Path(run_dir) / CHECKPOINT_DIR / str(epoch)}: checkpoint is for a different model ({saved})"
+
+
+def _architecture(config: dict[str, Any]) -> dict[str, Any] | str:
+    """What a saved config says the parameters' shapes are (an ensemble's includes its runs)."""
+    try:
+        if "train" in config:
+            return EnsembleConfig.from_dict(config).architecture()
+        return TrainConfig.from_dict(config).architecture()
+    except ConfigError:  # an unreadable config still deserves the mismatch message
+        return "?"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxvae.config import TrainConfig
-from jaxvae.errors import JaxvaeError
+from jaxvae.errors import ConfigError, JaxvaeError
 from jaxvae.flags import add_config_flags, config_from_args
 
 DESCRIPTION = """\
@@ -37,6 +37,10 @@ def _train(args: argparse.Namespace) -> int:
     from jaxvae.run import summarize, train
 
     config = config_from_args(TrainConfig, args).validate()
+    if args.runs < 1:
+        raise ConfigError(f"--runs must be a positive integer, got {args.runs}")
+    if args.runs > 1:
+        return _train_ensemble(config, args)
     initialize(config_from_args(DistributedConfig, args))
     result = train(config, progress=not args.no_progress, resume=not args.restart)
     summary = summarize(result.metrics)
@@ -52,6 +56,39 @@ def _train(args: argparse.Namespace) -> int:
         f"(reconstruction {summary['test_reconstruction']:.2f}, KL {summary['test_kl']:.2f}) "
         f"after {_count(int(summary['epochs']), 'epoch')}; {summary['median_epoch_seconds']:.2f} s/epoch "
         f"(first epoch with compile {summary['first_epoch_seconds']:.2f} s); run in {result.run_dir}"
+    )
+    return 0
+
+
+def _train_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
+    """``jaxvae train --runs N``: seeds SEED..SEED+N-1 trained together as one program."""
+    from jaxvae.config import EnsembleConfig
+    from jaxvae.distributed import DistributedConfig, resolve
+    from jaxvae.ensemble_run import train_ensemble
+    from jaxvae.run import summarize
+
+    if resolve(config_from_args(DistributedConfig, args)).coordinator_address:
+        raise ConfigError("--runs trains on one device of one process; it does not combine with several")
+    ensemble = EnsembleConfig.of_seeds(config, args.runs)
+    result = train_ensemble(ensemble, progress=not args.no_progress, resume=not args.restart)
+    summary: dict[str, float] = {}
+    for seed, run in zip(ensemble.seeds, result.runs, strict=True):
+        summary = summarize(run.metrics)
+        if not summary:  # resumed a finished ensemble whose metrics.json is gone
+            print(f"{config.model} seed {seed}: nothing trained, no metrics.json; run in {run.run_dir}")
+            continue
+        print(
+            f"{config.model} seed {seed}: test loss {summary['test_total']:.2f} nats "
+            f"(reconstruction {summary['test_reconstruction']:.2f}, KL {summary['test_kl']:.2f}); "
+            f"run in {run.run_dir}"
+        )
+    if not summary:
+        return 0
+    print(
+        f"{_count(ensemble.runs, 'run')} in one program: {summary['median_epoch_seconds']:.2f} s per epoch "
+        "of "
+        f"all (first epoch with compile {summary['first_epoch_seconds']:.2f} s); ensemble in "
+        f"{result.run_dir}"
     )
     return 0
 
@@ -94,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Start the same command once per process; all of them train one model together.",
     )
     add_config_flags(hosts, DistributedConfig)
+    train.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train N runs with seeds SEED, SEED+1, ... together as one compiled program (jax.vmap over "
+        "a runs axis; OUT then holds the ensemble, each run's own run directory in OUT/runs/) "
+        "(default: 1)",
+    )
     train.add_argument(
         "--restart", action="store_true", help="start over: delete the checkpoints already in --out"
     )

@@ -165,3 +165,66 @@ class TrainConfig:
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the shapes of the parameters: a checkpoint fits only these."""
         return {"model": self.model, "latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}
+
+
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """Several runs trained as one program (``jaxvae.ensemble``): ``train``'s settings, with run ``i``
+    taking seed ``seeds[i]`` and KL weight ``betas[i]`` instead of ``train.seed`` and ``train.beta``."""
+
+    train: TrainConfig
+    seeds: tuple[int, ...]
+    betas: tuple[float, ...]
+
+    @classmethod
+    def of_seeds(cls, train: TrainConfig, runs: int) -> EnsembleConfig:
+        """``runs`` runs of ``train`` with seeds ``train.seed``, ``train.seed + 1``, ... and its beta."""
+        return cls(train, tuple(train.seed + i for i in range(runs)), (train.beta,) * runs)
+
+    @property
+    def runs(self) -> int:
+        return len(self.seeds)
+
+    def validate(self) -> EnsembleConfig:
+        """Reject an invalid ensemble with one line; returns ``self`` when valid."""
+        self.train.validate()
+        if not self.seeds or len(self.seeds) != len(self.betas):
+            raise ConfigError(
+                f"an ensemble needs one beta per seed and at least one run, got {len(self.seeds)} seeds "
+                f"and {len(self.betas)} betas"
+            )
+        for beta in self.betas:
+            if not (math.isfinite(beta) and beta >= 0):
+                raise ConfigError(f"beta must be a non-negative number, got {beta}")
+        if len(set(zip(self.seeds, self.betas, strict=True))) < self.runs:
+            raise ConfigError("two runs of the ensemble have the same seed and beta (they would be one run)")
+        if self.train.likelihood in ("static", "dynamic") and len(set(self.seeds)) > 1:
+            raise ConfigError(
+                f"likelihood {self.train.likelihood} binarizes the data with the run's seed, and an "
+                "ensemble's runs share one copy of the data: use one seed, or continuous or threshold"
+            )
+        if self.train.devices > 1:
+            raise ConfigError("an ensemble trains on one device (its runs are its parallelism): --devices 1")
+        return self
+
+    def member(self, i: int, out: str) -> TrainConfig:
+        """The single run that run ``i`` of the ensemble is, written to ``out``."""
+        return dataclasses.replace(self.train, seed=self.seeds[i], beta=self.betas[i], out=out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"train": self.train.to_dict(), "seeds": list(self.seeds), "betas": list(self.betas)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> EnsembleConfig:
+        """The ensemble saved as ``to_dict()``; a ``ConfigError`` for anything else."""
+        if not isinstance(values, dict) or set(values) != {"train", "seeds", "betas"}:
+            raise ConfigError("an ensemble's configuration has exactly the keys train, seeds and betas")
+        seeds, betas = values["seeds"], values["betas"]
+        if not (isinstance(seeds, list) and all(_has_kind(s, int) for s in seeds)):
+            raise ConfigError(f"seeds must be a list of integers, got {seeds!r}")
+        if not (isinstance(betas, list) and all(_has_kind(b, float) for b in betas)):
+            raise ConfigError(f"betas must be a list of numbers, got {betas!r}")
+        return cls(TrainConfig.from_dict(values["train"]), tuple(seeds), tuple(float(b) for b in betas))
+
+    def architecture(self) -> dict[str, Any]:
+        return {**self.train.architecture(), "runs": self.runs}

@@ -27,9 +27,9 @@ from jaxvae.distributed import is_writer
 from jaxvae.errors import CheckpointError, ConfigError, TrainingError
 from jaxvae.evaluation import evaluate
 from jaxvae.losses import LossTerms
-from jaxvae.models import Model, make_model
+from jaxvae.models import Model
 from jaxvae.parallel import batch_sharding, check_divisible, data_mesh, place_training_set, replicate
-from jaxvae.train import TrainState, create_train_state, train_epoch
+from jaxvae.train import TrainState, init_train_state, train_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -87,17 +87,35 @@ def check_finite(step_losses: np.ndarray, *, epoch: int, last_step: int, run_dir
         )
 
 
+def load_splits(config: TrainConfig, data: tuple[Dataset, Dataset] | None) -> tuple[Dataset, Dataset]:
+    """``(train, test)`` as ``config`` trains on them: loaded unless given, pixels prepared for its
+    likelihood, and the batch size checked against the training set."""
+    train_data, test_data = data or (
+        load_dataset(config.dataset, "train", config.data_dir),
+        load_dataset(config.dataset, "test", config.data_dir),
+    )
+    train_data = train_data._replace(
+        images=prepare_pixels(train_data.images, config.likelihood, seed=config.seed, split="train")
+    )
+    test_data = test_data._replace(
+        images=prepare_pixels(test_data.images, config.likelihood, seed=config.seed, split="test")
+    )
+    if config.batch_size > len(train_data.images):
+        size = len(train_data.images)
+        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({size} images)")
+    return train_data, test_data
+
+
 def initial_state(config: TrainConfig) -> TrainState:
     """The state a run with ``config`` starts from: a function of the seed alone."""
-    model_key, state_key = jax.random.split(jax.random.key(config.seed))
-    model = make_model(
+    return init_train_state(
         config.model,
-        key=model_key,
+        config.optimizer(),
+        key=jax.random.key(config.seed),
         latent_dim=config.latent_dim,
         hidden_dims=config.hidden_dims,
         dtype=config.dtype,
     )
-    return create_train_state(model, config.optimizer(), key=state_key)
 
 
 def train(
@@ -118,19 +136,7 @@ def train(
     """
     config.validate()
     run_dir = prepare_run_dir(config.out)
-    train_data, test_data = data or (
-        load_dataset(config.dataset, "train", config.data_dir),
-        load_dataset(config.dataset, "test", config.data_dir),
-    )
-    train_data = train_data._replace(
-        images=prepare_pixels(train_data.images, config.likelihood, seed=config.seed, split="train")
-    )
-    test_data = test_data._replace(
-        images=prepare_pixels(test_data.images, config.likelihood, seed=config.seed, split="test")
-    )
-    if config.batch_size > len(train_data.images):
-        size = len(train_data.images)
-        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({size} images)")
+    train_data, test_data = load_splits(config, data)
     optimizer = config.optimizer(steps_per_epoch=len(train_data.images) // config.batch_size)
     state = initial_state(config)
     metrics: list[dict[str, Any]] = []
@@ -216,6 +222,11 @@ def read_config(run_dir: str | Path) -> TrainConfig:
     try:
         return TrainConfig.from_dict(json.loads(config_path.read_text())).validate()
     except (FileNotFoundError, NotADirectoryError):
+        if (Path(run_dir) / "ensemble.json").exists():
+            raise CheckpointError(
+                f"{run_dir} is an ensemble of runs trained together; each of its runs is a run "
+                f"directory in {Path(run_dir) / 'runs'}"
+            ) from None
         raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
     except OSError as e:
         raise CheckpointError(f"{config_path}: cannot read it ({e.strerror or e})") from None

@@ -9,6 +9,7 @@ interrupted and resumed run sees exactly the same batches and noise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import NamedTuple
 
@@ -18,7 +19,7 @@ import optax
 
 from jaxvae.errors import ConfigError
 from jaxvae.losses import LossTerms, loss_terms, mean_terms
-from jaxvae.models import Model, to_pixels
+from jaxvae.models import Model, make_model, to_pixels
 
 
 class TrainState(NamedTuple):
@@ -42,6 +43,21 @@ def create_train_state(
         step=jnp.zeros((), jnp.int32),
         epoch=jnp.zeros((), jnp.int32),
     )
+
+
+def init_train_state(
+    kind: str,
+    optimizer: optax.GradientTransformation,
+    *,
+    key: jax.Array,
+    latent_dim: int = 2,
+    hidden_dims: Sequence[int] = (512, 256),
+    dtype: str | None = None,
+) -> TrainState:
+    """A fresh model of ``kind`` and its state, all from one key: split into (parameters, state)."""
+    model_key, state_key = jax.random.split(key)
+    model = make_model(kind, key=model_key, latent_dim=latent_dim, hidden_dims=hidden_dims, dtype=dtype)
+    return create_train_state(model, optimizer, key=state_key)
 
 
 def _streams(key: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -120,6 +136,21 @@ def train_epoch(
     Returns the new state (``state`` is donated) and each step's batch-mean loss terms, arrays of
     shape [num_batches] (``jax.tree.map(jnp.mean, terms)`` gives the epoch means).
     """
+    return epoch_update(state, images, optimizer, batch_size, beta, data_sharding, binarize, unroll)
+
+
+def epoch_update(
+    state: TrainState,
+    images: jax.Array,
+    optimizer: optax.GradientTransformation,
+    batch_size: int,
+    beta: float | jax.Array,
+    data_sharding: jax.sharding.Sharding | None = None,
+    binarize: bool = False,
+    unroll: int = 1,
+) -> tuple[TrainState, LossTerms]:
+    """The body of ``train_epoch``, not compiled: what ``jax.vmap`` maps over a runs axis
+    (``jaxvae.ensemble``)."""
     num_images = images.shape[0]
     if not 0 < batch_size <= num_images:
         raise ConfigError(f"batch_size must be in 1..{num_images} (the dataset size), got {batch_size}")
