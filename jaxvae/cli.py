@@ -86,8 +86,7 @@ def _train_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
         return 0
     print(
         f"{_count(ensemble.runs, 'run')} in one program: {summary['median_epoch_seconds']:.2f} s per epoch "
-        "of "
-        f"all (first epoch with compile {summary['first_epoch_seconds']:.2f} s); ensemble in "
+        f"of all (first epoch with compile {summary['first_epoch_seconds']:.2f} s); ensemble in "
         f"{result.run_dir}"
     )
     return 0
