@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,17 +18,18 @@ from tqdm.auto import tqdm
 
 from jaxvae import plots
 from jaxvae.classifier import accuracy
-from jaxvae.config import TrainConfig, require_counts
+from jaxvae.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, class_names, load_dataset
+from jaxvae.ensemble_run import started_with, train_ensemble
 from jaxvae.errors import DataUnavailableError
 from jaxvae.explorer import ExplorerModel, write_explorer
 from jaxvae.flags import add_config_flags, config_from_args
 from jaxvae.judge import TARGETS, Judge, build_judge, fit_for_use, validate
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import FIGURE_ONLY, encode_codes, measure_model, reference, validate_generative
-from jaxvae.models import decode, encode
+from jaxvae.models import Model, decode, encode
 from jaxvae.report import format_tables, render_html
-from jaxvae.run import RunResult, prepare_run_dir, started_with, summarize, train, write_json
+from jaxvae.run import RunResult, prepare_run_dir, summarize, write_json
 from jaxvae.verdicts import verdicts
 
 logger = logging.getLogger(__name__)
@@ -110,51 +112,56 @@ def _interpolate(model: Any, a: np.ndarray, b: np.ndarray, steps: int = 12) -> n
     return np.asarray(jax.nn.sigmoid(decode(model, (1 - t) * za[None] + t * zb[None])))
 
 
-def _train_run(
+def _train_runs(
     config: DemoConfig,
     name: str,
     data: tuple[Dataset, Dataset],
     progress: bool,
     *,
     kind: str,
-    seed: int,
+    seeds: Sequence[int],
     out: Path,
     epochs: int,
     latent_dim: int = 2,
-) -> RunResult:
-    """Train one model of the demo into the run directory ``out``. A run directory left by the same
-    command (say, a demo stopped part-way) is resumed, which gives the same model as training again;
-    one left by other settings is started over."""
+) -> list[RunResult]:
+    """Train one model of the demo once per seed, all seeds as one ensemble (one compiled program)
+    in the directory ``out``; returns the runs in the order of ``seeds``. An ensemble directory left
+    by the same command (say, a demo stopped part-way) is resumed, which gives the same models as
+    training again; one left by other settings is started over."""
     train_config = TrainConfig(
         model=kind,
         dataset=name,
         epochs=epochs,
         batch_size=config.batch_size,
         latent_dim=latent_dim,
-        seed=seed,
+        seed=seeds[0],
         out=str(out),
     )
-    return train(train_config, data=data, progress=progress, resume=started_with(train_config))
+    ensemble = EnsembleConfig.of_seeds(train_config, len(seeds))
+    return train_ensemble(ensemble, data=data, progress=progress, resume=started_with(ensemble)).runs
 
 
 def make_judge(
     config: DemoConfig, name: str, data: tuple[Dataset, Dataset], out: Path, progress: bool
 ) -> tuple[Judge, list[str]]:
-    """Train the auxiliary decoders (kept as run directories in ``out/judge``) and the judge."""
-    decoders = {}
-    for kind, latent, replica in JUDGE_DECODERS:
-        run = _train_run(
+    """Train the auxiliary decoders (one ensemble of replicas per kind and latent size, kept in
+    ``out/judge``) and the judge."""
+    models: dict[tuple[str, int, int], Model] = {}
+    for kind, latent in dict.fromkeys((kind, latent) for kind, latent, _ in JUDGE_DECODERS):
+        replicas = [r for k, d, r in JUDGE_DECODERS if (k, d) == (kind, latent)]
+        runs = _train_runs(
             config,
             name,
             data,
             progress,
             kind=kind,
-            seed=config.seed + JUDGE_SEED_OFFSET + 100 * replica,
-            out=out / "judge" / f"decoder_{kind}{latent}_{replica}",
+            seeds=[config.seed + JUDGE_SEED_OFFSET + 100 * r for r in replicas],
+            out=out / "judge" / f"decoders_{kind}{latent}",
             epochs=config.judge_decoder_epochs,
             latent_dim=latent,
         )
-        decoders[f"{kind} (latent {latent}, #{replica + 1})"] = run.state.model
+        models |= {(kind, latent, r): run.state.model for r, run in zip(replicas, runs, strict=True)}
+    decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
     judge = build_judge(
         data[0].images,
         data[0].labels,
@@ -192,20 +199,23 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     figures: dict[str, str] = {}
     metrics: dict[str, Any] = {}
-    for seed in seeds:
-        suffix = "" if seed == seeds[0] else f"_seed{seed}"
-        trained, codes, measured = {}, {}, {}
+    ensembles = {
+        kind: _train_runs(
+            config,
+            name,
+            (train_data, test_data),
+            progress,
+            kind=kind,
+            seeds=seeds,
+            out=out / f"runs_{kind}",
+            epochs=config.epochs,
+        )
+        for kind in ("ae", "vae")
+    }
+    for index, seed in enumerate(seeds):
+        trained = {kind: runs[index] for kind, runs in ensembles.items()}
+        codes, measured = {}, {}
         for kind in ("ae", "vae"):
-            trained[kind] = _train_run(
-                config,
-                name,
-                (train_data, test_data),
-                progress,
-                kind=kind,
-                seed=seed,
-                out=out / f"run_{kind}{suffix}",
-                epochs=config.epochs,
-            )
             model = trained[kind].state.model
             code_key = jax.random.fold_in(jax.random.key(seed), 4)
             train_codes = encode_codes(model, images[0], key=code_key)

@@ -10,6 +10,7 @@ as an ordinary run directory in ``runs/``, which ``jaxvae.load_model``, ``jaxvae
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -82,6 +83,15 @@ def read_ensemble(run_dir: str | Path) -> EnsembleConfig | None:
         return EnsembleConfig.from_dict(json.loads(path.read_text()))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
         raise ConfigError(f"{path}: not a valid ensemble configuration ({e})") from None
+
+
+def started_with(config: EnsembleConfig) -> bool:
+    """Whether ``config.train.out`` holds an ensemble started with ``config``, finished or not (wherever
+    the folder was when it started: ``out`` is not compared)."""
+    saved = read_ensemble(config.train.out)
+    if saved is None:
+        return False
+    return dataclasses.replace(saved, train=dataclasses.replace(saved.train, out=config.train.out)) == config
 
 
 def train_ensemble(

@@ -50,7 +50,7 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         radii = [r["radius"] for r in m["empty_regions"]]
         assert radii == sorted(radii, reverse=True) and len(radii) == 6
     assert [v["verdict"] in ("holds", "partly", "does not hold") for v in metrics["verdicts"]] == [True] * 6
-    assert (quick_report / "run_vae_seed1" / "metrics.json").is_file()
+    assert (quick_report / "runs_vae" / "runs" / "seed1_beta1" / "metrics.json").is_file()
     assert 'id="explorer"' in page and (quick_report / "explorer_data.js").is_file()
     text = page.replace("\n", " ")
     assert "The measure, validated first" in text and text.index("validated first") < text.index("Verdicts")
@@ -68,11 +68,12 @@ def test_report_files_get_the_users_file_mode(quick_report):
 def test_rerunning_the_demo_resumes_its_runs_instead_of_training_again(quick_report, tmp_path):
     out = tmp_path / "report"
     shutil.copytree(quick_report, out)
-    run_metrics = {p.parent.name: p.read_text() for p in out.glob("run_*/metrics.json")}
+    run_metrics = {str(p): p.read_text() for p in out.glob("**/metrics.json") if p.parent != out}
+    assert len(run_metrics) == (4 + 2) + (8 + 2 * 2)  # the judge's and the demo's ensembles, and their runs
     args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
     assert main(args) == 0
     # nothing retrained: each run's per-epoch record (with its timings) is as the first demo left it
-    assert {p.parent.name: p.read_text() for p in out.glob("run_*/metrics.json")} == run_metrics
+    assert {str(p): p.read_text() for p in out.glob("**/metrics.json") if p.parent != out} == run_metrics
     first, again = (json.loads((d / "metrics.json").read_text())["runs"] for d in (quick_report, out))
     assert again == first
 
@@ -151,14 +152,15 @@ def test_the_judge_accepts_decoded_digits_and_rejects_junk(tmp_path):
 def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, monkeypatch):
     from jaxvae import demo
 
-    real_train = demo.train
+    real_measure, calls = demo.measure_model, []
 
-    def train_until_seed_1(config, **kwargs):
-        if config.seed == 1:
+    def measure_until_seed_1(*args, **kwargs):  # the seeds train together, then are measured in turn
+        calls.append(args[1])
+        if len(calls) == 3:  # seed 1's autoencoder
             raise KeyboardInterrupt
-        return real_train(config, **kwargs)
+        return real_measure(*args, **kwargs)
 
-    monkeypatch.setattr(demo, "train", train_until_seed_1)
+    monkeypatch.setattr(demo, "measure_model", measure_until_seed_1)
     config = demo.quick(demo.DemoConfig(dataset="mnist_5k", seeds=2, out=str(tmp_path)))
     assert config.seeds == 2 and config.epochs == demo.QUICK["epochs"]
     with pytest.raises(KeyboardInterrupt):
