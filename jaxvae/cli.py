@@ -24,6 +24,7 @@ Autoencoders versus variational autoencoders on MNIST, in JAX.
   jaxvae demo     train both models with a 2-D latent, test the AE-versus-VAE claims, write a report
   jaxvae train    train one model and write its run directory (config, metrics, checkpoints)
   jaxvae explore  a page that decodes any point of trained 2-D latent spaces live in the browser
+  jaxvae sweep    VAEs over a grid of KL weights, trained as one program: how much overlap fills the space
   jaxvae eval     held-out -ELBO, IWAE-k bounds and the exact 2-D log-likelihood of a trained VAE
 
 Data: MNIST is read from --data-dir or $JAXVAE_DATA_DIR (the standard IDX files), else from
@@ -152,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_command(commands)
     add_eval_command(commands)
     add_explore_command(commands)
+    from jaxvae.sweep import add_sweep_command
+
+    add_sweep_command(commands)
 
     return parser
 

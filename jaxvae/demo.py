@@ -24,7 +24,7 @@ from jaxvae.ensemble_run import started_with, train_ensemble
 from jaxvae.errors import DataUnavailableError
 from jaxvae.explorer import ExplorerModel, write_explorer
 from jaxvae.flags import add_config_flags, config_from_args
-from jaxvae.judge import TARGETS, Judge, build_judge, fit_for_use, validate
+from jaxvae.judge import Judge, build_judge, fit_for_use, validate, with_reconstructions
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.measures import FIGURE_ONLY, encode_codes, measure_model, reference, validate_generative
 from jaxvae.models import Model, decode, encode
@@ -257,7 +257,15 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
             for sampler in runs[0]["models"][k]["samplers"]
         }
         figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, _classes(name)).name
-        table = validation_table(validation, runs)
+        table = with_reconstructions(
+            validation,
+            {
+                f"{plots.NAMES[k]} reconstructions of test images": [
+                    run["models"][k]["reconstructions"]["accepted"] for run in runs
+                ]
+                for k in ("ae", "vae")
+            },
+        )
         means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
         metrics = {
             "dataset": name,
@@ -287,25 +295,6 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
         write_json(out / "metrics.json", metrics)
         (out / "index.html").write_text(render_html(metrics))
     return metrics
-
-
-def validation_table(base: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The judge's validation rows with one row per judged model's reconstructions inserted after
-    the real images: its rate is every run's accepted share, and it is met when each run's is."""
-    rows = [base[0]]
-    for kind in ("ae", "vae"):
-        rates = [run["models"][kind]["reconstructions"]["accepted"] for run in runs]
-        target = TARGETS["accept"]
-        rows.append(
-            {
-                "kind": f"{plots.NAMES[kind]} reconstructions of test images",
-                "action": "accept",
-                "rate": rates,
-                "target": target,
-                "met": all(r >= target for r in rates),
-            }
-        )
-    return rows + base[1:]
 
 
 def mean_over_runs(values: list[Any]) -> Any:

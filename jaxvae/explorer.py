@@ -102,15 +102,16 @@ def explorer_data(
     return out
 
 
-def _template(name: str) -> str:
+def read_template(name: str) -> str:
+    """A template file shipped in the package (``jaxvae/templates``)."""
     return resources.files("jaxvae").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def explorer_section() -> str:
     """The explorer's HTML fragment (with its style and script inline), for ``index.html``."""
-    return Template(_template("explorer.html")).substitute(
-        css=_template("explorer.css"),
-        js=_template("explorer.js"),
+    return Template(read_template("explorer.html")).substitute(
+        css=read_template("explorer.css"),
+        js=read_template("explorer.js"),
         data_file=DATA_FILE,
         shown=f"{SHOWN_IMAGES:,}",
     )

@@ -191,6 +191,20 @@ def _row(kind: str, action: str, rate: float) -> dict[str, Any]:
     return {"kind": kind, "action": action, "rate": rate, "target": target, "met": rate >= target}
 
 
+def with_reconstructions(
+    base: list[dict[str, Any]], accepted: dict[str, list[float]]
+) -> list[dict[str, Any]]:
+    """The judge's validation rows (``validate``) with one row per judged model inserted after the
+    real images: ``accepted`` maps a row's name to every run's accepted share of its reconstructions
+    of the test images, and the row is met when each run's share meets the accept target."""
+    target = TARGETS["accept"]
+    rows = [
+        {"kind": kind, "action": "accept", "rate": rates, "target": target, "met": min(rates) >= target}
+        for kind, rates in accepted.items()
+    ]
+    return [base[0], *rows, *base[1:]]
+
+
 def fit_for_use(rows: list[dict[str, Any]]) -> bool:
     """Whether every row of a validation table meets its target."""
     return all(row["met"] for row in rows)

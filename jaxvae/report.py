@@ -7,11 +7,10 @@ them from metrics.json's content, so the report says exactly what the numbers sa
 from __future__ import annotations
 
 import html
-from importlib import resources
 from string import Template
 from typing import Any
 
-from jaxvae.explorer import explorer_section
+from jaxvae.explorer import explorer_section, read_template
 
 # the figures of the report, in order: (key, title, what the picture shows)
 SECTIONS = [
@@ -73,7 +72,7 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _cell(values: list[Any], fmt: str) -> str:
+def cell(values: list[Any], fmt: str) -> str:
     """The mean of ``values`` (None left out) and, for several runs, each run's value in brackets."""
     present = [v for v in values if v is not None]
     if not present:
@@ -91,7 +90,7 @@ def validation_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, s
     for row in metrics["validation"]:
         rate = row["rate"] if isinstance(row["rate"], list) else [row["rate"]]
         met = "yes" if row["met"] else "NO"
-        rows.append((row["kind"], row["action"], _cell(rate, "{:.1%}"), f">= {pct(row['target'])}", met))
+        rows.append((row["kind"], row["action"], cell(rate, "{:.1%}"), f">= {pct(row['target'])}", met))
     return rows
 
 
@@ -132,9 +131,9 @@ def generator_rows(metrics: dict[str, Any]) -> list[list[str]]:
             cells = [f"{names[kind]}: {source}"]
             for key, _, fmt in GENERATOR_COLUMNS:
                 if key == "missing":
-                    cells.append(_cell([len(v["missing_classes"]) for v in values], fmt))
+                    cells.append(cell([len(v["missing_classes"]) for v in values], fmt))
                 else:
-                    cells.append(_cell([v.get(key) for v in values], fmt))
+                    cells.append(cell([v.get(key) for v in values], fmt))
             rows.append(cells)
     return rows
 
@@ -171,7 +170,7 @@ MAP_MEASURES = [
 def map_rows(metrics: dict[str, Any]) -> list[tuple[str, ...]]:
     """(measure, AE, VAE) rows of the latent-map table."""
     return [
-        (label, *(_cell([value(run["models"][k]) for run in metrics["runs"]], fmt) for k in ("ae", "vae")))
+        (label, *(cell([value(run["models"][k]) for run in metrics["runs"]], fmt) for k in ("ae", "vae")))
         for label, value, fmt in MAP_MEASURES
     ]
 
@@ -219,7 +218,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _html_table(
+def html_table(
     header: list[str], rows: list[Any], classes: list[str] | None = None, *, text_columns: int = 1
 ) -> str:
     """A table whose first ``text_columns`` columns are text and the rest right-aligned numbers."""
@@ -237,15 +236,11 @@ def _html_table(
 
 
 def _number(cell: str) -> str:
-    """A numeric cell: the mean, and each run's values (the bracket ``_cell`` adds) small below it."""
+    """A numeric cell: the mean, and each run's values (the bracket ``cell`` adds) small below it."""
     mean, bracket, each = cell.partition(" (")
     if not bracket:
         return html.escape(cell)
     return f"{html.escape(mean)}<br><small>({html.escape(each)}</small>"
-
-
-def _template(name: str) -> str:
-    return resources.files("jaxvae").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def render_html(metrics: dict[str, Any]) -> str:
@@ -269,13 +264,13 @@ def render_html(metrics: dict[str, Any]) -> str:
             "runs finished; the demo is still running or was stopped.</p>"
         )
     fit = metrics["judge"]["fit"]
-    validation = _html_table(
+    validation = html_table(
         ["kind", "a fit judge should", "rate", "target", "met"],
         validation_rows(metrics),
         ["" if r["met"] else "does-not-hold" for r in metrics["validation"]],
     )
     verdict_rows = [(v["claim"], v["verdict"], v["numbers"]) for v in metrics["verdicts"]]
-    verdict_table = _html_table(
+    verdict_table = html_table(
         ["claim of the seed", "verdict", "the numbers"],
         verdict_rows,
         [v["verdict"].replace(" ", "-") for v in metrics["verdicts"]],
@@ -298,8 +293,8 @@ def render_html(metrics: dict[str, Any]) -> str:
         if "judge_examples" in metrics["figures"]
         else ""
     )
-    return Template(_template("report.html")).substitute(
-        css=_template("report.css"),
+    return Template(read_template("report.html")).substitute(
+        css=read_template("report.css"),
         noun="item" if metrics["dataset"] == "fashion_mnist" else "digit",
         banner=banner,
         dataset=esc(metrics["dataset"]),
@@ -317,11 +312,11 @@ def render_html(metrics: dict[str, Any]) -> str:
         verdicts=verdict_table,
         samples=f"{metrics['num_samples']:,}",
         real=f"{metrics['num_test_images']:,}",
-        generative_validation=_html_table(
+        generative_validation=html_table(
             ["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])], generative_validation_rows(metrics)
         ),
-        generators=_html_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
-        measures=_html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics)),
+        generators=html_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
+        measures=html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics)),
         runs_note=note,
         figures=figures,
         explorer=explorer,

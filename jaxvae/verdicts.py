@@ -48,6 +48,24 @@ def generates(sampler: dict[str, Any], reference: dict[str, Any]) -> bool:
     )
 
 
+def empty_ratio(measures: dict[str, Any], key: str = "empty_fraction") -> float:
+    """A model's empty share of its code box (``key``) over that of a Gaussian cloud of its spread."""
+    return measures[key] / max(measures["gaussian_empty_fraction"], 1e-9)
+
+
+def fills_space(vae: dict[str, Any]) -> bool:
+    """Claim (v)'s rule: one draw from each posterior leaves the code box no emptier than
+    ``EMPTY_RATIO["partly"]`` times a Gaussian cloud does, and at most ``FILLED_FAR`` of the prior's
+    draws land far from every training code."""
+    far = vae["samplers"]["N(0, I)"]["far"]
+    return empty_ratio(vae, "posterior_empty_fraction") < EMPTY_RATIO["partly"] and far <= FILLED_FAR
+
+
+def prior_generates(vae: dict[str, Any]) -> bool:
+    """Claim (vi)'s sampler rule: the VAE's N(0, I) draws decode like its reconstructions."""
+    return generates(vae["samplers"]["N(0, I)"], vae["reconstructions"])
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -69,7 +87,7 @@ def verdicts(means: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
         )
     )
 
-    ratio = ae["empty_fraction"] / max(ae["gaussian_empty_fraction"], 1e-9)
+    ratio = empty_ratio(ae)
     rows.append(
         (
             _grade(ratio, EMPTY_RATIO),
@@ -114,9 +132,9 @@ def verdicts(means: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     )
 
     # the claim is about the VAE's distributions, not their means: one draw from each posterior
-    vae_ratio = vae["posterior_empty_fraction"] / max(vae["gaussian_empty_fraction"], 1e-9)
+    vae_ratio = empty_ratio(vae, "posterior_empty_fraction")
     prior_far = vae["samplers"]["N(0, I)"]["far"]
-    filled = vae_ratio < EMPTY_RATIO["partly"] and prior_far <= FILLED_FAR
+    filled = fills_space(vae)
     fills_more = vae_ratio < ratio
     rows.append(
         (
@@ -129,7 +147,7 @@ def verdicts(means: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     )
 
     reference, prior = vae["reconstructions"], vae["samplers"]["N(0, I)"]
-    prior_ok = generates(prior, reference)
+    prior_ok = prior_generates(vae)
     grid_ok = vae["grid_accepted"] >= GENERATES * reference["accepted"]
     rows.append(
         (

@@ -92,11 +92,11 @@ def test_quick_demo_means_are_over_the_seeds(quick_report):
 
 
 def test_table_cells():
-    from jaxvae.report import _cell
+    from jaxvae.report import cell
 
-    assert _cell([None, 0.25], "{:.1%}") == "25.0% (n/a / 25.0)"
-    assert _cell([0.5, 0.75], "{:.1%}") == "62.5% (50.0 / 75.0)"
-    assert _cell([0.5], "{:.2f}") == "0.50" and _cell([None], "{:.2f}") == "n/a"
+    assert cell([None, 0.25], "{:.1%}") == "25.0% (n/a / 25.0)"
+    assert cell([0.5, 0.75], "{:.1%}") == "62.5% (50.0 / 75.0)"
+    assert cell([0.5], "{:.2f}") == "0.50" and cell([None], "{:.2f}") == "n/a"
 
 
 def test_explicit_dataset_never_falls_back(tmp_path, capsys):
