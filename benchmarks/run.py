@@ -15,6 +15,9 @@ Suites
          (128 images per device) and strong scaling (a global batch of 1024 split across them),
          images/s and efficiency against one device. Fake CPU devices
          (JAX_NUM_CPU_DEVICES=4) share the same cores: they check that it runs, not its speed
+  ensemble  N VAE runs (N = --runs: 1, 2, 4, 8, 16, and 64 on an accelerator) trained as one program,
+         jax.vmap over a runs axis, at each batch size: epoch time, images/s over all runs, and the
+         ratio to N epochs of one run alone measured in the same process (below 1: the runs axis pays)
   peers  the same VAE, data, optimizer and batch size in PyTorch eager and torch.compile (if torch
          is installed) and in the Flax-example style with an un-jitted step, each in its own
          subprocess; reports images/s, ratios and each one's loss after the timed epochs
@@ -51,6 +54,7 @@ import numpy as np
 
 from jaxvae.config import TrainConfig
 from jaxvae.data import load_dataset
+from jaxvae.ensemble import create_train_states, train_ensemble_epoch
 from jaxvae.errors import DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points
 from jaxvae.likelihood import iwae_bounds
@@ -405,6 +409,43 @@ def bench_scaling(
     }
 
 
+def bench_ensemble(
+    images: jax.Array, runs: int, batch_size: int, repeats: int, single_ms: float
+) -> dict[str, Any]:
+    """``runs`` VAE runs (seeds 0..runs-1) trained by ``train_ensemble_epoch``, against one run's
+    epoch ``single_ms`` measured in the same process."""
+    optimizer = TrainConfig(model="vae").optimizer()
+    holder = {"states": create_train_states("vae", jax.vmap(jax.random.key)(jnp.arange(runs)), optimizer)}
+
+    def epoch() -> None:
+        holder["states"], terms = train_ensemble_epoch(
+            holder["states"], images, optimizer=optimizer, batch_size=batch_size
+        )
+        holder["terms"] = jax.block_until_ready(terms)
+
+    began = time.perf_counter()
+    epoch()
+    first_epoch = time.perf_counter() - began
+    times = timed(epoch, repeats)
+    median = statistics.median(times)
+    steps = images.shape[0] // batch_size
+    return {
+        "suite": "ensemble",
+        "model": "vae",
+        "runs": runs,
+        "batch_size": batch_size,
+        "first_epoch_s": first_epoch,
+        "epoch_median_ms": 1e3 * median,
+        "epoch_min_ms": 1e3 * min(times),
+        "ms_per_run_epoch": 1e3 * median / runs,
+        "images_per_s": runs * steps * batch_size / median,
+        "single_run_epoch_ms": single_ms,
+        "ratio_to_n_single_runs": 1e3 * median / (runs * single_ms),
+        "peak_memory_bytes": peak_memory_bytes(images.devices().pop()),
+        "final_train_loss": float(np.mean(holder["terms"].total[:, -1])),
+    }
+
+
 def bench_peers(
     images: np.ndarray,
     batch_size: int,
@@ -480,8 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--suites",
         nargs="+",
-        default=["peak", "train", "grid", "iwae", "scaling", "peers"],
-        choices=["peak", "train", "grid", "iwae", "scaling", "peers"],
+        default=["peak", "train", "grid", "iwae", "scaling", "ensemble", "peers"],
+        choices=["peak", "train", "grid", "iwae", "scaling", "ensemble", "peers"],
     )
     parser.add_argument("--models", nargs="+", default=["ae", "vae"], choices=["ae", "vae"])
     parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[128, 1024, 8192])
@@ -510,6 +551,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also run one epoch of each training case under jax.profiler, leave the Perfetto trace "
         "in DIR and report device busy time, the time matrix multiplications alone kept it busy (and "
         "that against the compute floor) and the costliest device operations",
+    )
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        type=positive_int,
+        default=None,
+        help="runs per program of the ensemble suite (default: 1 2 4 8 16, and 64 on an accelerator)",
     )
     parser.add_argument("--grid-sizes", nargs="+", type=positive_int, default=[100, 1000])
     parser.add_argument(
@@ -635,6 +683,21 @@ def main(argv: list[str] | None = None) -> int:
                         f"  {mode:<6} {n} devices, global batch {row['global_batch']:>5}: "
                         f"{row['images_per_s']:>10,.0f} images/s, efficiency {row['efficiency']:.2f}"
                     )
+        if "ensemble" in args.suites:
+            counts = args.runs or [1, 2, 4, 8, 16, *([64] if backend != "cpu" else [])]
+            line = "{:>5} {:>6} {:>10.1f} {:>13.1f} {:>12,.0f} {:>10.2f}"
+            header = ("runs", "batch", "epoch ms", "ms/run-epoch", "images/s", "x N alone")
+            widths = (5, 6, 10, 13, 12, 10)
+            print("\n" + " ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
+            for batch_size in args.batch_sizes:
+                alone = bench_train("vae", batch_size, "float32", "scan", images, args.repeats, device)
+                alone_ms = alone["epoch_median_ms"]
+                print(line.format("alone", batch_size, alone_ms, alone_ms, alone["images_per_s"], 1.0))
+                for runs in counts:
+                    row = bench_ensemble(images, runs, batch_size, args.repeats, alone_ms)
+                    emit(row)
+                    cells = (row["epoch_median_ms"], row["ms_per_run_epoch"], row["images_per_s"])
+                    print(line.format(runs, batch_size, *cells, row["ratio_to_n_single_runs"]))
         if "peers" in args.suites:
             batch_size = args.batch_sizes[0]
             ours = next(

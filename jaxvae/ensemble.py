@@ -95,4 +95,7 @@ def train_ensemble_epoch(
     def one_run(state: TrainState, beta: jax.Array) -> tuple[TrainState, LossTerms]:
         return epoch_update(state, images, optimizer, batch_size, beta, None, binarize, unroll)
 
+    if num_runs(states) == 1:  # the single run's own program: a vmap of one is slower on a CPU
+        state, terms = one_run(member(states, 0), betas[0])
+        return stack([state]), jax.tree.map(lambda t: t[None], terms)
     return jax.vmap(one_run)(states, betas)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
@@ -114,6 +115,7 @@ def test_results_name_the_source_commit():
         (["--batch-sizes", "70000"], "--batch-sizes: at most 60000"),
         (["--grid-sizes", "0"], "argument --grid-sizes: must be a positive integer"),
         (["--unroll", "0"], "argument --unroll: must be a positive integer"),
+        (["--runs", "2", "0"], "argument --runs: must be a positive integer"),
     ],
 )
 def test_bad_flags_stop_before_any_work(capsys, flags, message):
@@ -127,3 +129,12 @@ def test_a_data_dir_without_mnist_is_an_error_not_random_digits(tmp_path, capsys
     assert harness.main(["--suites", "grid", "--data-dir", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert "mnist/train is not available" in captured.err and "decode_grid" not in captured.out
+
+
+def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(tmp_path):
+    images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
+    row = harness.bench_ensemble(images, 2, 128, 1, single_ms=100.0)
+    assert row["suite"] == "ensemble" and row["runs"] == 2 and row["batch_size"] == 128
+    assert row["ratio_to_n_single_runs"] == pytest.approx(row["epoch_median_ms"] / 200.0)
+    assert row["images_per_s"] == pytest.approx(2 * 512 / (row["epoch_median_ms"] / 1e3))
+    assert np.isfinite(row["final_train_loss"])
