@@ -35,7 +35,10 @@ def test_sweep_trains_every_beta_and_seed_and_measures_each(sweep_dir):
         assert kl[0.0] > kl[1.0]
     assert metrics["smallest_filling_beta"] == smallest_beta(runs, "fills_space")
     kinds = [row["kind"] for row in metrics["validation"]]
-    assert kinds[1:3] == ["VAE (beta 0) reconstructions of test images", "VAE (beta 1) reconstructions of test images"]
+    assert kinds[1:3] == [
+        "VAE (beta 0) reconstructions of test images",
+        "VAE (beta 1) reconstructions of test images",
+    ]
     assert [len(row["rate"]) for row in metrics["validation"][1:3]] == [2, 2]
     # every run is an ordinary run directory of the ensemble
     assert len(list((sweep_dir / "runs" / "runs").glob("seed*_beta*/config.json"))) == 4
