@@ -20,7 +20,7 @@ MEASURES: list[Row] = [
         lambda r: r["posterior_empty_fraction"],
         "{:.1%}",
     ),
-    ("  the same over a Gaussian cloud's (x)", lambda r: r["posterior_empty_ratio"], "{:.2f}"),
+    ("that share over a Gaussian cloud's (x)", lambda r: r["posterior_empty_ratio"], "{:.2f}"),
     ("empty share, posterior means", lambda r: r["empty_fraction"], "{:.1%}"),
     ("N(0, I) draws far from every training code", lambda r: r["samplers"][PRIOR]["far"], "{:.1%}"),
     ("N(0, I) decodes accepted", lambda r: r["samplers"][PRIOR]["accepted"], "{:.1%}"),
@@ -31,8 +31,8 @@ MEASURES: list[Row] = [
     ("classes N(0, I) never generates", lambda r: len(r["samplers"][PRIOR]["missing_classes"]), "{:.1f}"),
     ("5-NN label accuracy of the test codes", lambda r: r["knn_label_accuracy"], "{:.1%}"),
     ("test -ELBO at beta = 1 (nats)", lambda r: r["test_total"], "{:.2f}"),
-    ("  reconstruction term (nats)", lambda r: r["test_reconstruction"], "{:.2f}"),
-    ("  KL term (nats)", lambda r: r["test_kl"], "{:.2f}"),
+    ("its reconstruction term (nats)", lambda r: r["test_reconstruction"], "{:.2f}"),
+    ("its KL term (nats)", lambda r: r["test_kl"], "{:.2f}"),
 ]
 RULES = [
     ("fills the space (claim (v)'s rule)", "fills_space"),
@@ -76,7 +76,8 @@ def answer(metrics: dict[str, Any]) -> str:
             return f"no beta of the grid ({grid}) {what}"
         runs = _runs_at(metrics, beta)
         recon = sum(r["test_reconstruction"] for r in runs) / len(runs)
-        return f"the smallest beta of the grid ({grid}) that {what} is {beta:g} (reconstruction {recon:.1f})"
+        lead = f"the smallest beta of the grid ({grid}) that {what} is {beta:g}"
+        return f"{lead} (reconstruction term {recon:.1f} nats)"
 
     first = _runs_at(metrics, betas[0])
     base = sum(r["test_reconstruction"] for r in first) / len(first)
@@ -114,7 +115,7 @@ def sweep_html(metrics: dict[str, Any]) -> str:
     config = metrics["config"]
     seeds = config["seeds"]
     first = config["seed"]
-    runs = f"{seeds} run{'s' if seeds > 1 else ''} per beta (seeds {first}..{first + seeds - 1})"
+    runs = f"{seeds} runs per beta (seeds {first}..{first + seeds - 1})" if seeds > 1 else f"seed {first}"
     fit = metrics["judge"]["fit"]
     captions = {
         "curves": "Against beta: the empty share of the code box (50 x 50 cells over its 0.5-99.5 percentile "
