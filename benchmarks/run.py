@@ -116,6 +116,14 @@ def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
     return times
 
 
+def first_and_steady(epoch: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
+    """Seconds of the first call of ``epoch`` (compile included), then of ``repeats`` more after it."""
+    began = time.perf_counter()
+    epoch()
+    first = time.perf_counter() - began
+    return first, timed(epoch, repeats)
+
+
 # XLA's CPU runtime runs a program's operations on these host threads; the other events there are
 # the runtime's own bookkeeping
 XLA_CPU_THREADS = "tf_XLAEigen"
@@ -392,10 +400,7 @@ def bench_scaling(
         )
         jax.block_until_ready(terms)
 
-    began = time.perf_counter()
-    epoch()
-    first_epoch = time.perf_counter() - began
-    times = timed(epoch, repeats)
+    first_epoch, times = first_and_steady(epoch, repeats)
     median = statistics.median(times)
     steps = images.shape[0] // global_batch
     return {
@@ -423,10 +428,7 @@ def bench_ensemble(
         )
         holder["terms"] = jax.block_until_ready(terms)
 
-    began = time.perf_counter()
-    epoch()
-    first_epoch = time.perf_counter() - began
-    times = timed(epoch, repeats)
+    first_epoch, times = first_and_steady(epoch, repeats)
     median = statistics.median(times)
     steps = images.shape[0] // batch_size
     return {

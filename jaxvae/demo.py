@@ -495,10 +495,10 @@ def add_demo_command(commands: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
-def quick(config: DemoConfig) -> DemoConfig:
-    """``config`` with the ``--quick`` settings wherever it has the default value."""
-    default = DemoConfig()
-    return replace(config, **{k: v for k, v in QUICK.items() if getattr(config, k) == getattr(default, k)})
+def quick(config: Any, settings: dict[str, Any] = QUICK) -> Any:
+    """``config`` (a config dataclass) with the ``--quick`` ``settings`` wherever it has its default."""
+    default = type(config)()
+    return replace(config, **{k: v for k, v in settings.items() if getattr(config, k) == getattr(default, k)})
 
 
 def validate_demo(config: DemoConfig) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from jaxvae import plots
 from jaxvae.classifier import accuracy
 from jaxvae.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.data import DATASETS, class_names
-from jaxvae.demo import DemoConfig, load_demo_data, make_judge
+from jaxvae.demo import DemoConfig, load_demo_data, make_judge, quick
 from jaxvae.ensemble_run import started_with, train_ensemble
 from jaxvae.evaluation import evaluate
 from jaxvae.flags import add_config_flags, config_from_args
@@ -229,10 +229,7 @@ def add_sweep_command(commands: Any) -> None:
     def handler(args: argparse.Namespace) -> int:
         config = config_from_args(SweepConfig, args)
         if args.quick:
-            default = SweepConfig()
-            config = replace(
-                config, **{k: v for k, v in QUICK.items() if getattr(config, k) == getattr(default, k)}
-            )
+            config = quick(config, QUICK)
         metrics = run_sweep(config.validate(), progress=not args.no_progress)
         print(sweep_tables(metrics))
         print(f"\nReport: {Path(config.out) / 'index.html'}")

@@ -2,17 +2,13 @@
 
 import dataclasses
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from killing import kill_then_finish
 
 import jaxvae
 from jaxvae.cli import main
@@ -171,27 +167,8 @@ ENSEMBLE = ["train", "--runs", "3", "--model", "vae", "--dataset", "mnist_5k", "
 def test_sigkill_mid_ensemble_then_resume_equals_uninterrupted_ensemble(tmp_path):
     killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
     args = [*ENSEMBLE, "--epochs", "12", "--keep-checkpoints", "3", "--no-progress"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jaxvae.cli", *args, "--out", str(killed_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 240
-    while not (killed_dir / "checkpoints" / "3").exists():
-        assert process.poll() is None, process.stderr.read().decode()
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL
-    interrupted_at = jaxvae.checkpoint.latest_checkpoint(killed_dir)
-    assert interrupted_at is not None and interrupted_at < 12
-    assert not (killed_dir / "runs").exists()  # the runs are written when the ensemble finishes
-
-    for out in (killed_dir, straight_dir):  # fresh processes like the killed one: one XLA configuration
-        command = [sys.executable, "-m", "jaxvae.cli", *args, "--out", str(out)]
-        subprocess.run(command, env=env, check=True, capture_output=True)
+    interrupted_at = kill_then_finish(args, killed_dir, straight_dir, after_checkpoint=3)
+    assert interrupted_at < 12
     config = EnsembleConfig.of_seeds(base(killed_dir, epochs=12), 3)
     for i in range(3):
         resumed = jaxvae.load_model(member_dir(killed_dir, config, i))[0]

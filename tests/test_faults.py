@@ -4,10 +4,8 @@ import contextlib
 import gzip
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jax
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from killing import kill_then_finish
 
 import jaxvae
 from jaxvae.cli import main
@@ -26,28 +25,8 @@ TRAIN = ["train", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "10
 def test_sigkill_mid_run_then_resume_equals_uninterrupted_run(tmp_path):
     killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
     args = [*TRAIN, "--epochs", "40", "--keep-checkpoints", "3"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jaxvae.cli", *args, "--out", str(killed_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 240
-    while not (killed_dir / "checkpoints" / "3").exists():
-        assert process.poll() is None, process.stderr.read().decode()
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL
-    interrupted_at = jaxvae.checkpoint.latest_checkpoint(killed_dir)
-    assert interrupted_at is not None and interrupted_at < 40
-
-    # The same command resumes. Both runs go through fresh processes like the killed one, so all
-    # three share one XLA CPU configuration (the test process has 4 fake devices).
-    for out in (killed_dir, straight_dir):
-        command = [sys.executable, "-m", "jaxvae.cli", *args, "--out", str(out)]
-        subprocess.run(command, env=env, check=True, capture_output=True)
+    interrupted_at = kill_then_finish(args, killed_dir, straight_dir, after_checkpoint=3)
+    assert interrupted_at < 40
     resumed, straight = jaxvae.load_model(killed_dir)[0], jaxvae.load_model(straight_dir)[0]
     for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight), strict=True):
         np.testing.assert_array_equal(a, b)  # bitwise, not approximately
