@@ -165,11 +165,10 @@ def train_ensemble(
         step_terms = jax.device_get(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
         test_terms = jax.device_get(evaluate_runs(states.model, test_images, eval_keys, betas))
+        steps = np.asarray(states.step)  # one transfer for every run's step count
         for i in range(config.runs):
             try:
-                check_finite(
-                    step_terms.total[i], epoch=epoch + 1, last_step=int(states.step[i]), run_dir=run_dir
-                )
+                check_finite(step_terms.total[i], epoch=epoch + 1, last_step=int(steps[i]), run_dir=run_dir)
             except TrainingError as e:
                 raise TrainingError(
                     f"run {i} (seed {config.seeds[i]}, beta {config.betas[i]:g}): {e}"
