@@ -6,7 +6,6 @@ same command on an existing run directory resumes from its newest complete check
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -232,15 +231,6 @@ def read_config(run_dir: str | Path) -> TrainConfig:
         raise CheckpointError(f"{config_path}: cannot read it ({e.strerror or e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
         raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
-
-
-def started_with(config: TrainConfig) -> bool:
-    """Whether ``config.out`` holds a run started with ``config``, finished or not (wherever the
-    folder was when it started: ``out`` is not compared)."""
-    try:
-        return dataclasses.replace(read_config(config.out), out=config.out) == config
-    except CheckpointError:  # no run there, or not a readable one
-        return False
 
 
 def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
