@@ -16,8 +16,9 @@ Suites
          images/s and efficiency against one device. Fake CPU devices
          (JAX_NUM_CPU_DEVICES=4) share the same cores: they check that it runs, not its speed
   ensemble  N VAE runs (N = --runs: 1, 2, 4, 8, 16, and 64 on an accelerator) trained as one program,
-         jax.vmap over a runs axis, at each batch size: epoch time, images/s over all runs, and the
-         ratio to N epochs of one run alone measured in the same process (below 1: the runs axis pays)
+         jax.vmap over a runs axis in groups of --groups runs, at each batch size: epoch time,
+         images/s over all runs, and the ratio to N epochs of one run alone, the two timed in
+         alternation in the same process (below 1: the runs axis pays)
   peers  the same VAE, data, optimizer and batch size in PyTorch eager and torch.compile (if torch
          is installed) and in the Flax-example style with an un-jitted step, each in its own
          subprocess; reports images/s, ratios and each one's loss after the timed epochs
@@ -54,7 +55,7 @@ import numpy as np
 
 from jaxvae.config import TrainConfig
 from jaxvae.data import load_dataset
-from jaxvae.ensemble import create_train_states, train_ensemble_epoch
+from jaxvae.ensemble import create_train_states, default_group_size, train_ensemble_epoch
 from jaxvae.errors import DataUnavailableError
 from jaxvae.latent import decode_grid, grid_points
 from jaxvae.likelihood import iwae_bounds
@@ -64,6 +65,7 @@ from jaxvae.train import train_epoch, train_step
 
 HERE = Path(__file__).resolve().parent
 EPOCH_IMAGES = 60_000
+ALL_RUNS = 1 << 30  # a --groups count that no ensemble reaches: one group of all its runs
 
 
 def environment(backend: str) -> dict[str, Any]:
@@ -105,22 +107,22 @@ def peak_memory_bytes(device: jax.Device) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def seconds(fn: Callable[[], Any]) -> float:
+    """Seconds of one call of ``fn`` (which must block)."""
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
 def timed(fn: Callable[[], Any], repeats: int) -> list[float]:
     """Seconds per call of ``fn`` (which must block), after one warm-up call."""
     fn()
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - began)
-    return times
+    return [seconds(fn) for _ in range(repeats)]
 
 
 def first_and_steady(epoch: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
     """Seconds of the first call of ``epoch`` (compile included), then of ``repeats`` more after it."""
-    began = time.perf_counter()
-    epoch()
-    first = time.perf_counter() - began
+    first = seconds(epoch)
     return first, timed(epoch, repeats)
 
 
@@ -415,20 +417,36 @@ def bench_scaling(
 
 
 def bench_ensemble(
-    images: jax.Array, runs: int, batch_size: int, repeats: int, single_ms: float
+    images: jax.Array, runs: int, batch_size: int, repeats: int, group_size: int | None = None
 ) -> dict[str, Any]:
-    """``runs`` VAE runs (seeds 0..runs-1) trained by ``train_ensemble_epoch``, against one run's
-    epoch ``single_ms`` measured in the same process."""
+    """``runs`` VAE runs (seeds 0..runs-1) trained by ``train_ensemble_epoch`` with ``group_size``
+    runs per kernel (None: the library's default), against one run alone.
+
+    The two alternate: each repeat times one epoch of one run alone, then one epoch of the ensemble,
+    so both see the same machine; the ratio is the median over repeats of
+    ensemble epoch / (runs x that repeat's single-run epoch). On a shared machine whose speed drifts
+    by 10% over minutes, timing them one after the other moved the ratio by as much.
+    """
     optimizer = TrainConfig(model="vae").optimizer()
-    holder = {"states": create_train_states("vae", jax.vmap(jax.random.key)(jnp.arange(runs)), optimizer)}
 
-    def epoch() -> None:
-        holder["states"], terms = train_ensemble_epoch(
-            holder["states"], images, optimizer=optimizer, batch_size=batch_size
+    def fresh(n: int) -> Any:
+        return create_train_states("vae", jax.vmap(jax.random.key)(jnp.arange(n)), optimizer)
+
+    holder = {"alone": fresh(1), "together": fresh(runs)}
+    groups = {"alone": 1, "together": group_size}
+
+    def epoch(which: str) -> None:
+        holder[which], terms = train_ensemble_epoch(
+            holder[which], images, optimizer=optimizer, batch_size=batch_size, group_size=groups[which]
         )
-        holder["terms"] = jax.block_until_ready(terms)
+        holder[f"{which}_terms"] = jax.block_until_ready(terms)
 
-    first_epoch, times = first_and_steady(epoch, repeats)
+    first_epoch = seconds(lambda: epoch("together"))
+    epoch("alone")  # its warm-up (compiled once per batch size)
+    alone_times, times = [], []
+    for _ in range(repeats):
+        alone_times.append(seconds(lambda: epoch("alone")))
+        times.append(seconds(lambda: epoch("together")))
     median = statistics.median(times)
     steps = images.shape[0] // batch_size
     return {
@@ -436,15 +454,19 @@ def bench_ensemble(
         "model": "vae",
         "runs": runs,
         "batch_size": batch_size,
+        "group_size": min(runs, group_size or default_group_size(runs, images.devices().pop().platform)),
+        "group": {None: "default", ALL_RUNS: "all"}.get(group_size, str(group_size)),
         "first_epoch_s": first_epoch,
         "epoch_median_ms": 1e3 * median,
         "epoch_min_ms": 1e3 * min(times),
         "ms_per_run_epoch": 1e3 * median / runs,
         "images_per_s": runs * steps * batch_size / median,
-        "single_run_epoch_ms": single_ms,
-        "ratio_to_n_single_runs": 1e3 * median / (runs * single_ms),
+        "single_run_epoch_ms": 1e3 * statistics.median(alone_times),
+        "ratio_to_n_single_runs": statistics.median(
+            t / (runs * alone) for t, alone in zip(times, alone_times, strict=True)
+        ),
         "peak_memory_bytes": peak_memory_bytes(images.devices().pop()),
-        "final_train_loss": float(np.mean(holder["terms"].total[:, -1])),
+        "final_train_loss": float(np.mean(holder["together_terms"].total[:, -1])),
     }
 
 
@@ -515,6 +537,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def group_size(text: str) -> int | None:
+    """An argparse type for --groups: 'default' (None), 'all' (every run, i.e. any count as large)
+    or a positive integer."""
+    if text == "default":
+        return None
+    return ALL_RUNS if text == "all" else positive_int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -560,6 +590,16 @@ def main(argv: list[str] | None = None) -> int:
         type=positive_int,
         default=None,
         help="runs per program of the ensemble suite (default: 1 2 4 8 16, and 64 on an accelerator)",
+    )
+    parser.add_argument(
+        "--groups",
+        nargs="+",
+        type=group_size,
+        default=[None],
+        metavar="G",
+        help="runs per kernel in the ensemble suite: 'default' (the library's choice: all runs on an "
+        "accelerator, one on a CPU), 'all' or a number; several compare them (default: default). The "
+        "table marks a group other than the default with '!'",
     )
     parser.add_argument("--grid-sizes", nargs="+", type=positive_int, default=[100, 1000])
     parser.add_argument(
@@ -687,19 +727,36 @@ def main(argv: list[str] | None = None) -> int:
                     )
         if "ensemble" in args.suites:
             counts = args.runs or [1, 2, 4, 8, 16, *([64] if backend != "cpu" else [])]
-            line = "{:>5} {:>6} {:>10.1f} {:>13.1f} {:>12,.0f} {:>10.2f}"
-            header = ("runs", "batch", "epoch ms", "ms/run-epoch", "images/s", "x N alone")
-            widths = (5, 6, 10, 13, 12, 10)
+            line = "{:>5} {:>6} {:>7} {:>10.1f} {:>13.1f} {:>9.1f} {:>12,.0f} {:>10.2f}"
+            header = (
+                "runs",
+                "batch",
+                "group",
+                "epoch ms",
+                "ms/run-epoch",
+                "alone ms",
+                "images/s",
+                "x N alone",
+            )
+            widths = (5, 6, 7, 10, 13, 9, 12, 10)
             print("\n" + " ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
             for batch_size in args.batch_sizes:
-                alone = bench_train("vae", batch_size, "float32", "scan", images, args.repeats, device)
-                alone_ms = alone["epoch_median_ms"]
-                print(line.format("alone", batch_size, alone_ms, alone_ms, alone["images_per_s"], 1.0))
                 for runs in counts:
-                    row = bench_ensemble(images, runs, batch_size, args.repeats, alone_ms)
-                    emit(row)
-                    cells = (row["epoch_median_ms"], row["ms_per_run_epoch"], row["images_per_s"])
-                    print(line.format(runs, batch_size, *cells, row["ratio_to_n_single_runs"]))
+                    for group in args.groups:
+                        row = bench_ensemble(images, runs, batch_size, args.repeats, group)
+                        emit(row)
+                        label = f"{row['group_size']}" + ("" if group is None else "!")
+                        cells = (row["epoch_median_ms"], row["ms_per_run_epoch"], row["single_run_epoch_ms"])
+                        print(
+                            line.format(
+                                runs,
+                                batch_size,
+                                label,
+                                *cells,
+                                row["images_per_s"],
+                                row["ratio_to_n_single_runs"],
+                            )
+                        )
         if "peers" in args.suites:
             batch_size = args.batch_sizes[0]
             ours = next(

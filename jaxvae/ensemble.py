@@ -21,13 +21,15 @@ and the images shared::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from jaxvae.errors import ConfigError
 from jaxvae.losses import LossTerms
 from jaxvae.train import TrainState, epoch_update, init_train_state
 
@@ -69,11 +71,24 @@ def stack(states: Sequence[TrainState]) -> TrainState:
     return jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
 
 
-@partial(
-    jax.jit,
-    static_argnames=("optimizer", "batch_size", "binarize", "unroll"),
-    donate_argnames=("states",),
-)
+def default_group_size(runs: int, platform: str) -> int:
+    """How many runs ``train_ensemble_epoch`` trains together, vmapped, on ``platform`` by default.
+
+    On an accelerator all of them: each kernel then does all runs' work, which is the point. On a
+    CPU one: its batched matrix products of many runs were measured slower than the runs' own
+    (docs/ensembles.md, "Speed"), and a CPU has no kernel launches to save, so the runs take turns
+    inside the one compiled program.
+    """
+    return runs if platform != "cpu" else 1
+
+
+def _platform(images: jax.Array) -> str:
+    """The platform holding ``images``, or JAX's default one inside a trace or for host arrays."""
+    if isinstance(images, jax.Array) and not isinstance(images, jax.core.Tracer):
+        return next(iter(images.devices())).platform
+    return jax.default_backend()
+
+
 def train_ensemble_epoch(
     states: TrainState,
     images: jax.Array,
@@ -83,19 +98,79 @@ def train_ensemble_epoch(
     betas: float | jax.Array = 1.0,
     binarize: bool = False,
     unroll: int = 1,
+    group_size: int | None = None,
 ) -> tuple[TrainState, LossTerms]:
     """One epoch of every run of ``states`` over the shared ``images`` [M, 28, 28], one compiled call.
 
     ``betas`` is one KL weight for all runs or one per run, [N]. Each run shuffles and draws noise
-    from its own key exactly as ``train_epoch`` does. Returns the new states (``states`` is donated)
-    and the loss terms of every step of every run, [N, num_batches] each.
+    from its own key exactly as ``train_epoch`` does. ``group_size`` runs are trained together by
+    each kernel (``jax.vmap``); with fewer than N the groups take turns inside the same program (a
+    ``lax.map`` over groups). The default, ``default_group_size``, is all runs on an accelerator and
+    one on a CPU. The grouping changes nothing but float rounding. Returns the new states
+    (``states`` is donated) and the loss terms of every step of every run, [N, num_batches] each.
     """
+    runs = num_runs(states)
+    if group_size is None:
+        group_size = default_group_size(runs, _platform(images))
+    if group_size < 1:
+        raise ConfigError(f"group_size must be >= 1, got {group_size}")
+    return _train_ensemble_epoch(
+        states,
+        images,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        betas=betas,
+        binarize=binarize,
+        unroll=unroll,
+        group_size=min(group_size, runs),
+    )
+
+
+@partial(
+    jax.jit,
+    static_argnames=("optimizer", "batch_size", "binarize", "unroll", "group_size"),
+    donate_argnames=("states",),
+)
+def _train_ensemble_epoch(
+    states: TrainState,
+    images: jax.Array,
+    *,
+    optimizer: optax.GradientTransformation,
+    batch_size: int,
+    betas: float | jax.Array,
+    binarize: bool,
+    unroll: int,
+    group_size: int,
+) -> tuple[TrainState, LossTerms]:
     betas = jnp.broadcast_to(jnp.asarray(betas, jnp.float32), states.step.shape)
 
     def one_run(state: TrainState, beta: jax.Array) -> tuple[TrainState, LossTerms]:
         return epoch_update(state, images, optimizer, batch_size, beta, None, binarize, unroll)
 
-    if num_runs(states) == 1:  # the single run's own program: a vmap of one is slower on a CPU
-        state, terms = one_run(member(states, 0), betas[0])
-        return stack([state]), jax.tree.map(lambda t: t[None], terms)
-    return jax.vmap(one_run)(states, betas)
+    return map_runs(one_run, (states, betas), group_size)
+
+
+def map_runs(fn: Callable[..., Any], runs: Any, group_size: int) -> Any:
+    """``fn`` applied to each run of ``runs`` (a tuple of pytrees with a leading runs axis), stacked.
+
+    ``group_size`` runs at a time go through one ``jax.vmap`` of ``fn``; the groups follow each
+    other in a ``lax.map``, and runs left over at the end form one smaller group. A group of one
+    calls ``fn`` itself: a vmap of one run is slower on a CPU than the run's own program.
+    """
+    count = jax.tree.leaves(runs)[0].shape[0]
+
+    def group_fn(size: int) -> Callable[..., Any]:
+        if size == 1:
+            return lambda *run: jax.tree.map(lambda t: t[None], fn(*jax.tree.map(lambda t: t[0], run)))
+        return jax.vmap(fn)
+
+    if group_size >= count:
+        return group_fn(count)(*runs)
+    groups, left = divmod(count, group_size)
+    head = jax.tree.map(lambda t: t[: groups * group_size].reshape(groups, group_size, *t.shape[1:]), runs)
+    out = jax.lax.map(lambda group: group_fn(group_size)(*group), head)
+    out = jax.tree.map(lambda t: t.reshape(groups * group_size, *t.shape[2:]), out)
+    if left:
+        rest = group_fn(left)(*jax.tree.map(lambda t: t[groups * group_size :], runs))
+        out = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), out, rest)
+    return out

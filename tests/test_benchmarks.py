@@ -131,10 +131,33 @@ def test_a_data_dir_without_mnist_is_an_error_not_random_digits(tmp_path, capsys
     assert "mnist/train is not available" in captured.err and "decode_grid" not in captured.out
 
 
-def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(tmp_path):
+def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch):
     images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
-    row = harness.bench_ensemble(images, 2, 128, 1, single_ms=100.0)
+    # the epochs' clock: the ensemble's first epoch, then (run alone, ensemble) pairs
+    clock = iter([9.0, 1.0, 2.2, 2.0, 3.0, 1.0, 2.0])
+
+    def fake_seconds(fn):
+        fn()
+        return next(clock)
+
+    monkeypatch.setattr(harness, "seconds", fake_seconds)
+    row = harness.bench_ensemble(images, 2, 128, 3)
     assert row["suite"] == "ensemble" and row["runs"] == 2 and row["batch_size"] == 128
-    assert row["ratio_to_n_single_runs"] == pytest.approx(row["epoch_median_ms"] / 200.0)
-    assert row["images_per_s"] == pytest.approx(2 * 512 / (row["epoch_median_ms"] / 1e3))
+    assert row["group"] == "default" and row["group_size"] == 1  # the default on a CPU
+    assert row["first_epoch_s"] == 9.0 and row["epoch_median_ms"] == pytest.approx(2200.0)
+    assert row["single_run_epoch_ms"] == pytest.approx(1000.0)
+    # each ensemble epoch against the single-run epoch timed just before it: 1.1, 0.75, 1.0
+    assert row["ratio_to_n_single_runs"] == pytest.approx(1.0)
+    assert row["images_per_s"] == pytest.approx(2 * 512 / 2.2)
     assert np.isfinite(row["final_train_loss"])
+    monkeypatch.undo()
+    forced = harness.bench_ensemble(images, 3, 256, 1, group_size=harness.group_size("all"))
+    assert (forced["group"], forced["group_size"]) == ("all", 3)
+
+
+def test_groups_flag_takes_default_or_a_positive_count(capsys):
+    assert harness.group_size("default") is None and harness.group_size("4") == 4
+    assert harness.group_size("all") >= 2**30
+    with pytest.raises(SystemExit):
+        harness.main(["--groups", "0"])
+    assert "argument --groups: must be a positive integer, got 0" in capsys.readouterr().err

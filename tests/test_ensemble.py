@@ -13,7 +13,14 @@ from killing import kill_then_finish
 import jaxvae
 from jaxvae.cli import main
 from jaxvae.config import EnsembleConfig
-from jaxvae.ensemble import create_train_states, member, num_runs, stack, train_ensemble_epoch
+from jaxvae.ensemble import (
+    create_train_states,
+    default_group_size,
+    member,
+    num_runs,
+    stack,
+    train_ensemble_epoch,
+)
 from jaxvae.ensemble_run import initial_states, member_dir, train_ensemble
 from jaxvae.likelihood import exact_log_marginal, iwae_bounds
 from jaxvae.run import initial_state, train
@@ -49,7 +56,10 @@ def test_ensemble_starts_exactly_where_each_single_run_starts():
         np.testing.assert_array_equal(a, b)
 
 
-def test_each_run_of_an_ensemble_epoch_equals_that_run_alone(subset, distance):
+# 3: all three runs vmapped; 1: one run after another in the same program (the default on a CPU);
+# 2: a group of two, then the one left over
+@pytest.mark.parametrize("group_size", [None, 3, 2])
+def test_each_run_of_an_ensemble_epoch_equals_that_run_alone(subset, distance, group_size):
     images = jnp.asarray(subset[0].images)
     optimizer = jaxvae.TrainConfig().optimizer()
     keys = jax.vmap(jax.random.key)(jnp.asarray(SEEDS))
@@ -57,7 +67,7 @@ def test_each_run_of_an_ensemble_epoch_equals_that_run_alone(subset, distance):
     start = [member(states, i) for i in range(3)]  # donated below: keep host copies of the parameters
     initial = [jax.tree.map(np.asarray, state.model) for state in start]
     trained, terms = train_ensemble_epoch(
-        states, images, optimizer=optimizer, batch_size=100, betas=jnp.asarray(BETAS)
+        states, images, optimizer=optimizer, batch_size=100, betas=jnp.asarray(BETAS), group_size=group_size
     )
     assert terms.total.shape == (3, 10) and np.all(np.asarray(trained.epoch) == 1)
     for i, beta in enumerate(BETAS):
@@ -69,6 +79,23 @@ def test_each_run_of_an_ensemble_epoch_equals_that_run_alone(subset, distance):
         assert distance(member(trained, i).model, alone.model) < 1e-3 * moved
     # the runs differ: another seed shuffles and initialises differently, another beta trains differently
     assert not np.allclose(terms.total[0], terms.total[1]) and not np.allclose(terms.total[0], terms.total[2])
+
+
+def test_default_groups_vmap_all_runs_on_accelerators_and_one_on_a_cpu():
+    assert default_group_size(64, "gpu") == 64 and default_group_size(8, "tpu") == 8
+    assert default_group_size(3, "cpu") == 1
+
+
+def test_train_ensemble_epoch_composes_under_jit_and_rejects_empty_groups(subset):
+    images = jnp.asarray(subset[0].images[:400])
+    optimizer = jaxvae.TrainConfig().optimizer()
+    keys = jax.vmap(jax.random.key)(jnp.arange(2))
+    epoch = partial(train_ensemble_epoch, optimizer=optimizer, batch_size=100)
+    _, direct = epoch(create_train_states("vae", keys, optimizer), images)
+    _, jitted = jax.jit(epoch)(create_train_states("vae", keys, optimizer), images)
+    np.testing.assert_allclose(jitted.total, direct.total, rtol=1e-5)
+    with pytest.raises(jaxvae.ConfigError, match="group_size must be >= 1"):
+        epoch(create_train_states("vae", keys, optimizer), images, group_size=0)
 
 
 def test_train_ensemble_equals_single_runs_and_writes_each_run(subset, tmp_path, distance):
