@@ -131,7 +131,7 @@ def test_a_data_dir_without_mnist_is_an_error_not_random_digits(tmp_path, capsys
     assert "mnist/train is not available" in captured.err and "decode_grid" not in captured.out
 
 
-def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch):
+def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch, tmp_path):
     images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
     # the epochs' clock: the ensemble's first epoch, then (run alone, ensemble) pairs
     clock = iter([9.0, 1.0, 2.2, 2.0, 3.0, 1.0, 2.0])
@@ -148,11 +148,17 @@ def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch):
     assert row["single_run_epoch_ms"] == pytest.approx(1000.0)
     # each ensemble epoch against the single-run epoch timed just before it: 1.1, 0.75, 1.0
     assert row["ratio_to_n_single_runs"] == pytest.approx(1.0)
+    assert row["ratio_of_fastest_epochs"] == pytest.approx(2.0 / (2 * 1.0))  # fastest 2.0 s and 1.0 s
     assert row["images_per_s"] == pytest.approx(2 * 512 / 2.2)
     assert np.isfinite(row["final_train_loss"])
     monkeypatch.undo()
-    forced = harness.bench_ensemble(images, 3, 256, 1, group_size=harness.group_size("all"))
+    forced = harness.bench_ensemble(
+        images, 3, 256, 1, group_size=harness.group_size("all"), profile_dir=tmp_path
+    )
     assert (forced["group"], forced["group_size"]) == ("all", 3)
+    # one more epoch of each under the profiler: per-run matmul time of the ensemble and of one run alone
+    assert forced["profile_together_matmul_ms_per_run"] > 0 and forced["profile_alone_matmul_ms_per_run"] > 0
+    assert (tmp_path / "ensemble-b256-runs3-together-groupall").is_dir()
 
 
 def test_groups_flag_takes_default_or_a_positive_count(capsys):
