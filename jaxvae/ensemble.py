@@ -3,8 +3,10 @@
 An *ensemble state* is a ``TrainState`` whose every leaf has a leading axis of N runs: N models,
 N optimizer states, N base keys. ``train_ensemble_epoch`` trains all of them for one epoch in a
 single compiled call, each run with its own key stream (so its own shuffles and noise) and its own
-KL weight ``beta``, on one copy of the data. Each kernel then does N runs' work, which is what a
-small-batch run on an accelerator lacks (purejaxrl trains populations the same way).
+KL weight ``beta``, on one copy of the data. On an accelerator each kernel then does N runs' work,
+which is what a small-batch run there lacks (purejaxrl trains populations the same way). On a CPU,
+where N runs' batched matrix products were measured slower than each run's own and there are no
+launches to save, the runs take turns inside the same program instead (``group_size``).
 
 Run ``i`` of an ensemble is the run trained alone with the same key and beta, up to float
 rounding (batched matrix products may sum in another order). Everything else takes the runs axis
