@@ -766,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
         if "ensemble" in args.suites:
             counts = args.runs or [1, 2, 4, 8, 16, *([64] if backend != "cpu" else [])]
-            line = "{:>5} {:>6} {:>7} {:>10.1f} {:>13.1f} {:>9.1f} {:>12,.0f} {:>10.2f}"
+            line = "{:>5} {:>6} {:>7} {:>10.1f} {:>13.1f} {:>9.1f} {:>12,.0f} {:>10.2f} {:>10.2f}"
             header = (
                 "runs",
                 "batch",
@@ -776,8 +776,9 @@ def main(argv: list[str] | None = None) -> int:
                 "alone ms",
                 "images/s",
                 "x N alone",
+                "fastest x",
             )
-            widths = (5, 6, 7, 10, 13, 9, 12, 10)
+            widths = (5, 6, 7, 10, 13, 9, 12, 10, 10)
             print("\n" + " ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
             for batch_size in args.batch_sizes:
                 for runs in counts:
@@ -794,8 +795,17 @@ def main(argv: list[str] | None = None) -> int:
                                 *cells,
                                 row["images_per_s"],
                                 row["ratio_to_n_single_runs"],
+                                row["ratio_of_fastest_epochs"],
                             )
                         )
+                        if "profile_alone_matmul_ms_per_run" in row:
+                            print(
+                                "      profiled, per run: matmuls "
+                                f"{row['profile_together_matmul_ms_per_run']:.1f} ms "
+                                f"(alone {row['profile_alone_matmul_ms_per_run']:.1f}), any operation "
+                                f"{row['profile_together_busy_ms_per_run']:.1f} ms "
+                                f"(alone {row['profile_alone_busy_ms_per_run']:.1f})"
+                            )
         if "peers" in args.suites:
             batch_size = args.batch_sizes[0]
             ours = next(
