@@ -155,24 +155,11 @@ def _train_ensemble_epoch(
 def map_runs(fn: Callable[..., Any], runs: Any, group_size: int) -> Any:
     """``fn`` applied to each run of ``runs`` (a tuple of pytrees with a leading runs axis), stacked.
 
-    ``group_size`` runs at a time go through one ``jax.vmap`` of ``fn``; the groups follow each
-    other in a ``lax.map``, and runs left over at the end form one smaller group. A group of one
-    calls ``fn`` itself: a vmap of one run is slower on a CPU than the run's own program.
+    ``group_size`` runs at a time go through one ``jax.vmap`` of ``fn`` and the groups follow each
+    other (``lax.map`` with ``batch_size``; runs left over form one smaller group). Groups of one
+    map ``fn`` itself, unbatched: a vmap of one run is slower on a CPU than the run's own program.
     """
     count = jax.tree.leaves(runs)[0].shape[0]
-
-    def group_fn(size: int) -> Callable[..., Any]:
-        if size == 1:
-            return lambda *run: jax.tree.map(lambda t: t[None], fn(*jax.tree.map(lambda t: t[0], run)))
-        return jax.vmap(fn)
-
-    if group_size >= count:
-        return group_fn(count)(*runs)
-    groups, left = divmod(count, group_size)
-    head = jax.tree.map(lambda t: t[: groups * group_size].reshape(groups, group_size, *t.shape[1:]), runs)
-    out = jax.lax.map(lambda group: group_fn(group_size)(*group), head)
-    out = jax.tree.map(lambda t: t.reshape(groups * group_size, *t.shape[2:]), out)
-    if left:
-        rest = group_fn(left)(*jax.tree.map(lambda t: t[groups * group_size :], runs))
-        out = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), out, rest)
-    return out
+    if 1 < count <= group_size:
+        return jax.vmap(fn)(*runs)
+    return jax.lax.map(lambda run: fn(*run), runs, batch_size=None if group_size == 1 else group_size)
