@@ -151,7 +151,9 @@ def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequen
         share = c / c.sum(axis=1, keepdims=True)
         mean, low, high = share.mean(0), share.min(0), share.max(0)
         offset = x + (i - (len(counts) - 1) / 2) * width
-        ax.bar(offset, mean, width, label=kind, yerr=(mean - low, high - mean), capsize=3)
+        # the mean of equal shares can round past them by an ulp; matplotlib refuses negative errors
+        spread = (np.maximum(mean - low, 0.0), np.maximum(high - mean, 0.0))
+        ax.bar(offset, mean, width, label=kind, yerr=spread, capsize=3)
     ax.axhline(1 / len(class_names), color="gray", ls=":", label="all classes equally often")
     ax.set_xticks(x, class_names)
     ax.set_xlabel("class the judge predicts for the decoded sample")
