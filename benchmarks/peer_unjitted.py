@@ -15,8 +15,8 @@ import time
 import jax
 import numpy as np
 
-from jaxvae.config import TrainConfig
-from jaxvae.run import initial_state
+from jaxvae.runs.config import TrainConfig
+from jaxvae.runs.single import initial_state
 from jaxvae.train import train_step
 
 

@@ -10,8 +10,6 @@ The public functions are ``jax.jit``-compiled and compose under a caller's ``jit
     logits = jaxvae.decode(model, z)                        # [B, 28, 28]
 """
 
-from jaxvae.checkpoint import restore_checkpoint, save_checkpoint
-from jaxvae.config import TrainConfig
 from jaxvae.data import Dataset, load_bundled, load_dataset, read_idx
 from jaxvae.errors import (
     CheckpointError,
@@ -22,7 +20,6 @@ from jaxvae.errors import (
     TrainingError,
 )
 from jaxvae.evaluation import evaluate
-from jaxvae.generative import density_coverage, frechet_distance, knn_radii, precision_recall
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.losses import (
     LossTerms,
@@ -34,7 +31,10 @@ from jaxvae.losses import (
     vae_loss,
 )
 from jaxvae.models import VAE, AutoEncoder, Posterior, decode, encode, make_model, reparameterize
-from jaxvae.run import initial_state, load_model
+from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
+from jaxvae.runs.config import TrainConfig
+from jaxvae.runs.single import initial_state, load_model
+from jaxvae.study.generative import density_coverage, frechet_distance, knn_radii, precision_recall
 from jaxvae.train import TrainState, create_train_state, train_epoch, train_step
 
 __version__ = "0.1.0"

@@ -68,6 +68,11 @@ def class_names(dataset: str) -> list[str]:
     return CLASS_NAMES.get(dataset, [str(i) for i in range(10)])
 
 
+def noun(dataset: str) -> str:
+    """What one image of ``dataset`` is called in a report: an item of clothing, or a digit."""
+    return "item" if dataset == "fashion_mnist" else "digit"
+
+
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _SYSTEM_DIRS = {"fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),)}
 # MD5 of the decompressed canonical MNIST files; used to verify downloads.

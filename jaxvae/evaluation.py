@@ -7,20 +7,9 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from jaxvae.batching import pad_to_chunks
 from jaxvae.losses import LossTerms, loss_terms
 from jaxvae.models import Model
-
-
-def pad_to_chunks(images: jax.Array, chunk_size: int) -> tuple[jax.Array, jax.Array]:
-    """Pad [N, ...] with zeros to [num_chunks, chunk_size, ...]; weights [num_chunks, chunk_size]
-    are 1 for real rows and 0 for padding."""
-    num_images = images.shape[0]
-    num_chunks = -(-num_images // chunk_size)
-    padding = num_chunks * chunk_size - num_images
-    padded = jnp.pad(images, [(0, padding)] + [(0, 0)] * (images.ndim - 1))
-    weights = (jnp.arange(num_chunks * chunk_size) < num_images).astype(jnp.float32)
-    chunks = padded.reshape(num_chunks, chunk_size, *images.shape[1:])
-    return chunks, weights.reshape(num_chunks, chunk_size)
 
 
 @partial(jax.jit, static_argnames=("chunk_size",))

@@ -89,6 +89,7 @@ class VAE(nnx.Module):
 
 Model = AutoEncoder | VAE
 MODEL_KINDS = ("ae", "vae")
+MODEL_NAMES = {"ae": "Autoencoder", "vae": "VAE"}  # how figures and pages name each kind
 
 
 def make_model(
@@ -111,11 +112,6 @@ def make_model(
     cls = AutoEncoder if kind == "ae" else VAE
     compute = None if dtype in (None, "float32") else jnp.dtype(dtype)
     return cls(latent_dim, tuple(hidden_dims), rngs=nnx.Rngs(params=key), dtype=compute)
-
-
-def model_kind(model: Model) -> str:
-    """``"vae"`` or ``"ae"``."""
-    return "vae" if isinstance(model, VAE) else "ae"
 
 
 def to_pixels(images: jax.Array) -> jax.Array:

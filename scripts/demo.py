@@ -3,7 +3,7 @@
 
 import sys
 
-from jaxvae.cli import main
+from jaxvae.commands.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["demo", *sys.argv[1:]]))

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import jax
 
-from jaxvae.config import TrainConfig
 from jaxvae.errors import JaxvaeError
-from jaxvae.heldout import EvalConfig, evaluate_run
-from jaxvae.run import summarize, train
+from jaxvae.experiments.heldout import EvalConfig, evaluate_run
+from jaxvae.runs.config import TrainConfig
+from jaxvae.runs.driver import summarize
+from jaxvae.runs.single import train
 
 REFERENCES = """\
 Published references (not produced here):

@@ -29,7 +29,9 @@ def main() -> int:
     metrics = report / "metrics.json"
     done = json.loads(metrics.read_text()) if metrics.exists() else {}
     if not done or done["seeds"] != done["planned_seeds"]:
-        subprocess.run([sys.executable, "-m", "jaxvae.cli", "demo", "--out", str(report)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "jaxvae.commands.cli", "demo", "--out", str(report)], check=True
+        )
     images = ROOT / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
     for name in FIGURES:

@@ -24,14 +24,28 @@ def full_mnist_dir() -> Path:
     return FULL_MNIST
 
 
+def _isolate(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    monkeypatch.delenv("JAXVAE_DATA_DIR", raising=False)
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(root / "tfds"))
+    # in-process CLI calls must not point this whole test process at one test's XLA cache folder
+    monkeypatch.setenv("JAXVAE_NO_COMPILE_CACHE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_env(tmp_path_factory):
+    """Module- and session-scoped fixtures (a demo report shared by a module's tests) are set up
+    before any test's own isolation: they too must not read the user's cache (a classifier cached
+    there by another process would be reused)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, tmp_path_factory.mktemp("session"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_data_env(monkeypatch, tmp_path):
     """No test reads the user's data folders or cache, or downloads anything by accident."""
-    monkeypatch.delenv("JAXVAE_DATA_DIR", raising=False)
-    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
-    # in-process CLI calls must not point this whole test process at one test's XLA cache folder
-    monkeypatch.setenv("JAXVAE_NO_COMPILE_CACHE", "1")
+    _isolate(monkeypatch, tmp_path)
 
 
 def _distance(xs, ys) -> float:

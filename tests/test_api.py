@@ -115,17 +115,3 @@ def test_bfloat16_compute_keeps_float32_params_and_outputs(images):
     state = jaxvae.create_train_state(model, opt, key=jax.random.key(1))
     state, terms = jaxvae.train_step(state, images, optimizer=opt)
     assert np.isfinite(float(terms.total))
-
-
-def test_no_library_module_imports_the_command_line():
-    """Imports go one way: the commands use the library, and no module imports ``jaxvae.cli`` back."""
-    import ast
-    from pathlib import Path
-
-    for path in Path(jaxvae.__file__).parent.glob("*.py"):
-        imported = {
-            node.module
-            for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.ImportFrom) and node.module
-        }
-        assert path.stem == "cli" or "jaxvae.cli" not in imported, path.name

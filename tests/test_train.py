@@ -5,8 +5,8 @@ import optax
 import pytest
 
 import jaxvae
-from jaxvae.parallel import batch_sharding, data_mesh, replicate
-from jaxvae.run import initial_state
+from jaxvae.runs.parallel import batch_sharding, data_mesh, replicate
+from jaxvae.runs.single import initial_state
 
 OPT = optax.adam(1e-3)
 
@@ -126,7 +126,7 @@ def test_three_epochs_on_full_mnist_reach_158_nats(full_mnist_dir):
 
 
 def test_training_run_on_four_devices_matches_one(tmp_path, subset, distance):
-    from jaxvae.run import train
+    from jaxvae.runs.single import train
 
     assert len(jax.devices()) == 4, "conftest asks for 4 fake CPU devices"
     runs = {}
@@ -149,7 +149,7 @@ def test_training_run_on_four_devices_matches_one(tmp_path, subset, distance):
 
 
 def test_uneven_batch_split_is_a_clear_error(tmp_path, subset):
-    from jaxvae.run import train
+    from jaxvae.runs.single import train
 
     if len(jax.devices()) < 4:
         pytest.skip("needs 4 devices (conftest gives 4 fake CPU devices; an accelerator may have fewer)")
@@ -159,7 +159,7 @@ def test_uneven_batch_split_is_a_clear_error(tmp_path, subset):
 
 
 def test_learning_rate_schedules_resume_where_they_were(tmp_path, subset):
-    from jaxvae.run import train
+    from jaxvae.runs.single import train
 
     small = (subset[0]._replace(images=subset[0].images[:1000], labels=subset[0].labels[:1000]), subset[1])
 

@@ -1,0 +1,2 @@
+"""The ``jaxvae`` command line: one module per command, the shared flags, and ``cli``, the
+dispatcher. Nothing in the package imports this layer."""

@@ -1,0 +1,200 @@
+"""The demo: train an AE and a VAE with a 2-D latent once per seed, measure both with a validated
+judge, decide each claim of the AE-versus-VAE story, and write the report.
+
+``run_demo(DemoConfig(...))`` is what ``jaxvae demo`` runs; it returns metrics.json's content.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from jaxvae.data import class_names
+from jaxvae.report import plots
+from jaxvae.report.demo_figures import draw_demo_figures
+from jaxvae.report.demo_page import render_html
+from jaxvae.runs.config import replace_defaults
+from jaxvae.runs.driver import summarize
+from jaxvae.runs.files import prepare_run_dir, write_json
+from jaxvae.study.classifier import accuracy
+from jaxvae.study.experiment import (
+    Stream,
+    StudyConfig,
+    load_study_data,
+    make_judge,
+    measure_run,
+    on_device,
+    stream_key,
+    train_seeds,
+)
+from jaxvae.study.judge import fit_for_use, validate, with_reconstructions
+from jaxvae.study.measures import reference, validate_generative
+from jaxvae.study.verdicts import verdicts
+
+
+@dataclass(frozen=True)
+class DemoConfig(StudyConfig):
+    """Settings of ``jaxvae demo``: the study's (``StudyConfig``) and these; every field is a flag."""
+
+    grid_size: int = field(default=20, metadata={"help": "rows and columns of the decoded latent grids"})
+    seeds: int = field(
+        default=3,
+        metadata={
+            "help": "independent training runs of each model, with seeds SEED, SEED+1, ...; the report "
+            "gives each measure's mean and every run's value (figures: the first run)",
+        },
+    )
+    out: str = field(default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
+
+    def validate(self) -> DemoConfig:
+        """Reject bad settings in one line before any work; returns ``self`` when valid."""
+        self.check_counts("grid_size", "seeds")
+        return self
+
+    def quick(self) -> DemoConfig:
+        """A fast smoke run: ``QUICK`` for every setting left at its default."""
+        return replace_defaults(self, QUICK)
+
+
+QUICK: dict[str, Any] = {
+    "epochs": 2,
+    "classifier_epochs": 2,
+    "judge_decoder_epochs": 1,
+    "grid_size": 12,
+    "seeds": 1,
+    "samples": 2000,
+}
+
+
+def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Build and validate the judge, train both models once per seed, measure, draw and write the
+    report; returns metrics.json's content. The figures show the first seed's models."""
+    began = time.perf_counter()
+    config.validate()
+    out = prepare_run_dir(config.out)
+    data = load_study_data(config.dataset, config.data_dir)
+    if data.banner:
+        print(f"\n{'!' * 80}\n{data.banner}\n{'!' * 80}\n", file=sys.stderr)
+    test = data.test
+    judge, decoder_names = make_judge(config, data, out, progress=progress)
+    validation = validate(judge, test.images, test.labels, {}, key=stream_key(config.seed, Stream.VALIDATION))
+    judge_accuracy = accuracy(judge.classifier, test.images, test.labels)
+    real = reference(judge, test.images)
+    generative_checks = validate_generative(
+        judge, test.images, test.labels, key=stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
+    )
+    num_samples = min(config.samples, len(test.images))
+
+    images = on_device(data)
+    seeds = [config.seed + i for i in range(config.seeds)]
+    runs: list[dict[str, Any]] = []
+    figures: dict[str, str] = {}
+    metrics: dict[str, Any] = {}
+    ensembles = {
+        kind: train_seeds(
+            data,
+            kind=kind,
+            seeds=seeds,
+            out=out / f"runs_{kind}",
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            progress=progress,
+        )
+        for kind in ("ae", "vae")
+    }
+    for index, seed in enumerate(seeds):
+        trained = {kind: runs[index] for kind, runs in ensembles.items()}
+        measured = {
+            kind: measure_run(
+                run.state.model, kind, judge, real, data, images, seed=seed, num_samples=num_samples
+            )
+            for kind, run in trained.items()
+        }
+        if seed == seeds[0]:
+            figures = draw_demo_figures(
+                out,
+                data,
+                trained,
+                measured,
+                judge,
+                grid_size=config.grid_size,
+                seed=config.seed,
+                progress=progress,
+            )
+        runs.append(
+            {
+                "seed": seed,
+                "models": {
+                    k: {**m.measured.numbers, "training": summarize(trained[k].metrics)}
+                    for k, m in measured.items()
+                },
+            }
+        )
+        # the report so far, rewritten after every run: an interrupted demo keeps what it measured
+        counts = {
+            f"{plots.NAMES[k]}: {sampler}": np.array(
+                [run["models"][k]["samplers"][sampler]["class_counts"] for run in runs]
+            )
+            for k in ("ae", "vae")
+            for sampler in runs[0]["models"][k]["samplers"]
+        }
+        classes = class_names(data.name)
+        figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, classes).name
+        table = with_reconstructions(
+            validation,
+            {
+                f"{plots.NAMES[k]} reconstructions of test images": [
+                    run["models"][k]["reconstructions"]["accepted"] for run in runs
+                ]
+                for k in ("ae", "vae")
+            },
+        )
+        means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
+        metrics = {
+            "dataset": data.name,
+            "fallback_banner": data.banner,
+            "seed": config.seed,
+            "seeds": [run["seed"] for run in runs],
+            "planned_seeds": seeds,
+            "config": asdict(config),
+            "judge": {
+                "threshold": judge.threshold,
+                "calibration": judge.calibration,
+                "decoders": decoder_names,
+                "test_accuracy": judge_accuracy,
+                "fit": fit_for_use(table),
+            },
+            "validation": table,
+            "generative_validation": generative_checks,
+            "num_samples": num_samples,
+            "num_test_images": len(test.images),
+            "runs": runs,
+            "means": means,
+            "verdicts": verdicts(means),
+            "figures": figures,
+            "figures_seed": seeds[0],
+            "wall_seconds": time.perf_counter() - began,
+        }
+        write_json(out / "metrics.json", metrics)
+        (out / "index.html").write_text(render_html(metrics))
+    return metrics
+
+
+def mean_over_runs(values: list[Any]) -> Any:
+    """The mean over runs of each number in a nest of dicts (over the runs that have one; None where
+    none has); lists of missing classes become their union, other lists are dropped."""
+    first = values[0]
+    if isinstance(first, dict):
+        merged = {}
+        for key in first:
+            if key == "missing_classes":
+                merged[key] = sorted(set().union(*(v[key] for v in values)))
+            elif not isinstance(first[key], list):
+                merged[key] = mean_over_runs([v[key] for v in values])
+        return merged
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None

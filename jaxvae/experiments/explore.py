@@ -1,0 +1,41 @@
+"""The latent explorer of any trained runs with a 2-D latent (``jaxvae explore``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+
+from jaxvae.data import class_names, load_dataset
+from jaxvae.errors import ConfigError
+from jaxvae.report.explorer import ExplorerModel, write_explorer
+from jaxvae.runs.files import prepare_run_dir
+from jaxvae.runs.single import load_model
+from jaxvae.study.measures import encode_codes
+
+
+def explore_runs(run_dirs: list[str], out: str | Path, data_dir: str | None = None) -> Path:
+    """Write the explorer for trained runs with a 2-D latent (``jaxvae train`` run directories);
+    returns the page's path. The training split is read from each run's dataset."""
+    target = prepare_run_dir(out)
+    models: dict[str, ExplorerModel] = {}
+    dataset = None
+    for run_dir in run_dirs:
+        model, config = load_model(run_dir)
+        if config.latent_dim != 2:
+            raise ConfigError(f"{run_dir}: the explorer needs a 2-D latent, this run has {config.latent_dim}")
+        if dataset not in (None, config.dataset):
+            raise ConfigError(f"{run_dir}: trained on {config.dataset}, the others on {dataset}")
+        dataset = config.dataset
+        train = load_dataset(config.dataset, "train", data_dir or config.data_dir)
+        test = load_dataset(config.dataset, "test", data_dir or config.data_dir)
+        key = jax.random.key(0)
+        name = config.model if config.model not in models else Path(run_dir).name
+        models[name] = ExplorerModel(
+            config.model,
+            model,
+            encode_codes(model, jax.numpy.asarray(train.images), key=key)["mean"],
+            encode_codes(model, jax.numpy.asarray(test.images), key=key)["mean"],
+        )
+    assert dataset is not None
+    return write_explorer(target, models, train.labels, train.images, class_names(dataset))

@@ -1,0 +1,172 @@
+"""The beta sweep: VAEs over a grid of KL weights (and seeds) as one ensemble, measured like the demo.
+
+The question is the project brief's "how much overlap is needed to fill the space?". Every (beta, seed) run
+is trained in one compiled program (``jaxvae.ensemble``), then measured with the demo's validated
+judge and measures: the empty share of the code box under one posterior draw per image, the prior
+samples' generation measures, and the held-out -ELBO (always at beta = 1, so that the runs compare)
+with its reconstruction and KL terms. Each run is also graded by the demo's fixed rules for claims
+(v) "fills the space" and (vi) "prior samples decode like reconstructions"; nothing is tuned here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxvae.data import class_names
+from jaxvae.evaluation import evaluate
+from jaxvae.latent import decode_grid, prior_quantile_grid
+from jaxvae.report import plots
+from jaxvae.report.sweep_page import sweep_html
+from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
+from jaxvae.runs.driver import summarize, terms_dict
+from jaxvae.runs.ensemble_run import started_with, train_ensemble
+from jaxvae.runs.files import prepare_run_dir, write_json
+from jaxvae.study.classifier import accuracy
+from jaxvae.study.experiment import (
+    Stream,
+    StudyConfig,
+    load_study_data,
+    make_judge,
+    measure_run,
+    on_device,
+    stream_key,
+)
+from jaxvae.study.judge import fit_for_use, validate, with_reconstructions
+from jaxvae.study.measures import reference
+from jaxvae.study.verdicts import empty_ratio, fills_space, prior_generates
+
+
+@dataclass(frozen=True)
+class SweepConfig(StudyConfig):
+    """Settings of ``jaxvae sweep``: the study's (``StudyConfig``) and these; every field is a flag."""
+
+    beta: tuple[float, ...] = field(
+        default=(0.0, 0.03, 0.1, 0.3, 1.0, 3.0), metadata={"help": "the KL weights to train a VAE at"}
+    )
+    seeds: int = field(default=1, metadata={"help": "runs per beta, with seeds SEED, SEED+1, ..."})
+    grid_size: int = field(default=10, metadata={"help": "rows and columns of each decoded prior grid"})
+    out: str = field(default="sweep", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
+
+    def validate(self) -> SweepConfig:
+        """Reject bad settings in one line before any work."""
+        self.check_counts("seeds", "grid_size")
+        self.ensemble("").validate()
+        return self
+
+    def ensemble(self, out: str, dataset: str = "mnist") -> EnsembleConfig:
+        """Every (beta, seed) run, beta-major: beta ``b``'s runs are seeds SEED .. SEED + seeds - 1."""
+        train = TrainConfig(
+            model="vae",
+            dataset=dataset,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            out=out,
+        )
+        seeds = tuple(self.seed + s for _ in self.beta for s in range(self.seeds))
+        return EnsembleConfig(train, seeds, tuple(float(b) for b in self.beta for _ in range(self.seeds)))
+
+    def quick(self) -> SweepConfig:
+        """A fast smoke run: ``QUICK`` for every setting left at its default."""
+        return replace_defaults(self, QUICK)
+
+
+QUICK: dict[str, Any] = {"epochs": 2, "classifier_epochs": 2, "judge_decoder_epochs": 1, "samples": 2000}
+
+
+def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Build and validate the judge, train every run as one ensemble, measure each, draw, and write
+    the report; returns metrics.json's content."""
+    began = time.perf_counter()
+    config.validate()
+    out = prepare_run_dir(config.out)
+    data = load_study_data(config.dataset, config.data_dir)
+    if data.banner:
+        print(f"\n{'!' * 80}\n{data.banner}\n{'!' * 80}\n", file=sys.stderr)
+    name, train_data, test_data = data.name, data.train, data.test
+    judge, decoder_names = make_judge(config, data, out, progress=progress)
+    base_validation = validate(
+        judge, test_data.images, test_data.labels, {}, key=stream_key(config.seed, Stream.VALIDATION)
+    )
+    real = reference(judge, test_data.images)
+    num_samples = min(config.samples, len(test_data.images))
+
+    ensemble = config.ensemble(str(out / "runs"), name)
+    splits = (train_data, test_data)
+    trained = train_ensemble(ensemble, data=splits, progress=progress, resume=started_with(ensemble)).runs
+    images = on_device(data)
+    grid = jnp.asarray(prior_quantile_grid(config.grid_size))
+    runs, maps, grids = [], [], []
+    for i, run in enumerate(tqdm(trained, desc="measure each run", disable=not progress)):
+        seed, beta = ensemble.seeds[i], ensemble.betas[i]
+        model = run.state.model
+        codes, measured = measure_run(
+            model, "vae", judge, real, data, images, seed=seed, num_samples=num_samples
+        )
+        numbers = measured.numbers
+        held_out = evaluate(model, images[1], key=stream_key(seed, Stream.HELD_OUT), beta=1.0)
+        runs.append(
+            {
+                "seed": seed,
+                "beta": beta,
+                **numbers,
+                **terms_dict(jax.device_get(held_out), "test"),
+                "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
+                "fills_space": fills_space(numbers),
+                "prior_generates": prior_generates(numbers),
+                "training": summarize(run.metrics),
+            }
+        )
+        if seed == config.seed:  # the figures show each beta's first run
+            maps.append((beta, codes["train"]))
+            grids.append((beta, np.asarray(decode_grid(model, grid))))
+    classes = class_names(name)
+    figures = {
+        "curves": plots.sweep_curves(out / "sweep_curves.png", runs).name,
+        "maps": plots.sweep_maps(out / "sweep_maps.png", maps, grids, train_data.labels, classes).name,
+    }
+    validation = with_reconstructions(
+        base_validation,
+        {
+            f"VAE (beta {beta:g}) reconstructions of test images": [
+                r["reconstructions"]["accepted"] for r in runs if r["beta"] == beta
+            ]
+            for beta in dict.fromkeys(ensemble.betas)
+        },
+    )
+    metrics = {
+        "dataset": name,
+        "fallback_banner": data.banner,
+        "config": asdict(config),
+        "judge": {
+            "threshold": judge.threshold,
+            "decoders": decoder_names,
+            "test_accuracy": accuracy(judge.classifier, test_data.images, test_data.labels),
+            "fit": fit_for_use(validation),
+        },
+        "validation": validation,
+        "num_samples": num_samples,
+        "runs": runs,
+        "smallest_filling_beta": smallest_beta(runs, "fills_space"),
+        "smallest_generating_beta": smallest_beta(runs, "prior_generates"),
+        "figures": figures,
+        "wall_seconds": time.perf_counter() - began,
+    }
+    write_json(out / "metrics.json", metrics)
+    (out / "index.html").write_text(sweep_html(metrics))
+    return metrics
+
+
+def smallest_beta(runs: list[dict[str, Any]], rule: str) -> float | None:
+    """The smallest beta all of whose runs pass ``rule``, or None when no beta of the grid does."""
+    betas = sorted({r["beta"] for r in runs})
+    passing = [b for b in betas if all(r[rule] for r in runs if r["beta"] == b)]
+    return passing[0] if passing else None

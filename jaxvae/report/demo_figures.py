@@ -1,0 +1,148 @@
+"""The demo's figures of one run of each model (the first seed's), and its explorer page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from jaxvae.data import Dataset, class_names, noun
+from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
+from jaxvae.models import Model, decode, encode
+from jaxvae.report import plots
+from jaxvae.report.explorer import ExplorerModel, write_explorer
+from jaxvae.runs.driver import RunResult
+from jaxvae.study.experiment import RunMeasures, Stream, StudyData, stream_key
+from jaxvae.study.judge import Judge, negatives
+from jaxvae.study.measures import Measured
+
+FIGURES = 12  # figures drawn by draw_demo_figures, the explorer included (its progress bar's total)
+
+
+def interpolate(model: Model, a: np.ndarray, b: np.ndarray, steps: int = 12) -> np.ndarray:
+    """Decoded pixel means along the straight line between the codes (posterior means) of ``a``
+    and ``b`` [28, 28]: [steps, 28, 28]."""
+    za, zb = encode(model, jnp.stack([a, b])).mean
+    t = jnp.linspace(0.0, 1.0, steps)[:, None]
+    return np.asarray(jax.nn.sigmoid(decode(model, (1 - t) * za[None] + t * zb[None])))
+
+
+def judge_examples(
+    judge: Judge, test: Dataset, measured: Mapping[str, Measured], *, key: jax.Array, count: int = 10
+) -> dict[str, np.ndarray]:
+    """A few images of each kind in the judge's validation table, for the report's figure."""
+    picks = np.asarray(jax.random.choice(key, len(test.images), (count,), replace=False))
+    rows = {"real test images": test.images[picks]}
+    rows |= {
+        f"{plots.NAMES[k]} reconstructions": m.pictures["reconstruction_images"][picks]
+        for k, m in measured.items()
+    }
+    negative = negatives(jax.random.fold_in(key, 1), test.images, test.labels, count)
+    return rows | {k: v[:count] for k, v in negative.items()}
+
+
+def draw_demo_figures(
+    out: Path,
+    data: StudyData,
+    trained: Mapping[str, RunResult],
+    measured: Mapping[str, RunMeasures],
+    judge: Judge,
+    *,
+    grid_size: int,
+    seed: int,
+    progress: bool = True,
+) -> dict[str, str]:
+    """Draw every figure of one run of each model (``trained`` and ``measured`` keyed by kind) into
+    ``out``, and write the explorer; returns each figure's file name by its key in the report."""
+    train, test = data.train, data.test
+    classes = class_names(data.name)
+    models = {kind: run.state.model for kind, run in trained.items()}
+    codes = {kind: m.codes["train"] for kind, m in measured.items()}
+    numbers = {kind: m.measured.numbers for kind, m in measured.items()}
+    pictures = {kind: m.measured.pictures for kind, m in measured.items()}
+    figures: dict[str, str] = {}
+    bar = tqdm(total=FIGURES, desc="draw figures and the explorer", disable=not progress)
+
+    def done(key: str, path: Path) -> None:
+        figures[key] = path.name
+        bar.update()
+
+    done("latent_maps", plots.latent_maps(out / "latent_maps.png", codes, train.labels, classes))
+    for kind, model in models.items():
+        if kind == "ae":
+            box = numbers[kind]["box"]
+            grid = grid_points(tuple(box[0]), tuple(box[1]), grid_size)
+            title = "decoded grid over the code box"
+        else:
+            grid = prior_quantile_grid(grid_size)
+            title = "decoded grid at prior quantiles 5%..95%"
+        images = np.asarray(decode_grid(model, jnp.asarray(grid)))
+        path = out / f"grid_{kind}.png"
+        done(f"grid_{kind}", plots.grid_decodes(path, kind, images, grid, codes[kind], train.labels, title))
+    boxes = {k: n["box"] for k, n in numbers.items()}
+    heat = {k: p["heat"] for k, p in pictures.items()}
+    done("holes", plots.holes(out / "holes.png", heat, boxes, codes, judge.threshold, noun(data.name)))
+    done(
+        "empty_regions",
+        plots.empty_regions(
+            out / "empty_regions.png",
+            codes,
+            train.labels,
+            {k: n["empty_regions"] for k, n in numbers.items()},
+            {k: p["region_images"] for k, p in pictures.items()},
+            boxes,
+            {k: p["hull"] for k, p in pictures.items()},
+        ),
+    )
+    done(
+        "by_distance",
+        plots.acceptance_by_distance(
+            out / "by_distance.png",
+            {k: n["by_distance"] for k, n in numbers.items()},
+            {k: n["far_spacings"] for k, n in numbers.items()},
+        ),
+    )
+    samples = {
+        f"{plots.NAMES[k]}: {sampler}": images
+        for k, p in pictures.items()
+        for sampler, images in p["samples"].items()
+    }
+    done(
+        "samples",
+        _judged_grid(out / "samples.png", samples, judge, "The first 12 draws of each sampler, decoded"),
+    )
+    examples = judge_examples(
+        judge, test, {k: m.measured for k, m in measured.items()}, key=stream_key(seed, Stream.EXAMPLES)
+    )
+    done(
+        "judge_examples",
+        _judged_grid(out / "judge_examples.png", examples, judge, "Examples of each validation kind"),
+    )
+    rows = {"original": test.images[:12] / 255.0}
+    rows |= {plots.NAMES[k]: p["reconstruction_images"][:12] / 255.0 for k, p in pictures.items()}
+    done(
+        "reconstructions",
+        plots.image_rows(out / "reconstructions.png", rows, "Test images and reconstructions"),
+    )
+    a, b = (test.images[int(np.argmax(test.labels == digit))] for digit in (1, 7))
+    paths = {plots.NAMES[k]: interpolate(model, a, b) for k, model in models.items()}
+    title = "Straight line in latent space between two test images"
+    done("interpolation", plots.image_rows(out / "interpolation.png", paths, title))
+    curves = {k: run.metrics for k, run in trained.items()}
+    done("training_curves", plots.training_curves(out / "training_curves.png", curves))
+    explorer = {
+        kind: ExplorerModel(kind, models[kind], codes[kind], measured[kind].codes["test"]) for kind in models
+    }
+    done("explorer", write_explorer(out, explorer, train.labels, train.images, classes, judge))
+    bar.close()
+    return figures
+
+
+def _judged_grid(path: Path, rows: dict[str, Any], judge: Judge, title: str) -> Path:
+    accepted = {k: judge.accepts(v) for k, v in rows.items()}
+    return plots.example_grid(path, rows, accepted, f"{title} (above each: does the judge accept it?)")

@@ -1,0 +1,136 @@
+"""The latent explorer: decode any point of a 2-D latent space live, in the browser.
+
+``write_explorer`` exports each model's decoder (float32 weights, base64) and its training codes to
+``explorer_data.js`` and writes ``explorer.html`` beside it; the report's ``index.html`` embeds the
+same explorer. The page's script (``templates/explorer.js``) runs the decoder's forward pass in
+plain JavaScript: nothing is fetched, so the page works from ``file://`` offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import numpy as np
+
+from jaxvae.models import MODEL_NAMES, Model
+from jaxvae.study.holes import code_map
+from jaxvae.study.judge import Judge
+from jaxvae.study.measures import bounding_box
+
+DATA_FILE = "explorer_data.js"
+PAGE_FILE = "explorer.html"
+SHOWN_IMAGES = 2000  # training images carried in the page, to show the nearest one
+
+
+@dataclass(frozen=True)
+class ExplorerModel:
+    """What the page needs of one trained model with a 2-D latent."""
+
+    kind: str
+    model: Model
+    train_codes: np.ndarray  # [N, 2]
+    test_codes: np.ndarray  # [M, 2], fixes the "far" threshold
+
+
+def _b64(array: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
+
+
+def decoder_layers(model: Model) -> list[dict[str, Any]]:
+    """The decoder's dense layers as ``{"in", "out", "kernel", "bias"}`` (float32, base64, kernel
+    row-major [in, out]): y = relu(x @ kernel + bias) between layers, logits after the last."""
+    return [_dense(layer) for layer in model.decoder.layers]
+
+
+def _dense(layer: Any) -> dict[str, Any]:
+    kernel = np.asarray(layer.kernel[...], np.float32)
+    return {
+        "in": kernel.shape[0],
+        "out": kernel.shape[1],
+        "kernel": _b64(kernel, "<f4"),
+        "bias": _b64(layer.bias[...], "<f4"),
+    }
+
+
+def judge_weights(judge: Judge) -> dict[str, Any]:
+    """The judge's network for the page: its two patch convolutions and two dense layers (float32,
+    base64; ``jaxvae.study.classifier.Classifier``) and its threshold."""
+    c = judge.classifier
+    layers = {"conv1": c.conv1.dense, "conv2": c.conv2.dense, "hidden": c.hidden, "out": c.out}
+    return {"threshold": judge.threshold, **{name: _dense(layer) for name, layer in layers.items()}}
+
+
+def explorer_data(
+    models: Mapping[str, ExplorerModel],
+    labels: np.ndarray,
+    images: np.ndarray,
+    class_names: list[str],
+    judge: Judge | None = None,
+) -> dict[str, Any]:
+    """The JSON the page reads: per model its decoder, codes and spacing; the labels; a fixed
+    subsample of ``SHOWN_IMAGES`` training images (uint8, base64) with their indices; and, if given,
+    the judge, whose verdict the page then shows for each decode."""
+    shown = np.sort(np.random.default_rng(0).permutation(len(images))[: min(SHOWN_IMAGES, len(images))])
+    out: dict[str, Any] = {
+        "classes": class_names,
+        "labels": _b64(labels, "u1"),
+        "count": len(labels),
+        "shown": _b64(shown, "<i4"),
+        "images": _b64(images[shown], "u1"),
+        "models": {},
+        "judge": judge_weights(judge) if judge is not None else None,
+    }
+    for name, m in models.items():
+        index = code_map(m.train_codes, m.test_codes)
+        out["models"][name] = {
+            "kind": m.kind,
+            "title": MODEL_NAMES.get(m.kind, m.kind),
+            "layers": decoder_layers(m.model),
+            "codes": _b64(m.train_codes, "<f4"),
+            "box": [list(side) for side in bounding_box(m.train_codes)],
+            "spacing": index.spacing,
+            "far": index.far,
+        }
+    return out
+
+
+def read_template(name: str) -> str:
+    """A template file shipped in the package (``jaxvae/report/templates``)."""
+    return resources.files("jaxvae.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def explorer_section() -> str:
+    """The explorer's HTML fragment (with its style and script inline), for ``index.html``."""
+    return Template(read_template("explorer.html")).substitute(
+        css=read_template("explorer.css"),
+        js=read_template("explorer.js"),
+        data_file=DATA_FILE,
+        shown=f"{SHOWN_IMAGES:,}",
+    )
+
+
+def write_explorer(
+    out: Path,
+    models: Mapping[str, ExplorerModel],
+    labels: np.ndarray,
+    images: np.ndarray,
+    class_names: list[str],
+    judge: Judge | None = None,
+) -> Path:
+    """Write ``out/explorer_data.js`` and the standalone ``out/explorer.html``; returns the page."""
+    data = json.dumps(explorer_data(models, labels, images, class_names, judge))
+    (out / DATA_FILE).write_text(f"window.JAXVAE_EXPLORER = {data};\n", encoding="utf-8")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>jaxvae: latent explorer</title>'
+        f"</head><body>\n{explorer_section()}\n</body></html>\n"
+    )
+    path = out / PAGE_FILE
+    path.write_text(page, encoding="utf-8")
+    return path

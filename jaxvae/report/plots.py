@@ -1,0 +1,331 @@
+"""Figures for the demo report (matplotlib, no display needed). Each function writes one PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from jaxvae.latent import tile
+from jaxvae.models import MODEL_NAMES
+
+NAMES = MODEL_NAMES
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _scatter(ax: plt.Axes, codes: np.ndarray, labels: np.ndarray, *, size: float = 1.0) -> Any:
+    order = np.random.default_rng(0).permutation(len(codes))  # no class drawn on top of all others
+    return ax.scatter(
+        codes[order, 0],
+        codes[order, 1],
+        c=labels[order],
+        cmap="tab10",
+        vmin=-0.5,
+        vmax=9.5,
+        s=size,
+        alpha=0.6,
+        linewidths=0,
+        rasterized=True,
+    )
+
+
+def latent_maps(
+    path: Path, codes: dict[str, np.ndarray], labels: np.ndarray, class_names: Sequence[str]
+) -> Path:
+    """Every training image's code, coloured by label, AE and VAE side by side."""
+    fig, axes = plt.subplots(1, len(codes), figsize=(6.2 * len(codes), 5.6))
+    for ax, (kind, z) in zip(np.atleast_1d(axes), codes.items(), strict=True):
+        points = _scatter(ax, z, labels)
+        ax.set_title(
+            f"{NAMES[kind]}: {'z' if kind == 'ae' else 'posterior mean'} of {len(z):,} training images"
+        )
+        ax.set_xlabel("z[0]")
+        ax.set_ylabel("z[1]")
+    bar = fig.colorbar(points, ax=axes, ticks=range(10))
+    bar.ax.set_yticklabels(class_names)
+    bar.set_label("label (colour only; never used in training)")
+    return _save(fig, path)
+
+
+def grid_decodes(
+    path: Path,
+    kind: str,
+    images: np.ndarray,
+    grid: np.ndarray,
+    codes: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+) -> Path:
+    """Left: the latent map with the grid's points; right: the decoded grid."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 6.2))
+    _scatter(left, codes, labels, size=0.6)
+    left.scatter(
+        grid[..., 0].ravel(), grid[..., 1].ravel(), marker="+", c="black", s=18, lw=0.8, label="grid points"
+    )
+    left.set_title(f"{NAMES[kind]}: latent map and the {grid.shape[0]}x{grid.shape[1]} grid")
+    left.set_xlabel("z[0]")
+    left.set_ylabel("z[1]")
+    left.legend(loc="upper right")
+    right.imshow(tile(images), cmap="gray_r", vmin=0, vmax=1)
+    right.set_title(title)
+    right.set_axis_off()
+    return _save(fig, path)
+
+
+def holes(
+    path: Path,
+    heats: dict[str, np.ndarray],
+    boxes: dict[str, Any],
+    codes: dict[str, np.ndarray],
+    threshold: float,
+    noun: str = "digit",
+) -> Path:
+    """Heat map of the judge's p(``noun``) of the decode at each latent point, the threshold contoured."""
+    fig, axes = plt.subplots(1, len(heats), figsize=(6.2 * len(heats), 5.6))
+    for ax, (kind, heat) in zip(np.atleast_1d(axes), heats.items(), strict=True):
+        (x0, x1), (y0, y1) = boxes[kind]
+        image = ax.imshow(
+            heat, extent=(x0, x1, y0, y1), origin="upper", cmap="magma", vmin=0, vmax=1, aspect="auto"
+        )
+        ax.contour(
+            heat, levels=[threshold], extent=(x0, x1, y0, y1), colors="white", linewidths=0.8, origin="upper"
+        )
+        z = codes[kind][:: max(1, len(codes[kind]) // 3000)]
+        ax.scatter(z[:, 0], z[:, 1], s=0.5, c="cyan", alpha=0.5, label="training codes (subsample)")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_title(f"{NAMES[kind]}: judge's p({noun}) of the decode at each z")
+        ax.set_xlabel("z[0]")
+        ax.set_ylabel("z[1]")
+        ax.legend(loc="upper right", markerscale=10)
+    fig.colorbar(
+        image, ax=axes, label=f"p({noun}) of the decoded image (white line: threshold {threshold:.2f})"
+    )
+    return _save(fig, path)
+
+
+def image_rows(path: Path, rows: dict[str, np.ndarray], title: str) -> Path:
+    """One row of images per entry (e.g. originals, AE, VAE)."""
+    fig, axes = plt.subplots(len(rows), 1, figsize=(12, 1.25 * len(rows) + 0.6))
+    for ax, (name, images) in zip(np.atleast_1d(axes), rows.items(), strict=True):
+        ax.imshow(tile(images[None]), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def training_curves(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> Path:
+    """Train and test loss per epoch for each model."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for kind, rows in metrics.items():
+        epochs = [r["epoch"] for r in rows]
+        ax.plot(epochs, [r["train_total"] for r in rows], "--", label=f"{NAMES[kind]} train")
+        ax.plot(epochs, [r["test_total"] for r in rows], "-o", ms=3, label=f"{NAMES[kind]} test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (nats per image)")
+    ax.set_title("Training curves (VAE: negative ELBO; AE: reconstruction only)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequence[str]) -> Path:
+    """Which classes each generator makes: ``counts[name]`` is [runs, 10] predicted-class counts of its
+    samples; bars are the mean share over the runs, ticks span the runs."""
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    width = 0.8 / len(counts)
+    x = np.arange(len(class_names))
+    for i, (kind, c) in enumerate(counts.items()):
+        share = c / c.sum(axis=1, keepdims=True)
+        mean, low, high = share.mean(0), share.min(0), share.max(0)
+        offset = x + (i - (len(counts) - 1) / 2) * width
+        # the mean of equal shares can round past them by an ulp; matplotlib refuses negative errors
+        spread = (np.maximum(mean - low, 0.0), np.maximum(high - mean, 0.0))
+        ax.bar(offset, mean, width, label=kind, yerr=spread, capsize=3)
+    ax.axhline(1 / len(class_names), color="gray", ls=":", label="all classes equally often")
+    ax.set_xticks(x, class_names)
+    ax.set_xlabel("class the judge predicts for the decoded sample")
+    ax.set_ylabel("share of the samples")
+    runs = len(next(iter(counts.values())))
+    ax.set_title(f"Which classes each sampler generates (mean over {runs} run{'s' * (runs > 1)})")
+    ax.legend()
+    return _save(fig, path)
+
+
+def acceptance_by_distance(path: Path, curves: dict[str, dict[str, Any]], far: dict[str, float]) -> Path:
+    """The judge's accepted share of decodes against the distance to the nearest training code (in
+    spacings), one line per model, each model's "far" threshold dashed."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, (kind, curve) in enumerate(curves.items()):
+        edges = np.asarray(curve["edges"])
+        upper = np.where(np.isinf(edges[1:]), edges[:-1] * 2, edges[1:])
+        centres = np.sqrt(np.maximum(edges[:-1], 0.25) * upper)
+        shares = np.array([np.nan if v is None else v for v in curve["accepted"]], float)
+        color = f"C{i}"
+        ax.plot(centres, shares, "-o", color=color, label=f"{NAMES[kind]}")
+        ax.axvline(
+            far[kind], color=color, ls="--", lw=1, label=f"{NAMES[kind]}: 'far' beyond {far[kind]:.1f}"
+        )
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("distance to the nearest training code (spacings: median nearest-neighbour distance)")
+    ax.set_ylabel("share of decodes the judge accepts")
+    ax.set_title("Decodes on a grid over twice each code box, by distance from the data")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def empty_regions(
+    path: Path,
+    codes: dict[str, np.ndarray],
+    labels: np.ndarray,
+    regions: dict[str, list[dict[str, Any]]],
+    images: dict[str, np.ndarray],
+    boxes: dict[str, Any],
+    hulls: dict[str, np.ndarray],
+) -> Path:
+    """Per model: the map with the hull of its codes (dashed) and its largest empty discs numbered,
+    and the decode at each centre below, marked with the judge's verdict."""
+    count = max(len(r) for r in regions.values())
+    fig = plt.figure(figsize=(6.2 * len(codes), 7.4))
+    grid = fig.add_gridspec(2, len(codes) * count, height_ratios=[5, 1.2])
+    for m, (kind, z) in enumerate(codes.items()):
+        ax = fig.add_subplot(grid[0, m * count : (m + 1) * count])
+        _scatter(ax, z, labels, size=0.6)
+        for i, r in enumerate(regions[kind]):
+            ax.add_patch(plt.Circle((r["x"], r["y"]), r["radius"], fill=False, color="black", lw=1))
+            ax.text(r["x"], r["y"], str(i + 1), ha="center", va="center", fontsize=10, weight="bold")
+        (x0, x1), (y0, y1) = boxes[kind]
+        ax.add_patch(plt.Polygon(hulls[kind], closed=True, fill=False, ls="--", color="gray", lw=1))
+        pad_x, pad_y = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+        ax.set_xlim(x0 - pad_x, x1 + pad_x)
+        ax.set_ylim(y0 - pad_y, y1 + pad_y)
+        ax.set_title(f"{NAMES[kind]}: the {len(regions[kind])} largest empty discs between its clusters")
+        ax.set_xlabel("z[0]")
+        ax.set_ylabel("z[1]")
+        for i, r in enumerate(regions[kind]):
+            cell = fig.add_subplot(grid[1, m * count + i])
+            cell.imshow(images[kind][i] / 255.0, cmap="gray_r", vmin=0, vmax=1)
+            verdict = "accepted" if r["accepted"] else "rejected"
+            cell.set_title(f"{i + 1}: {verdict}", fontsize=8, color="black" if r["accepted"] else "red")
+            cell.set_axis_off()
+    return _save(fig, path)
+
+
+def example_grid(
+    path: Path, rows: dict[str, np.ndarray], accepted: dict[str, np.ndarray], title: str
+) -> Path:
+    """One row of uint8 images per entry, each image titled with the judge's verdict."""
+    cols = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(
+        len(rows), cols, figsize=(1.0 * cols + 2.2, 1.15 * len(rows) + 0.6), squeeze=False
+    )
+    for r, (name, images) in enumerate(rows.items()):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c >= len(images):
+                continue
+            ax.imshow(images[c] / 255.0, cmap="gray_r", vmin=0, vmax=1)
+            ok = bool(accepted[name][c])
+            ax.set_title("yes" if ok else "no", fontsize=7, color="black" if ok else "red", pad=2)
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _by_beta(runs: list[dict[str, Any]], value: Any) -> tuple[list[float], np.ndarray, list[np.ndarray]]:
+    """The sorted betas, the mean of ``value(run)`` at each, and each beta's runs' values."""
+    betas = sorted({r["beta"] for r in runs})
+    each = [np.array([value(r) for r in runs if r["beta"] == b], float) for b in betas]
+    return betas, np.array([v.mean() for v in each]), each
+
+
+def _beta_line(ax: plt.Axes, runs: list[dict[str, Any]], value: Any, label: str, **style: Any) -> None:
+    betas, means, each = _by_beta(runs, value)
+    line = ax.plot(range(len(betas)), means, marker="o", label=label, **style)[0]
+    for x, values in enumerate(each):
+        if len(values) > 1:
+            ax.scatter([x] * len(values), values, s=10, color=line.get_color(), alpha=0.6)
+
+
+def sweep_curves(path: Path, runs: list[dict[str, Any]]) -> Path:
+    """Three panels against beta: the holes, the prior samples, and the held-out loss terms."""
+    betas = sorted({r["beta"] for r in runs})
+    ticks = [
+        f"{b:g}" + ("\nfills" if all(r["fills_space"] for r in runs if r["beta"] == b) else "") for b in betas
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
+    holes, samples, terms = axes
+    _beta_line(
+        holes, runs, lambda r: r["posterior_empty_fraction"], "empty cells, one posterior draw per image"
+    )
+    _beta_line(holes, runs, lambda r: r["empty_fraction"], "empty cells, posterior means")
+    _beta_line(holes, runs, lambda r: r["gaussian_empty_fraction"], "empty cells, Gaussian cloud", ls="--")
+    _beta_line(holes, runs, lambda r: r["samplers"]["N(0, I)"]["far"], "N(0, I) draws far from every code")
+    holes.set_title("Holes in the code box")
+    holes.set_ylabel("share")
+    _beta_line(samples, runs, lambda r: r["samplers"]["N(0, I)"]["accepted"], "N(0, I) decodes accepted")
+    _beta_line(samples, runs, lambda r: r["reconstructions"]["accepted"], "reconstructions accepted", ls="--")
+    _beta_line(samples, runs, lambda r: r["samplers"]["N(0, I)"]["coverage"], "N(0, I) coverage")
+    _beta_line(samples, runs, lambda r: r["reconstructions"]["coverage"], "reconstructions coverage", ls="--")
+    samples.set_title("Prior samples against reconstructions (judge)")
+    samples.set_ylabel("share")
+    _beta_line(terms, runs, lambda r: r["test_reconstruction"], "reconstruction term")
+    _beta_line(terms, runs, lambda r: r["test_total"], "-ELBO (beta = 1)")
+    terms.set_ylabel("nats per test image")
+    kl = terms.twinx()
+    _beta_line(kl, runs, lambda r: r["test_kl"], "KL (right axis)", color="tab:green")
+    kl.set_ylabel("KL, nats")
+    terms.set_title("Held-out loss terms")
+    for ax in axes:
+        ax.set_xticks(range(len(betas)), ticks)
+        ax.set_xlabel("beta (the KL weight in training)")
+        ax.grid(alpha=0.3)
+    holes.legend(fontsize=8)
+    samples.legend(fontsize=8)
+    fig.text(0.01, -0.04, "'fills' under a beta: every run at that beta passes claim (v)'s rule", fontsize=9)
+    lines = terms.get_legend_handles_labels()
+    more = kl.get_legend_handles_labels()
+    terms.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8)
+    return _save(fig, path)
+
+
+def sweep_maps(
+    path: Path,
+    maps: list[tuple[float, np.ndarray]],
+    grids: list[tuple[float, np.ndarray]],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+) -> Path:
+    """For each beta, a column: the training images' posterior means over the decoded prior grid."""
+    fig, axes = plt.subplots(2, len(maps), figsize=(3.3 * len(maps), 6.8), squeeze=False)
+    points: Any = None
+    for column, ((beta, codes), (_, images)) in enumerate(zip(maps, grids, strict=True)):
+        top, bottom = axes[0, column], axes[1, column]
+        points = _scatter(top, codes, labels, size=0.5)
+        top.set_title(f"beta {beta:g}: posterior means")
+        top.set_aspect("equal", adjustable="datalim")
+        bottom.imshow(tile(images), cmap="gray_r", vmin=0, vmax=1)
+        bottom.set_title("decoded N(0, 1) quantiles 5%..95%", fontsize=9)
+        bottom.axis("off")
+    bar = fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), fraction=0.02)
+    bar.ax.set_yticklabels(class_names)
+    return _save(fig, path)

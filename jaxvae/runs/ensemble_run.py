@@ -1,0 +1,206 @@
+"""Training an ensemble (``jaxvae.ensemble``) end to end: data in, run directory out.
+
+The run directory of an ensemble holds ``ensemble.json`` (its ``EnsembleConfig``),
+``metrics.json`` (every run's per-epoch rows, rewritten each epoch) and ``checkpoints/`` (the
+stacked state), so that the same call resumes an interrupted ensemble: each run then ends
+bitwise equal to the uninterrupted ensemble's. When training finishes, each run is also written
+as an ordinary run directory in ``runs/``, which ``jaxvae.load_model``, ``jaxvae eval`` and
+``jaxvae explore`` read like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxvae.data import Dataset
+from jaxvae.ensemble import create_train_states, member, train_ensemble_epoch
+from jaxvae.errors import ConfigError
+from jaxvae.evaluation import evaluate
+from jaxvae.losses import LossTerms
+from jaxvae.models import Model
+from jaxvae.runs.checkpoint import remove_checkpoints, save_checkpoint
+from jaxvae.runs.config import EnsembleConfig, TrainConfig
+from jaxvae.runs.driver import EVAL_STREAM, Rows, RunResult, load_splits, restore_or_start, run_epochs
+from jaxvae.runs.files import prepare_run_dir, write_json
+from jaxvae.train import TrainState
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE_FILE = "ensemble.json"
+RUNS_DIR = "runs"
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """A trained ensemble: the stacked state, and each run as a single run's result."""
+
+    states: TrainState
+    runs: list[RunResult]
+    run_dir: Path
+
+
+def member_dir(run_dir: str | Path, config: EnsembleConfig, i: int) -> Path:
+    """Where run ``i`` of the ensemble is written as an ordinary run directory."""
+    return Path(run_dir) / RUNS_DIR / f"seed{config.seeds[i]}_beta{config.betas[i]:g}"
+
+
+def initial_states(
+    config: EnsembleConfig, optimizer: optax.GradientTransformation | None = None
+) -> TrainState:
+    """The stacked state the ensemble starts from; run ``i`` equals ``initial_state(config.member(i))``.
+    ``optimizer`` (default: ``config.train.optimizer()``) fixes only the optimizer state's structure."""
+    train = config.train
+    keys = jax.vmap(jax.random.key)(jnp.asarray(config.seeds))
+    return create_train_states(
+        train.model,
+        keys,
+        optimizer or train.optimizer(),
+        latent_dim=train.latent_dim,
+        hidden_dims=train.hidden_dims,
+        dtype=train.dtype,
+    )
+
+
+@jax.jit
+def evaluate_runs(models: Model, images: jax.Array, keys: jax.Array, betas: jax.Array) -> LossTerms:
+    """``evaluate`` of every run, one compiled call: each leaf of the result is [runs]."""
+    return jax.vmap(lambda model, key, beta: evaluate(model, images, key=key, beta=beta))(models, keys, betas)
+
+
+def read_ensemble(run_dir: str | Path) -> EnsembleConfig | None:
+    """The ``EnsembleConfig`` an ensemble directory was started with, or None if it holds none."""
+    path = Path(run_dir) / ENSEMBLE_FILE
+    if not path.exists():
+        return None
+    try:
+        return EnsembleConfig.from_dict(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
+        raise ConfigError(f"{path}: not a valid ensemble configuration ({e})") from None
+
+
+def started_with(config: EnsembleConfig) -> bool:
+    """Whether ``config.train.out`` holds an ensemble started with ``config``, finished or not (wherever
+    the folder was when it started: ``out`` is not compared)."""
+    saved = read_ensemble(config.train.out)
+    if saved is None:
+        return False
+    return dataclasses.replace(saved, train=dataclasses.replace(saved.train, out=config.train.out)) == config
+
+
+def train_ensemble(
+    config: EnsembleConfig,
+    *,
+    data: tuple[Dataset, Dataset] | None = None,
+    progress: bool = True,
+    resume: bool = True,
+) -> EnsembleResult:
+    """Train every run of ``config`` together for ``config.train.epochs`` epochs into ``config.train.out``.
+
+    Args:
+        config: the shared settings and each run's seed and beta (validated here, before any work).
+        data: ``(train, test)`` splits; loaded from ``config.train.dataset`` when omitted.
+        progress: show a progress bar over epochs.
+        resume: continue from the newest checkpoint of the same ensemble in the run directory; a
+            directory holding an ensemble of other runs is an error. With ``resume=False`` the
+            ensemble starts over and deletes the checkpoints there.
+    """
+    config.validate()
+    train = config.train
+    run_dir = prepare_run_dir(train.out)
+    # the runs' seed, for a likelihood that binarizes with it (validate() allows only one then)
+    train_data, test_data = load_splits(config.member(0, train.out), data)
+    optimizer = train.optimizer(steps_per_epoch=len(train_data.images) // train.batch_size)
+    saved = read_ensemble(run_dir)
+
+    def same_runs() -> None:
+        if saved is None or (saved.seeds, saved.betas) != (config.seeds, config.betas):
+            raise ConfigError(
+                f"{run_dir} holds the checkpoints of other runs than these (seeds {list(config.seeds)}, "
+                f"betas {list(config.betas)}); choose another output directory or start over"
+            )
+
+    def changed_settings(_: dict[str, Any]) -> list[str]:
+        assert saved is not None  # same_runs() ran first
+        if saved.train.to_dict() | {"out": train.out} == train.to_dict():
+            return []
+        return sorted(k for k, v in saved.train.to_dict().items() if v != train.to_dict()[k])
+
+    states, resumed = restore_or_start(
+        run_dir,
+        initial_states(config, optimizer),
+        resume=resume,
+        changed_settings=changed_settings,
+        before_restore=same_runs,
+    )
+    metrics: Rows = [[] for _ in config.seeds]
+    metrics_path = run_dir / "metrics.json"
+    if resumed and metrics_path.exists():
+        done = int(states.epoch[0])
+        metrics = [run["metrics"][:done] for run in json.loads(metrics_path.read_text())]
+    write_json(run_dir / ENSEMBLE_FILE, config.to_dict())
+
+    images, test_images = jax.device_put((train_data.images, test_data.images))
+    betas = jnp.asarray(config.betas, jnp.float32)
+    seeds = jnp.asarray(config.seeds)
+    eval_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), EVAL_STREAM))(seeds)
+    states = run_epochs(
+        states,
+        run_dir=run_dir,
+        start=int(states.epoch[0]),
+        epochs=train.epochs,
+        train=lambda s: train_ensemble_epoch(
+            s,
+            images,
+            optimizer=optimizer,
+            batch_size=train.batch_size,
+            betas=betas,
+            binarize=train.likelihood == "dynamic",
+        ),
+        evaluate=lambda s: evaluate_runs(s.model, test_images, eval_keys, betas),
+        steps=lambda s: np.asarray(s.step),
+        rows=metrics,
+        likelihood=train.likelihood,
+        row_fields={"runs_in_program": config.runs},
+        run_names=[
+            f"run {i} (seed {s}, beta {b:g})"
+            for i, (s, b) in enumerate(zip(config.seeds, config.betas, strict=True))
+        ],
+        write_rows=lambda rows: write_json(metrics_path, _metrics_file(config, rows)),
+        save=lambda s: save_checkpoint(run_dir, s, config, keep=train.keep_checkpoints),
+        checkpoint_every=train.checkpoint_every,
+        desc=f"train {config.runs} {train.model} runs as one program",
+        progress=progress,
+        postfix=lambda rows: {"test": " ".join(f"{run[-1]['test_total']:.1f}" for run in rows)},
+    )
+    runs = [_write_member(run_dir, config, i, member(states, i), metrics[i]) for i in range(config.runs)]
+    return EnsembleResult(states=states, runs=runs, run_dir=run_dir)
+
+
+def _metrics_file(config: EnsembleConfig, metrics: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [
+        {"seed": seed, "beta": beta, "metrics": rows}
+        for seed, beta, rows in zip(config.seeds, config.betas, metrics, strict=True)
+    ]
+
+
+def _write_member(
+    run_dir: Path, config: EnsembleConfig, i: int, state: TrainState, metrics: list[dict[str, Any]]
+) -> RunResult:
+    """Run ``i`` as an ordinary run directory: its config, its metrics, its last checkpoint."""
+    out = prepare_run_dir(member_dir(run_dir, config, i))
+    single: TrainConfig = config.member(i, str(out))
+    (out / "config.json").write_text(single.to_json())
+    write_json(out / "metrics.json", metrics)
+    remove_checkpoints(out)  # an earlier write of this run (orbax does not overwrite a step)
+    save_checkpoint(out, state, single, keep=1)
+    return RunResult(state=state, metrics=metrics, run_dir=out)

@@ -1,0 +1,151 @@
+"""A whole training run: data in, run directory out (config, per-epoch metrics, checkpoints).
+
+``jaxvae train`` and ``scripts/train.py`` are thin wrappers around :func:`train`. Re-running the
+same command on an existing run directory resumes from its newest complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import optax
+
+from jaxvae.data import Dataset
+from jaxvae.errors import CheckpointError, ConfigError
+from jaxvae.evaluation import evaluate
+from jaxvae.models import Model
+from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
+from jaxvae.runs.config import TrainConfig
+from jaxvae.runs.distributed import is_writer
+from jaxvae.runs.driver import EVAL_STREAM, Rows, RunResult, load_splits, restore_or_start, run_epochs
+from jaxvae.runs.files import prepare_run_dir, write_json
+from jaxvae.runs.parallel import batch_sharding, check_divisible, data_mesh, place_training_set, replicate
+from jaxvae.train import TrainState, init_train_state, train_epoch
+
+
+def initial_state(config: TrainConfig, optimizer: optax.GradientTransformation | None = None) -> TrainState:
+    """The state a run with ``config`` starts from: a function of the seed alone. ``optimizer``
+    (default: ``config.optimizer()``) fixes only the structure of the optimizer state."""
+    return init_train_state(
+        config.model,
+        optimizer or config.optimizer(),
+        key=jax.random.key(config.seed),
+        latent_dim=config.latent_dim,
+        hidden_dims=config.hidden_dims,
+        dtype=config.dtype,
+    )
+
+
+def train(
+    config: TrainConfig,
+    *,
+    data: tuple[Dataset, Dataset] | None = None,
+    progress: bool = True,
+    resume: bool = True,
+) -> RunResult:
+    """Train ``config.model`` for ``config.epochs`` epochs and write the run directory.
+
+    Args:
+        config: the run's settings (validated here, before any work).
+        data: ``(train, test)`` splits; loaded from ``config.dataset`` when omitted.
+        progress: show a progress bar over epochs with the live loss.
+        resume: continue from the newest checkpoint in ``config.out`` if there is one; with
+            ``resume=False`` the run starts over and deletes the checkpoints already there.
+    """
+    config.validate()
+    run_dir = prepare_run_dir(config.out)
+    train_data, test_data = load_splits(config, data)
+    optimizer = config.optimizer(steps_per_epoch=len(train_data.images) // config.batch_size)
+    writer = is_writer()  # in a multi-process run, process 0 alone writes files and shows progress
+
+    def changed_settings(saved: dict[str, Any]) -> list[str]:
+        saved_config = TrainConfig.from_dict(saved).to_dict()
+        return sorted(k for k, v in saved_config.items() if v != config.to_dict()[k])
+
+    state, resumed = restore_or_start(
+        run_dir,
+        initial_state(config, optimizer),
+        resume=resume,
+        changed_settings=changed_settings,
+        may_remove=writer,
+    )
+    metrics: list[dict[str, Any]] = []
+    metrics_path = run_dir / "metrics.json"
+    if resumed and metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
+    if writer:
+        (run_dir / "config.json").write_text(config.to_json())
+
+    mesh = data_mesh(config.devices or None)
+    check_divisible(config.batch_size, mesh)
+    # data parallelism: the state is replicated, and each device computes its slice of every batch
+    state, test_images = replicate((state, test_data.images), mesh)
+    images = place_training_set(train_data.images, mesh)
+    data_sharding = batch_sharding(mesh) if mesh.size > 1 else None
+    eval_key = jax.random.fold_in(jax.random.key(config.seed), EVAL_STREAM)
+
+    def write_rows(rows: Rows) -> None:
+        if writer:
+            write_json(metrics_path, rows[0])
+
+    state = run_epochs(
+        state,
+        run_dir=run_dir,
+        start=int(state.epoch),
+        epochs=config.epochs,
+        train=lambda s: train_epoch(
+            s,
+            images,
+            optimizer=optimizer,
+            batch_size=config.batch_size,
+            beta=config.beta,
+            data_sharding=data_sharding,
+            binarize=config.likelihood == "dynamic",
+        ),
+        evaluate=lambda s: evaluate(s.model, test_images, key=eval_key, beta=config.beta),
+        steps=lambda s: np.asarray([int(s.step)]),
+        rows=[metrics],
+        likelihood=config.likelihood,
+        row_fields={},
+        run_names=None,
+        write_rows=write_rows,
+        save=lambda s: save_checkpoint(run_dir, s, config, keep=config.keep_checkpoints),
+        checkpoint_every=config.checkpoint_every,
+        desc=f"train {config.model} (seed {config.seed})",
+        progress=progress and writer,
+        postfix=lambda rows: {
+            "train": f"{rows[0][-1]['train_total']:.2f}",
+            "test": f"{rows[0][-1]['test_total']:.2f}",
+        },
+    )
+    return RunResult(state=state, metrics=metrics, run_dir=run_dir)
+
+
+def read_config(run_dir: str | Path) -> TrainConfig:
+    """The validated config of a run directory written by ``jaxvae train``; a ``CheckpointError``
+    naming ``config.json`` when it is missing or not a valid config."""
+    config_path = Path(run_dir) / "config.json"
+    try:
+        return TrainConfig.from_dict(json.loads(config_path.read_text())).validate()
+    except (FileNotFoundError, NotADirectoryError):
+        if (Path(run_dir) / "ensemble.json").exists():
+            raise CheckpointError(
+                f"{run_dir} is an ensemble of runs trained together; each of its runs is a run "
+                f"directory in {Path(run_dir) / 'runs'}"
+            ) from None
+        raise CheckpointError(f"{config_path}: not found (is {run_dir} a jaxvae run directory?)") from None
+    except OSError as e:
+        raise CheckpointError(f"{config_path}: cannot read it ({e.strerror or e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, ConfigError) as e:
+        raise CheckpointError(f"{config_path}: not a valid config ({e})") from None
+
+
+def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
+    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
+    config = read_config(run_dir)
+    state, _ = restore_checkpoint(run_dir, initial_state(config), epoch=epoch)
+    return state.model, config

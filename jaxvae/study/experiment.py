@@ -1,0 +1,228 @@
+"""What every experiment of the study shares: its data, its trained seeds, the judge, and the
+measures of one trained run.
+
+The demo (``jaxvae.experiments.demo``) and the beta sweep (``jaxvae.experiments.sweep``) build the
+same judge from the same settings and measure each run the same way, with keys from the named
+streams of ``Stream``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
+from jaxvae.errors import DataUnavailableError
+from jaxvae.models import Model
+from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
+from jaxvae.runs.ensemble_run import started_with, train_ensemble
+from jaxvae.runs.single import RunResult
+from jaxvae.study.judge import Judge, build_judge
+from jaxvae.study.measures import Measured, Reference, encode_codes, measure_model
+
+# the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
+# replica); their seeds are the experiment's seed + JUDGE_SEED_OFFSET + 100 * replica, which no
+# judged run uses. Three 2-D decoders of each kind, so that the judge learns decoded digits in
+# general rather than one decoder's 2-D family of images, and one 8-D decoder of each kind for
+# sharper ones.
+JUDGE_DECODERS = (
+    *((kind, 2, r) for r in range(3) for kind in ("ae", "vae")),
+    ("ae", 8, 0),
+    ("vae", 8, 0),
+)
+JUDGE_SEED_OFFSET = 10_000
+
+
+class Stream(enum.IntEnum):
+    """The random streams of an experiment: ``stream_key(seed, stream)`` is
+    ``fold_in(key(seed), stream)``, so that no two uses of one seed share a key."""
+
+    JUDGE = 1  # the judge's calibration split, decoys and classifier (the experiment's seed)
+    MEASURES = 2  # the samplers' draws of one run (the run's seed)
+    VALIDATION = 3  # the negatives of the judge's validation table (the experiment's seed)
+    CODES = 4  # one posterior draw per image of one run (the run's seed)
+    EXAMPLES = 5  # the images of the judge-examples figure (the experiment's seed)
+    GENERATIVE_VALIDATION = 6  # the halves and noise of the generator measures' validation
+    HELD_OUT = 7  # the noise of a run's held-out -ELBO (the run's seed)
+
+
+def stream_key(seed: int, stream: Stream) -> jax.Array:
+    """The key of ``stream`` for ``seed``."""
+    return jax.random.fold_in(jax.random.key(seed), int(stream))
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The settings every experiment of the study shares: its data, its training runs, its judge
+    and its samples. Each experiment's config adds its own; every field is a flag."""
+
+    dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": f"dataset: {', '.join(DATASETS)} (default: mnist, or the bundled {BUNDLED} "
+            "subset if mnist cannot be had)",
+        },
+    )
+    data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})
+    epochs: int = field(default=20, metadata={"help": "epochs of every judged training run"})
+    batch_size: int = field(default=128, metadata={"help": "images per optimizer step"})
+    classifier_epochs: int = field(default=12, metadata={"help": "epochs for the judge (a classifier)"})
+    judge_decoder_epochs: int = field(
+        default=5,
+        metadata={"help": "epochs for each auxiliary decoder whose reconstructions teach the judge"},
+    )
+    samples: int = field(
+        default=10_000, metadata={"help": "latent draws of each sampler (at most the test split's size)"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed of the judge and of the first training run"})
+
+    def check_counts(self, *more: str) -> None:
+        """Reject bad shared settings, and the counts named in ``more``, in one line before any work."""
+        TrainConfig(
+            epochs=self.epochs, batch_size=self.batch_size, dataset=self.dataset or "mnist"
+        ).validate()
+        require_counts(self, ("classifier_epochs", "judge_decoder_epochs", "samples", *more))
+
+
+class StudyData(NamedTuple):
+    """The data set an experiment uses: its name, both splits, and a banner when it fell back."""
+
+    name: str
+    train: Dataset
+    test: Dataset
+    banner: str | None
+
+
+def load_study_data(dataset: str | None, data_dir: str | None) -> StudyData:
+    """``dataset`` (default: mnist) from ``data_dir`` or the usual places. Only the default falls
+    back, to the bundled subset, with a banner saying so."""
+    name = dataset or "mnist"
+    try:
+        train = load_dataset(name, "train", data_dir)
+        return StudyData(name, train, load_dataset(name, "test", data_dir), None)
+    except DataUnavailableError as e:
+        if dataset is not None or data_dir is not None:
+            raise
+        banner = (
+            f"Full MNIST is not available here, so this report uses the bundled subset {BUNDLED} "
+            f"(4,500 real training digits, 500 test digits). Numbers are not comparable with "
+            f"full-MNIST results. To use full MNIST: {str(e).split('Provide it in one of these ways: ')[-1]}"
+        )
+        return StudyData(BUNDLED, load_dataset(BUNDLED, "train"), load_dataset(BUNDLED, "test"), banner)
+
+
+def train_seeds(
+    data: StudyData,
+    *,
+    kind: str,
+    seeds: Sequence[int],
+    out: Path,
+    epochs: int,
+    batch_size: int,
+    latent_dim: int = 2,
+    progress: bool = True,
+) -> list[RunResult]:
+    """Train one model once per seed, all seeds as one ensemble (one compiled program) in ``out``;
+    returns the runs in the order of ``seeds``. An ensemble folder left by the same call (say, an
+    experiment stopped part-way) is resumed, which gives the same models as training again; one
+    left by other settings is started over."""
+    train_config = TrainConfig(
+        model=kind,
+        dataset=data.name,
+        epochs=epochs,
+        batch_size=batch_size,
+        latent_dim=latent_dim,
+        seed=seeds[0],
+        out=str(out),
+    )
+    ensemble = EnsembleConfig.of_seeds(train_config, len(seeds))
+    splits = (data.train, data.test)
+    return train_ensemble(ensemble, data=splits, progress=progress, resume=started_with(ensemble)).runs
+
+
+def make_judge(
+    config: StudyConfig, data: StudyData, out: Path, *, progress: bool = True
+) -> tuple[Judge, list[str]]:
+    """Train the auxiliary decoders (one ensemble of replicas per kind and latent size, kept in
+    ``out/judge``) and the judge; returns it with the decoders' names."""
+    seed = config.seed
+    models: dict[tuple[str, int, int], Model] = {}
+    for kind, latent in dict.fromkeys((kind, latent) for kind, latent, _ in JUDGE_DECODERS):
+        replicas = [r for k, d, r in JUDGE_DECODERS if (k, d) == (kind, latent)]
+        runs = train_seeds(
+            data,
+            kind=kind,
+            seeds=[seed + JUDGE_SEED_OFFSET + 100 * r for r in replicas],
+            out=out / "judge" / f"decoders_{kind}{latent}",
+            epochs=config.judge_decoder_epochs,
+            batch_size=config.batch_size,
+            latent_dim=latent,
+            progress=progress,
+        )
+        models |= {(kind, latent, r): run.state.model for r, run in zip(replicas, runs, strict=True)}
+    decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
+    judge = build_judge(
+        data.train.images,
+        data.train.labels,
+        decoders,
+        key=stream_key(seed, Stream.JUDGE),
+        seed=seed,
+        epochs=config.classifier_epochs,
+        cache_dir=cache_dir(data.name),
+        progress=progress,
+    )
+    return judge, list(decoders)
+
+
+class RunMeasures(NamedTuple):
+    """One trained run's 2-D codes (``"train"`` means, one ``"posterior"`` draw per training image,
+    ``"test"`` means) and its measures."""
+
+    codes: dict[str, np.ndarray]
+    measured: Measured
+
+
+def measure_run(
+    model: Model,
+    kind: str,
+    judge: Judge,
+    real: Reference,
+    data: StudyData,
+    images: tuple[jax.Array, jax.Array],
+    *,
+    seed: int,
+    num_samples: int,
+) -> RunMeasures:
+    """Encode both splits (``images``: the training and test images, already on the device) with
+    the run's ``model`` and measure it (``jaxvae.study.measures.measure_model``)."""
+    code_key = stream_key(seed, Stream.CODES)
+    train_codes = encode_codes(model, images[0], key=code_key)
+    codes = {
+        "train": train_codes["mean"],
+        "posterior": train_codes["sample"],
+        "test": encode_codes(model, images[1], key=code_key)["mean"],
+    }
+    measured = measure_model(
+        model,
+        kind,
+        judge,
+        real,
+        codes,
+        {"train": data.train.labels, "test": data.test.labels},
+        data.test.images,
+        key=stream_key(seed, Stream.MEASURES),
+        num_samples=num_samples,
+    )
+    return RunMeasures(codes, measured)
+
+
+def on_device(data: StudyData) -> tuple[jax.Array, jax.Array]:
+    """Both splits' images on the default device, once for every run."""
+    return jnp.asarray(data.train.images), jnp.asarray(data.test.images)

@@ -1,0 +1,290 @@
+"""Every number the demo reports for one trained model with a 2-D latent.
+
+The per-image measure is the validated judge (``jaxvae.study.judge``): an image is *accepted* as a digit
+when its ``digit_probability`` is at least the judge's calibrated threshold. The generation
+measures (``jaxvae.study.generative``) compare decoded images with the real test images in the judge's
+feature space. Distances in the latent plane are in spacings (``jaxvae.study.holes``).
+
+For each model:
+
+- ``reconstructions``: the model's reconstructions of the test images, scored like a generator:
+  the reference row, the best a decoder with this bottleneck does on real digits.
+- ``samplers``: decodes of ``num_samples`` latent draws from each sampler (``SAMPLERS``): the
+  accepted share, precision, recall, Fréchet distance, class coverage, and the share of draws
+  landing where no training code is near.
+- ``empty_fraction``: the share of the 50 x 50 cells of the codes' 0.5-99.5 percentile box that
+  hold no training code; ``posterior_empty_fraction``: the same for one draw from each training
+  image's posterior (a VAE's distributions rather than their means);
+  ``gaussian_empty_fraction``: the same for as many draws from a Gaussian
+  fitted to the codes (what an unstructured cloud of the same spread leaves empty).
+- ``between_empty_fraction``: the empty share of the cells whose centre lies between the clusters
+  (inside the convex hull of the codes in the box), not beyond all of them.
+- ``empty_accepted`` / ``occupied_accepted``: accepted shares of the decodes at the centres of
+  the empty and of the occupied cells; ``between_empty_accepted``: of the empty cells between the
+  clusters; ``grid_accepted``: of a dense grid over the box.
+- ``by_distance``: the accepted share against the distance to the nearest training code, over a
+  grid spanning twice the box; ``empty_regions``: the largest empty discs centred between the
+  clusters, with whether the decode at each centre is accepted.
+- ``knn_label_accuracy``: how well the codes cluster by class: the share of test codes whose 5
+  nearest training codes vote for the right label (labels are used for this measure only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.spatial import cKDTree
+
+from jaxvae.batching import map_chunks
+from jaxvae.latent import grid_points
+from jaxvae.models import Model, decode, encode, reparameterize
+from jaxvae.study.generative import (
+    class_coverage,
+    density_coverage,
+    frechet_distance,
+    knn_radii,
+    precision_recall,
+)
+from jaxvae.study.holes import (
+    DISTANCE_EDGES,
+    acceptance_by_distance,
+    between_clusters,
+    code_map,
+    distance_in_spacings,
+    far_share,
+    inside,
+    largest_empty_regions,
+    outline,
+)
+from jaxvae.study.judge import Judge, reconstructions, to_uint8
+
+EMPTY_CELLS = 50
+NEIGHBOURS = 5  # the vote of knn_label_accuracy
+PR_K = 3  # the k of improved precision and recall
+SAMPLERS = {
+    "ae": ("N(0, I)", "uniform over the code box", "Gaussian fitted to the codes"),
+    "vae": ("N(0, I)",),
+}
+Box = tuple[tuple[float, float], tuple[float, float]]
+
+
+class Measured(NamedTuple):
+    """What ``measure_model`` finds: JSON-ready ``numbers`` and the arrays the figures draw."""
+
+    numbers: dict[str, Any]
+    pictures: dict[str, Any]
+
+
+class Reference(NamedTuple):
+    """The real test images in the judge's feature space, computed once for every generator."""
+
+    features: jax.Array
+    radii: jax.Array
+
+
+def reference(judge: Judge, images: np.ndarray) -> Reference:
+    """Features and k-NN radii of the real test ``images`` [N, 28, 28]."""
+    return Reference(*_features_and_radii(judge, images))
+
+
+def bounding_box(z: np.ndarray, low: float = 0.5, high: float = 99.5) -> Box:
+    """The percentile box of 2-D codes z [N, 2]: ((x_min, x_max), (y_min, y_max))."""
+    lo, hi = np.percentile(z, [low, high], axis=0)
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def occupancy(z: np.ndarray, box: Box, size: int) -> np.ndarray:
+    """Codes per cell on a ``size`` x ``size`` grid over ``box``, rows top (max y) to bottom."""
+    counts, _, _ = np.histogram2d(z[:, 0], z[:, 1], bins=size, range=box)
+    return counts.T[::-1]
+
+
+def empty_fraction(z: np.ndarray, box: Box, cells: int = EMPTY_CELLS) -> float:
+    """Fraction of the ``cells`` x ``cells`` cells of ``box`` that contain no code of z [N, 2]."""
+    return float(np.mean(occupancy(z, box, cells) == 0))
+
+
+def cell_centres(box: Box, cells: int) -> np.ndarray:
+    """The centres of the ``cells`` x ``cells`` cells of ``box``, [cells, cells, 2], rows top to bottom
+    (the layout of ``occupancy``)."""
+    (x0, x1), (y0, y1) = box
+    xs = x0 + (np.arange(cells) + 0.5) * (x1 - x0) / cells
+    ys = y1 - (np.arange(cells) + 0.5) * (y1 - y0) / cells
+    return np.stack(np.meshgrid(xs, ys), axis=-1).astype(np.float32)
+
+
+def doubled(box: Box) -> Box:
+    """``box`` scaled by 2 about its centre."""
+    return tuple((1.5 * lo - 0.5 * hi, 1.5 * hi - 0.5 * lo) for lo, hi in box)  # type: ignore[return-value]
+
+
+def sample_latents(sampler: str, codes: np.ndarray, count: int, *, key: jax.Array) -> np.ndarray:
+    """``count`` latent points [count, 2] from one of the samplers in ``SAMPLERS``."""
+    if sampler == "N(0, I)":
+        return np.asarray(jax.random.normal(key, (count, codes.shape[1])))
+    if sampler == "uniform over the code box":
+        (x0, x1), (y0, y1) = bounding_box(codes)
+        u = np.asarray(jax.random.uniform(key, (count, 2)))
+        return np.stack([x0 + u[:, 0] * (x1 - x0), y0 + u[:, 1] * (y1 - y0)], axis=1)
+    if sampler == "Gaussian fitted to the codes":
+        mean, cov = np.mean(codes, axis=0), np.cov(codes, rowvar=False)
+        return np.asarray(jax.random.multivariate_normal(key, jnp.asarray(mean), jnp.asarray(cov), (count,)))
+    raise ValueError(f"unknown sampler {sampler!r}")
+
+
+def decode_images(model: Model, z: np.ndarray) -> np.ndarray:
+    """Decode latent points [N, 2] to uint8 images [N, 28, 28] (the Bernoulli means)."""
+    return to_uint8(map_chunks(lambda b: jax.nn.sigmoid(decode(model, b)), z.astype(np.float32), 10_000))
+
+
+def knn_label_accuracy(
+    train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray
+) -> float:
+    """The share of test codes whose ``NEIGHBOURS`` nearest training codes' majority label is right."""
+    neighbours = cKDTree(train_codes).query(test_codes, k=NEIGHBOURS)[1]
+    votes = np.apply_along_axis(np.bincount, 1, train_labels[neighbours], minlength=10)
+    return float(np.mean(np.argmax(votes, axis=1) == test_labels))
+
+
+def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> dict[str, Any]:
+    """Accepted share, improved precision and recall, density and coverage, Fréchet distance and
+    class coverage of ``images`` [N, 28, 28] uint8 against the real test images."""
+    feats = judge.features(images)
+    precision, recall = precision_recall(real.features, feats, k=PR_K, real_radii=real.radii)
+    density, coverage = density_coverage(real.features, feats, k=PR_K, real_radii=real.radii)
+    classes = judge.classes(images)
+    return {
+        "accepted": float(np.mean(judge.accepts(images))),
+        "precision": float(precision),
+        "recall": float(recall),
+        "density": float(density),
+        "coverage": float(coverage),
+        "frechet": float(frechet_distance(real.features, feats)),
+        **class_coverage(classes),
+    }
+
+
+def validate_generative(
+    judge: Judge, images: np.ndarray, labels: np.ndarray, *, key: jax.Array
+) -> list[dict[str, Any]]:
+    """The generation measures on sets whose answer is known, each against one half of the test
+    ``images`` (a random half: a split may be sorted by class): the other half (realistic and
+    varied: all high), the other half's images of one class (realistic, a tenth of the variety: low
+    recall and coverage), and uniform noise (not realistic: precision near 0)."""
+    order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 1), len(images)))
+    half = len(images) // 2
+    first = Reference(*_features_and_radii(judge, images[order[:half]]))
+    rest, rest_labels = images[order[half:]], labels[order[half:]]
+    one_class = int(np.bincount(rest_labels).argmax())
+    noise = np.asarray(jax.random.randint(key, (len(rest), 28, 28), 0, 256), np.uint8)
+    cases = {
+        "real test images (the other half)": rest,
+        f"real test images of one class (class {one_class})": rest[rest_labels == one_class],
+        "uniform noise": noise,
+    }
+    return [{"set": name, **generator_scores(judge, first, x)} for name, x in cases.items()]
+
+
+def _features_and_radii(judge: Judge, images: np.ndarray) -> tuple[jax.Array, jax.Array]:
+    feats = judge.features(images)
+    return feats, knn_radii(feats, k=PR_K)
+
+
+def measure_model(
+    model: Model,
+    kind: str,
+    judge: Judge,
+    real: Reference,
+    codes: Mapping[str, np.ndarray],
+    labels: Mapping[str, np.ndarray],
+    test_images: np.ndarray,
+    *,
+    key: jax.Array,
+    num_samples: int = 10_000,
+    grid_size: int = 100,
+) -> Measured:
+    """All measurements of one model; ``codes`` and ``labels`` map ``"train"`` and ``"test"`` to the
+    model's 2-D codes of each split and their labels; ``codes["posterior"]`` is one draw from each
+    training image's posterior (for an autoencoder, its code).
+
+    Returns the JSON-ready ``numbers`` and, for the figures, the ``pictures``: ``heat``, the judge's
+    score on a ``grid_size`` grid over the box; ``hull``, the outline of the region between the
+    clusters; ``samples``, a few decodes of each sampler; ``region_images``, the decodes at the
+    centres of the largest empty regions; and ``reconstruction_images``.
+    """
+    train_codes, test_codes = codes["train"], codes["test"]
+    index = code_map(train_codes, test_codes)
+    box = bounding_box(train_codes)
+    recon = reconstructions(model, test_images)
+
+    counts = occupancy(train_codes, box, EMPTY_CELLS)
+    empty = counts == 0
+    centres = cell_centres(box, EMPTY_CELLS)
+    cell_accepted = judge.accepts(decode_images(model, centres.reshape(-1, 2)))
+    cell_accepted = cell_accepted.reshape(EMPTY_CELLS, EMPTY_CELLS)
+    hull = between_clusters(train_codes, box)
+    between = inside(hull, centres)
+    empty_between = empty & between
+    mean, cov = np.mean(train_codes, axis=0), np.cov(train_codes, rowvar=False)
+    cloud = np.random.default_rng(0).multivariate_normal(mean, cov, len(train_codes))
+
+    grid = grid_points(box[0], box[1], grid_size).reshape(-1, 2)
+    grid_scores = judge.scores(decode_images(model, grid))
+    wide = grid_points(*doubled(box), 120).reshape(-1, 2)
+    wide_accepted = judge.accepts(decode_images(model, wide))
+
+    regions = largest_empty_regions(index, box, hull=hull)
+    region_centres = np.array([[r["x"], r["y"]] for r in regions], np.float32).reshape(-1, 2)
+    region_images = decode_images(model, region_centres)
+    for region, accepted in zip(regions, judge.accepts(region_images), strict=True):
+        region["accepted"] = bool(accepted)
+
+    samplers, shown = {}, {}
+    for i, sampler in enumerate(SAMPLERS[kind]):
+        z = sample_latents(sampler, train_codes, num_samples, key=jax.random.fold_in(key, i))
+        images = decode_images(model, z)
+        samplers[sampler] = generator_scores(judge, real, images) | {"far": far_share(index, z)}
+        shown[sampler] = images[:12]
+    numbers = {
+        "knn_label_accuracy": knn_label_accuracy(train_codes, labels["train"], test_codes, labels["test"]),
+        "reconstructions": generator_scores(judge, real, recon),
+        "samplers": samplers,
+        "num_samples": num_samples,
+        "box": [list(box[0]), list(box[1])],
+        "spacing": index.spacing,
+        "far_spacings": index.far,
+        "empty_fraction": float(np.mean(empty)),
+        "posterior_empty_fraction": empty_fraction(codes["posterior"], box),
+        "gaussian_empty_fraction": empty_fraction(cloud, bounding_box(cloud)),
+        "between_empty_fraction": float(np.sum(empty_between) / max(np.sum(between), 1)),
+        "empty_accepted": float(np.mean(cell_accepted[empty])) if empty.any() else None,
+        "between_empty_accepted": float(np.mean(cell_accepted[empty_between]))
+        if empty_between.any()
+        else None,
+        "occupied_accepted": float(np.mean(cell_accepted[~empty])),
+        "grid_accepted": float(np.mean(grid_scores >= judge.threshold)),
+        "by_distance": acceptance_by_distance(
+            distance_in_spacings(index, wide), wide_accepted, DISTANCE_EDGES
+        ),
+        "empty_regions": regions,
+    }
+    pictures = {
+        "heat": grid_scores.reshape(grid_size, grid_size),
+        "hull": outline(hull),
+        "samples": shown,
+        "region_images": region_images,
+        "reconstruction_images": recon,
+    }
+    return Measured(numbers, pictures)
+
+
+def encode_codes(model: Model, images: jax.Array, *, key: jax.Array) -> dict[str, np.ndarray]:
+    """The 2-D codes of ``images``, on the host: ``"mean"``, the posterior means (an autoencoder's
+    codes), and ``"sample"``, one draw z ~ q(z | x) per image (for an autoencoder, the code)."""
+    mean, logvar = encode(model, images)
+    sample = mean if logvar is None else reparameterize(mean, logvar, key=key)
+    return {"mean": np.asarray(mean), "sample": np.asarray(sample)}

@@ -1,0 +1,162 @@
+"""One verdict per claim of the project brief, decided by fixed rules from the measured numbers.
+
+Each verdict is ``"holds"``, ``"partly"`` or ``"does not hold"``. The rules and their constants are
+fixed here, before any comparison, and are the same for every dataset and model; they compare a
+model's numbers with yardsticks that the same run measures (its own reconstructions of real test
+images, an unstructured Gaussian cloud of its codes' spread), not with the other model.
+
+The inputs are the means over the training runs of each model's measures (``jaxvae.study.measures``),
+as ``{"ae": {...}, "vae": {...}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLUSTER = {"holds": 0.8, "partly": 0.5}  # 5-NN label accuracy of the codes (chance: 0.1)
+EMPTY_RATIO = {"holds": 2.0, "partly": 1.25}  # empty share over that of a Gaussian cloud
+NONSENSE = {"holds": 0.5, "partly": 0.2}  # share of empty-region decodes the judge rejects
+# a sampler "generates" when its decodes are accepted at least this share as often as the model's
+# reconstructions of real digits, its coverage is at least this share of theirs, and no class is
+# missing (coverage, not recall: recall is near 0 for any 2-D decoder, see jaxvae.study.generative)
+GENERATES = 0.9
+FILLED_FAR = 0.05  # at most this share of prior draws may land where no training code is near
+
+CLAIMS = (
+    "the AE's codes cluster by class without labels",
+    "its map has large empty regions between clusters",
+    "decoding points from those regions gives nonsense",
+    "the AE cannot generate new images by sampling arbitrary points",
+    "the VAE's distributions overlap and fill those regions",
+    "any point, or any prior sample, of the VAE decodes to a meaningful image",
+)
+
+
+def _grade(value: float, cut: dict[str, float]) -> str:
+    if value >= cut["holds"]:
+        return "holds"
+    return "partly" if value >= cut["partly"] else "does not hold"
+
+
+def generates(sampler: dict[str, Any], reference: dict[str, Any]) -> bool:
+    """Whether a sampler's decodes are as good as the model's reconstructions (within ``GENERATES``)
+    and cover every class."""
+    return (
+        sampler["accepted"] >= GENERATES * reference["accepted"]
+        and sampler["coverage"] >= GENERATES * reference["coverage"]
+        and not sampler["missing_classes"]
+    )
+
+
+def empty_ratio(measures: dict[str, Any], key: str = "empty_fraction") -> float:
+    """A model's empty share of its code box (``key``) over that of a Gaussian cloud of its spread."""
+    return measures[key] / max(measures["gaussian_empty_fraction"], 1e-9)
+
+
+def fills_space(vae: dict[str, Any]) -> bool:
+    """Claim (v)'s rule: one draw from each posterior leaves the code box no emptier than
+    ``EMPTY_RATIO["partly"]`` times a Gaussian cloud does, and at most ``FILLED_FAR`` of the prior's
+    draws land far from every training code."""
+    far = vae["samplers"]["N(0, I)"]["far"]
+    return empty_ratio(vae, "posterior_empty_fraction") < EMPTY_RATIO["partly"] and far <= FILLED_FAR
+
+
+def prior_generates(vae: dict[str, Any]) -> bool:
+    """Claim (vi)'s sampler rule: the VAE's N(0, I) draws decode like its reconstructions."""
+    return generates(vae["samplers"]["N(0, I)"], vae["reconstructions"])
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun, singular for 1 (``many`` defaults to ``one`` + "s")."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def pct(x: float | None) -> str:
+    """A share as a percentage with one decimal, or "n/a"."""
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def verdicts(means: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """The six rows: claim, verdict, and the numbers it was decided from."""
+    ae, vae = means["ae"], means["vae"]
+    rows = []
+
+    rows.append(
+        (
+            _grade(ae["knn_label_accuracy"], CLUSTER),
+            f"5-NN label accuracy of the AE's test codes {pct(ae['knn_label_accuracy'])} "
+            f"(chance 10%; holds at >= {pct(CLUSTER['holds'])})",
+        )
+    )
+
+    ratio = empty_ratio(ae)
+    rows.append(
+        (
+            _grade(ratio, EMPTY_RATIO),
+            f"{pct(ae['empty_fraction'])} of the AE's code box is empty, against "
+            f"{pct(ae['gaussian_empty_fraction'])} for a Gaussian cloud of the same spread "
+            f"({ratio:.2f}x; holds at >= {EMPTY_RATIO['holds']}x); {pct(ae['between_empty_fraction'])} of "
+            "the cells between its clusters are empty",
+        )
+    )
+
+    if ae["between_empty_accepted"] is None:
+        rows.append(("does not hold", "no empty cell of the AE's code box lies between its clusters"))
+    else:
+        rejected = 1.0 - ae["between_empty_accepted"]
+        rows.append(
+            (
+                _grade(rejected, NONSENSE),
+                f"the judge rejects {pct(rejected)} of the AE's decodes at the empty cells between its "
+                f"clusters ({pct(1.0 - ae['empty_accepted'])} at all its empty cells, "
+                f"{pct(1.0 - ae['occupied_accepted'])} at occupied cells; "
+                f"holds at >= {pct(NONSENSE['holds'])})",
+            )
+        )
+
+    works = {name: generates(s, ae["reconstructions"]) for name, s in ae["samplers"].items()}
+    generating = sum(works.values())
+    detail = "; ".join(
+        f"{name}: accepted {pct(s['accepted'])}, coverage {s['coverage']:.3f}, "
+        f"{count(len(s['missing_classes']), 'class', 'classes')} missing"
+        + (" (generates)" if works[name] else "")
+        for name, s in ae["samplers"].items()
+    )
+    grade = "holds" if generating == 0 else ("does not hold" if generating == len(works) else "partly")
+    rows.append(
+        (
+            grade,
+            f"{generating} of {len(works)} samplers {'generates' if generating == 1 else 'generate'} "
+            "like the AE's reconstructions "
+            f"(accepted {pct(ae['reconstructions']['accepted'])}, coverage "
+            f"{ae['reconstructions']['coverage']:.3f}): {detail}",
+        )
+    )
+
+    # the claim is about the VAE's distributions, not their means: one draw from each posterior
+    vae_ratio = empty_ratio(vae, "posterior_empty_fraction")
+    prior_far = vae["samplers"]["N(0, I)"]["far"]
+    filled = fills_space(vae)
+    fills_more = vae_ratio < ratio
+    rows.append(
+        (
+            "holds" if filled else ("partly" if fills_more or prior_far <= FILLED_FAR else "does not hold"),
+            f"with one draw from each posterior, {pct(vae['posterior_empty_fraction'])} of the VAE's "
+            f"code box is empty, {vae_ratio:.2f}x a Gaussian cloud's (AE {ratio:.2f}x; holds below "
+            f"{EMPTY_RATIO['partly']}x); {pct(prior_far)} of N(0, I) draws land far from every "
+            f"training code (holds at <= {pct(FILLED_FAR)})",
+        )
+    )
+
+    reference, prior = vae["reconstructions"], vae["samplers"]["N(0, I)"]
+    prior_ok = prior_generates(vae)
+    grid_ok = vae["grid_accepted"] >= GENERATES * reference["accepted"]
+    rows.append(
+        (
+            "holds" if prior_ok and grid_ok else ("partly" if prior_ok or grid_ok else "does not hold"),
+            f"N(0, I) samples accepted {pct(prior['accepted'])} (coverage {prior['coverage']:.3f}), a grid "
+            f"over its code box {pct(vae['grid_accepted'])}, against {pct(reference['accepted'])} of its "
+            f"reconstructions (coverage {reference['coverage']:.3f})",
+        )
+    )
+    return [{"claim": c, "verdict": v, "numbers": n} for c, (v, n) in zip(CLAIMS, rows, strict=True)]

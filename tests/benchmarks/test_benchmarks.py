@@ -1,0 +1,165 @@
+"""The benchmark harness's own logic (its timings are reported, never tested)."""
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from benchmarks import harness, profile, run
+from benchmarks.suites import ensemble
+
+
+@pytest.mark.parametrize(
+    ("intervals", "length"),
+    [([], 0.0), ([(0, 2), (1, 3)], 3.0), ([(5, 6), (0, 1)], 2.0), ([(0, 10), (2, 3)], 10.0)],
+)
+def test_merged_length_counts_overlaps_once(intervals, length):
+    assert profile.merged_length(intervals) == length
+
+
+def test_failure_reason_is_the_last_exception_line():
+    stderr = "Traceback (most recent call last):\n  File 'x'\nValueError: out of memory\n\nFor simplicity."
+    assert harness.failure_reason(stderr) == "ValueError: out of memory"
+    assert harness.failure_reason("torch is not installed\n") == "torch is not installed"
+    assert harness.failure_reason("") == "no output"
+
+
+def test_profile_summary_reads_device_activity_from_the_trace(tmp_path, monkeypatch):
+    trace = {
+        "traceEvents": [
+            {"ph": "M", "name": "process_name", "pid": 1, "args": {"name": "/device:GPU:0"}},
+            {"ph": "M", "name": "process_name", "pid": 2, "args": {"name": "/host:CPU"}},
+            {"ph": "X", "name": "gemm", "pid": 1, "ts": 0, "dur": 4},
+            {"ph": "X", "name": "gemm", "pid": 1, "ts": 2, "dur": 4},
+            {"ph": "X", "name": "add", "pid": 1, "ts": 10, "dur": 1},
+            {"ph": "X", "name": "python", "pid": 2, "ts": 0, "dur": 100},
+        ]
+    }
+
+    class FakeTrace:  # stands in for jax.profiler.trace: writes a known Perfetto trace
+        def __init__(self, log_dir, create_perfetto_trace):
+            self.path = Path(log_dir) / "plugins" / "profile" / "run" / "perfetto_trace.json.gz"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.path.parent.mkdir(parents=True)
+            with gzip.open(self.path, "wt") as f:
+                json.dump(trace, f)
+
+    monkeypatch.setattr(profile.jax.profiler, "trace", FakeTrace)
+    summary = profile.profiled(lambda: None, tmp_path / "case")
+    assert summary["profile_device_ops"] == 3  # host events are not device work
+    assert summary["profile_device_busy_ms"] == pytest.approx(7e-3)  # [0, 6] and [10, 11] microseconds
+    assert summary["profile_top_ops_ms"] == {"gemm": 8e-3, "add": 1e-3}
+    assert summary["profile_matmul_ops"] == 2  # a library GEMM kernel, by its name
+    assert summary["profile_matmul_busy_ms"] == pytest.approx(6e-3)
+    named = profile.profiled(lambda: None, tmp_path / "named", frozenset({"add"}))
+    assert named["profile_matmul_busy_ms"] == pytest.approx(7e-3)  # "add" named as a matmul too
+
+
+def test_matmul_names_are_the_compiled_programs_matrix_multiplications():
+    x, w = jnp.ones((128, 784)), jnp.ones((784, 512))
+    program = jax.jit(lambda x, w: jax.nn.relu(x @ w) + 1.0).lower(x, w).compile().as_text()
+    names = profile.matmul_names(program)
+    entry = program[program.index("ENTRY") :]
+    in_entry = [n for n in names if re.search(rf"%{re.escape(n)} = ", entry)]
+    assert len(in_entry) == 1  # the one dot, whatever the backend made of it (dot, fusion, custom call)
+    # as profiled() uses them: trace names and instruction names both with dots as underscores
+    wanted = frozenset(n.replace(".", "_") for n in names)
+    entry_instructions = re.findall(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = ", entry, flags=re.M)
+    classified = {n for n in entry_instructions if profile.is_matmul(n.replace(".", "_"), wanted)}
+    assert classified == set(in_entry) and len(entry_instructions) > 2  # parameters, the dot, the rest
+    elementwise = jax.jit(lambda x: jnp.exp(x) * 2.0 + x.sum()).lower(x).compile().as_text()
+    assert profile.matmul_names(elementwise) == frozenset()
+    assert profile.is_matmul("sm80_xmma_gemm_f32f32_tn", frozenset())
+    assert not profile.is_matmul("loop_add_fusion_18", frozenset())
+
+
+def test_cpu_operations_are_the_xla_compute_threads_events():
+    events = [
+        {"ph": "M", "name": "process_name", "pid": 1, "args": {"name": "/host:CPU"}},
+        {"ph": "M", "name": "thread_name", "pid": 1, "tid": 7, "args": {"name": "tf_XLAEigen/123"}},
+        {"ph": "M", "name": "thread_name", "pid": 1, "tid": 8, "args": {"name": "python"}},
+        {"ph": "X", "name": "ynn_fusion.12", "pid": 1, "tid": 7, "ts": 0, "dur": 5},
+        {"ph": "X", "name": "ThunkExecutor::Execute", "pid": 1, "tid": 7, "ts": 0, "dur": 9},
+        {"ph": "X", "name": "end: ynn_fusion.12", "pid": 1, "tid": 7, "ts": 5, "dur": 0},
+        {"ph": "X", "name": "copy.3", "pid": 1, "tid": 7, "ts": 6, "dur": 1},
+        {"ph": "X", "name": "$train.py:10 step", "pid": 1, "tid": 8, "ts": 0, "dur": 20},
+    ]
+    assert [e["name"] for e in profile.operation_events(events)] == ["ynn_fusion.12", "copy.3"]
+
+
+def test_results_name_the_source_commit():
+    commit = harness.environment("cpu")["jaxvae_commit"]
+    if not (Path(__file__).resolve().parents[2] / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", commit), commit
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--repeats", "0"], "argument --repeats: must be a positive integer, got 0"),
+        (["--batch-sizes", "128", "0"], "argument --batch-sizes: must be a positive integer, got 0"),
+        (["--batch-sizes", "70000"], "--batch-sizes: at most 60000"),
+        (["--grid-sizes", "0"], "argument --grid-sizes: must be a positive integer"),
+        (["--unroll", "0"], "argument --unroll: must be a positive integer"),
+        (["--runs", "2", "0"], "argument --runs: must be a positive integer"),
+    ],
+)
+def test_bad_flags_stop_before_any_work(capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run.main(flags)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_data_dir_without_mnist_is_an_error_not_random_digits(tmp_path, capsys):
+    assert run.main(["--suites", "grid", "--data-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "mnist/train is not available" in captured.err and "decode_grid" not in captured.out
+
+
+def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch, tmp_path):
+    images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
+    # the epochs' clock: the ensemble's first epoch, then (run alone, ensemble) pairs
+    clock = iter([9.0, 1.0, 2.2, 2.0, 3.0, 1.0, 2.0])
+
+    def fake_seconds(fn):
+        fn()
+        return next(clock)
+
+    monkeypatch.setattr(ensemble, "seconds", fake_seconds)
+    row = ensemble.bench_ensemble(images, 2, 128, 3)
+    assert row["suite"] == "ensemble" and row["runs"] == 2 and row["batch_size"] == 128
+    assert row["group"] == "default" and row["group_size"] == 1  # the default on a CPU
+    assert row["first_epoch_s"] == 9.0 and row["epoch_median_ms"] == pytest.approx(2200.0)
+    assert row["single_run_epoch_ms"] == pytest.approx(1000.0)
+    # each ensemble epoch against the single-run epoch timed just before it: 1.1, 0.75, 1.0
+    assert row["ratio_to_n_single_runs"] == pytest.approx(1.0)
+    assert row["ratio_of_fastest_epochs"] == pytest.approx(2.0 / (2 * 1.0))  # fastest 2.0 s and 1.0 s
+    assert row["images_per_s"] == pytest.approx(2 * 512 / 2.2)
+    assert np.isfinite(row["final_train_loss"])
+    monkeypatch.undo()
+    forced = ensemble.bench_ensemble(
+        images, 3, 256, 1, group_size=harness.group_size("all"), profile_dir=tmp_path
+    )
+    assert (forced["group"], forced["group_size"]) == ("all", 3)
+    # one more epoch of each under the profiler: per-run matmul time of the ensemble and of one run alone
+    assert forced["profile_together_matmul_ms_per_run"] > 0 and forced["profile_alone_matmul_ms_per_run"] > 0
+    assert (tmp_path / "ensemble-b256-runs3-together-groupall").is_dir()
+
+
+def test_groups_flag_takes_default_or_a_positive_count(capsys):
+    assert harness.group_size("default") is None and harness.group_size("4") == 4
+    assert harness.group_size("all") >= 2**30
+    with pytest.raises(SystemExit):
+        run.main(["--groups", "0"])
+    assert "argument --groups: must be a positive integer, got 0" in capsys.readouterr().err

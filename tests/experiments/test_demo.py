@@ -1,0 +1,194 @@
+import html
+import itertools
+import json
+import re
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+import jaxvae
+from jaxvae.commands.cli import main
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    return out
+
+
+def test_quick_demo_writes_a_consistent_report(quick_report):
+    page = (quick_report / "index.html").read_text()
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert len(referenced) >= 12
+    for name in referenced:
+        assert "://" not in name and (quick_report / name).is_file(), name
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    assert metrics["dataset"] == "mnist_5k" and metrics["seed"] == 0 and metrics["seeds"] == [0, 1]
+    assert 0 < metrics["judge"]["threshold"] < 1 and len(metrics["judge"]["decoders"]) == 8
+    kinds = [row["kind"] for row in metrics["validation"]]
+    assert kinds[:3] == [
+        "real test images",
+        "Autoencoder reconstructions of test images",
+        "VAE reconstructions of test images",
+    ]
+    assert set(kinds[3:]) == {"uniform noise", "blank images", "two-class blends", "untrained decoders"}
+    assert metrics["judge"]["fit"] == all(row["met"] for row in metrics["validation"])
+    assert [len(run["models"]["ae"]["samplers"]) for run in metrics["runs"]] == [3, 3]
+    for run, kind in itertools.product(metrics["runs"], ("ae", "vae")):
+        m = run["models"][kind]
+        for scores in [m["reconstructions"], *m["samplers"].values()]:
+            for name in ("accepted", "precision", "recall", "coverage"):
+                assert 0 <= scores[name] <= 1, name
+            assert scores["frechet"] >= 0 and 0 <= scores["class_entropy_bits"] <= np.log2(10) + 1e-9
+            assert sum(scores["class_counts"]) == metrics["num_samples"] == 500  # capped at the test split
+        assert 0 <= m["empty_fraction"] <= 1 and 0 <= m["grid_accepted"] <= 1 and m["spacing"] > 0
+        assert sum(m["by_distance"]["count"]) == 120 * 120
+        radii = [r["radius"] for r in m["empty_regions"]]
+        assert radii == sorted(radii, reverse=True) and len(radii) == 6
+    assert [v["verdict"] in ("holds", "partly", "does not hold") for v in metrics["verdicts"]] == [True] * 6
+    assert (quick_report / "runs_vae" / "runs" / "seed1_beta1" / "metrics.json").is_file()
+    assert 'id="explorer"' in page and (quick_report / "explorer_data.js").is_file()
+    text = page.replace("\n", " ")
+    assert "The measure, validated first" in text and text.index("validated first") < text.index("Verdicts")
+
+
+def test_report_files_get_the_users_file_mode(quick_report):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("metrics.json", "index.html", "latent_maps.png"):
+        assert (quick_report / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_rerunning_the_demo_resumes_its_runs_instead_of_training_again(quick_report, tmp_path):
+    out = tmp_path / "report"
+    shutil.copytree(quick_report, out)
+    run_metrics = {str(p): p.read_text() for p in out.glob("**/metrics.json") if p.parent != out}
+    assert len(run_metrics) == (4 + 2) + (8 + 2 * 2)  # the judge's and the demo's ensembles, and their runs
+    args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    # nothing retrained: each run's per-epoch record (with its timings) is as the first demo left it
+    assert {str(p): p.read_text() for p in out.glob("**/metrics.json") if p.parent != out} == run_metrics
+    first, again = (json.loads((d / "metrics.json").read_text())["runs"] for d in (quick_report, out))
+    assert again == first
+
+
+def test_quick_demo_means_are_over_the_seeds(quick_report):
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    for kind in ("ae", "vae"):
+        each = [run["models"][kind]["samplers"]["N(0, I)"]["accepted"] for run in metrics["runs"]]
+        assert metrics["means"][kind]["samplers"]["N(0, I)"]["accepted"] == pytest.approx(np.mean(each))
+        missing = [set(run["models"][kind]["reconstructions"]["missing_classes"]) for run in metrics["runs"]]
+        assert metrics["means"][kind]["reconstructions"]["missing_classes"] == sorted(set().union(*missing))
+    page = (quick_report / "index.html").read_text()
+    assert "seeds 0, 1" in page
+    for verdict in metrics["verdicts"]:
+        assert html.escape(verdict["numbers"]) in page
+
+
+def test_table_cells():
+    from jaxvae.report.demo_page import cell
+
+    assert cell([None, 0.25], "{:.1%}") == "25.0% (n/a / 25.0)"
+    assert cell([0.5, 0.75], "{:.1%}") == "62.5% (50.0 / 75.0)"
+    assert cell([0.5], "{:.2f}") == "0.50" and cell([None], "{:.2f}") == "n/a"
+
+
+def test_explicit_dataset_never_falls_back(tmp_path, capsys):
+    code = main(
+        ["demo", "--quick", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]
+    )
+    assert code == 2
+    assert "mnist/train is not available" in capsys.readouterr().err
+
+
+def test_default_dataset_falls_back_loudly(tmp_path, monkeypatch):
+    from jaxvae import data
+    from jaxvae.study.experiment import load_study_data
+
+    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: False)
+    monkeypatch.setattr(data, "_load_tfds_prepared", lambda name, split: None)
+    name, train, _, banner = load_study_data(None, None)
+    assert name == "mnist_5k" and len(train.images) == 4500
+    assert banner and "bundled subset" in banner and "--data-dir" in banner
+
+
+def test_the_judge_accepts_decoded_digits_and_rejects_junk(tmp_path):
+    from jaxvae.runs.single import train
+    from jaxvae.study.judge import build_judge, reconstructions, validate
+
+    train_split, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    decoders = {}
+    for kind, seed in (("ae", 100), ("vae", 101)):
+        config = jaxvae.TrainConfig(
+            model=kind, dataset="mnist_5k", epochs=6, seed=seed, out=str(tmp_path / kind)
+        )
+        decoders[kind] = train(config, data=(train_split, test), progress=False).state.model
+    judge = build_judge(
+        train_split.images,
+        train_split.labels,
+        decoders,
+        key=jax.random.key(0),
+        seed=0,
+        epochs=8,
+        progress=False,
+    )
+    # 4,500 training digits teach less than 60,000: the full-MNIST judge meets its targets (README)
+    assert 0 < judge.threshold < 1 and min(judge.calibration.values()) > 0.5
+    recon = {"ae": reconstructions(decoders["ae"], test.images)}
+    rows = {
+        row["kind"]: row["rate"]
+        for row in validate(judge, test.images, test.labels, recon, key=jax.random.key(1))
+    }
+    assert rows["real test images"] > 0.9 and rows["ae"] > 0.5
+    assert rows["uniform noise"] > 0.95 and rows["blank images"] > 0.95 and rows["untrained decoders"] > 0.95
+    assert rows["two-class blends"] > 0.5
+
+
+def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, monkeypatch):
+    from jaxvae.experiments import demo
+
+    real_measure, calls = demo.measure_run, []
+
+    def measure_until_seed_1(*args, **kwargs):  # the seeds train together, then are measured in turn
+        calls.append(args[1])
+        if len(calls) == 3:  # seed 1's autoencoder
+            raise KeyboardInterrupt
+        return real_measure(*args, **kwargs)
+
+    monkeypatch.setattr(demo, "measure_run", measure_until_seed_1)
+    config = demo.DemoConfig(dataset="mnist_5k", seeds=2, out=str(tmp_path)).quick()
+    assert config.seeds == 2 and config.epochs == demo.QUICK["epochs"]
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(config, progress=False)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["seeds"] == [0] and metrics["planned_seeds"] == [0, 1]
+    page = (tmp_path / "index.html").read_text()
+    assert "Partial report: 1 of 2 planned training runs finished" in page
+    for name in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert (tmp_path / name).is_file(), name
+
+
+def test_mean_over_runs_skips_runs_without_a_value():
+    from jaxvae.experiments.demo import mean_over_runs
+
+    runs = [
+        {"a": 1.0, "b": None, "c": {"missing_classes": [1], "d": 2.0}, "e": [1, 2]},
+        {"a": 3.0, "b": 0.5, "c": {"missing_classes": [3], "d": 4.0}, "e": [3]},
+        {"a": 5.0, "b": None, "c": {"missing_classes": [], "d": None}, "e": []},
+    ]
+    assert mean_over_runs(runs) == {"a": 3.0, "b": 0.5, "c": {"missing_classes": [1, 3], "d": 3.0}}
+    assert mean_over_runs([{"x": None}, {"x": None}]) == {"x": None}
+
+
+def test_generative_validation_halves_are_random_even_when_the_split_is_sorted(quick_report):
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    real, one_class, noise = metrics["generative_validation"]
+    # the bundled test split is sorted by class: halves in file order would share no class
+    assert real["missing_classes"] == [] and real["coverage"] > one_class["coverage"]
+    assert noise["precision"] < 0.05 and real["precision"] > 0.5

@@ -1,0 +1,88 @@
+"""``jaxvae sweep``: VAEs over a beta grid as one ensemble, measured and reported."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from jaxvae.commands.cli import main
+from jaxvae.experiments.sweep import smallest_beta
+from jaxvae.study.verdicts import fills_space, prior_generates
+
+ARGS = ["sweep", "--quick", "--dataset", "mnist_5k", "--beta", "0", "1", "--seeds", "2", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    assert main([*ARGS, "--out", str(out)]) == 0
+    return out
+
+
+def test_sweep_trains_every_beta_and_seed_and_measures_each(sweep_dir):
+    metrics = json.loads((sweep_dir / "metrics.json").read_text())
+    runs = metrics["runs"]
+    assert [(r["beta"], r["seed"]) for r in runs] == [(0.0, 0), (0.0, 1), (1.0, 0), (1.0, 1)]
+    for run in runs:
+        assert 0 <= run["posterior_empty_fraction"] <= 1 and 0 <= run["samplers"]["N(0, I)"]["accepted"] <= 1
+        assert run["test_total"] == pytest.approx(run["test_reconstruction"] + run["test_kl"], rel=1e-5)
+        assert run["fills_space"] == fills_space(run) and run["prior_generates"] == prior_generates(run)
+        assert run["training"]["epochs"] == 2
+    # without a KL term in training, nothing holds the posteriors near N(0, I)
+    for seed in (0, 1):
+        kl = {r["beta"]: r["test_kl"] for r in runs if r["seed"] == seed}
+        assert kl[0.0] > kl[1.0]
+    assert metrics["smallest_filling_beta"] == smallest_beta(runs, "fills_space")
+    kinds = [row["kind"] for row in metrics["validation"]]
+    assert kinds[1:3] == [
+        "VAE (beta 0) reconstructions of test images",
+        "VAE (beta 1) reconstructions of test images",
+    ]
+    assert [len(row["rate"]) for row in metrics["validation"][1:3]] == [2, 2]
+    # every run is an ordinary run directory of the ensemble
+    assert len(list((sweep_dir / "runs" / "runs").glob("seed*_beta*/config.json"))) == 4
+
+
+def test_sweep_page_shows_the_answer_and_every_figure(sweep_dir):
+    page = (sweep_dir / "index.html").read_text()
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert {"sweep_curves.png", "sweep_maps.png", "metrics.json"} <= set(referenced)
+    for name in referenced:
+        assert "://" not in name and (sweep_dir / name).is_file(), name
+    assert "By these rules," in page and "beta 0" in page and "beta 1" in page
+    assert page.index("The measure, validated first") < page.index("The answer")
+
+
+def test_rerunning_a_sweep_resumes_instead_of_training_again(sweep_dir, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(sweep_dir, out)
+    before = (out / "runs" / "metrics.json").read_text()
+    assert main([*ARGS, "--out", str(out)]) == 0
+    assert (out / "runs" / "metrics.json").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--beta", "-1"], "beta must be a non-negative number"),
+        (["--beta", "1", "1"], "same seed and beta"),
+        (["--seeds", "0"], "seeds must be a positive integer"),
+    ],
+)
+def test_bad_sweeps_are_one_line_errors(tmp_path, capsys, flags, message):
+    assert main(["sweep", "--dataset", "mnist_5k", *flags, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_smallest_beta_needs_every_run_of_a_beta():
+    runs = [
+        {"beta": 0.3, "ok": True},
+        {"beta": 0.1, "ok": True},
+        {"beta": 0.1, "ok": False},
+        {"beta": 1.0, "ok": True},
+    ]
+    assert smallest_beta(runs, "ok") == 0.3
+    assert smallest_beta([{"beta": 1.0, "ok": False}], "ok") is None

@@ -1,0 +1,189 @@
+"""The latent explorer, in a real browser: the page's decoder against jaxvae.decode, offline."""
+
+import json
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxvae
+from jaxvae.commands.cli import main
+from jaxvae.runs.single import train
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+HOW = "to run it: apt-get install chromium, and pip install playwright (or pip install -e '.[test]')"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    out = {}
+    for kind in ("ae", "vae"):
+        config = jaxvae.TrainConfig(model=kind, dataset="mnist_5k", epochs=2, out=str(root / kind))
+        out[kind] = train(config, data=data, progress=False).state.model
+    return root, out
+
+
+@pytest.fixture(scope="module")
+def page_dir(runs, tmp_path_factory):
+    root, _ = runs
+    out = tmp_path_factory.mktemp("explorer")
+    assert main(["explore", str(root / "ae"), str(root / "vae"), "--out", str(out)]) == 0
+    return out
+
+
+def test_explorer_data_holds_each_decoder(page_dir, runs):
+    text = (page_dir / "explorer_data.js").read_text()
+    data = json.loads(text[text.index("=") + 1 : text.rindex(";")])
+    assert set(data["models"]) == {"ae", "vae"} and data["count"] == 4500
+    layers = data["models"]["vae"]["layers"]
+    assert [(layer["in"], layer["out"]) for layer in layers] == [(2, 256), (256, 512), (512, 784)]
+    page = (page_dir / "explorer.html").read_text()
+    assert "://" not in page.replace("file://", "")  # nothing remote, not even a link
+    assert '<script src="explorer_data.js">' in page
+
+
+def test_explore_rejects_a_latent_that_is_not_2d(tmp_path, capsys):
+    config = jaxvae.TrainConfig(
+        model="ae", dataset="mnist_5k", epochs=1, latent_dim=3, out=str(tmp_path / "r")
+    )
+    train(config, progress=False)
+    assert main(["explore", str(tmp_path / "r"), "--out", str(tmp_path / "page")]) == 2
+    assert "needs a 2-D latent" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip(f"no chromium on this machine; {HOW}")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason=f"playwright is not installed; {HOW}")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        yield launched
+        launched.close()
+
+
+def _open(browser, page_dir, **context):
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}, **context).new_page()
+    seen = {"requests": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto((page_dir / "explorer.html").as_uri())
+    return page, seen
+
+
+def _decoded(page, name):
+    """The page's decoded image of panel ``name`` as pixel means, read back from its canvas."""
+    values = page.evaluate(
+        """name => {
+            const canvas = document.querySelector(`[data-model="${name}"] canvas.jx-decoded`);
+            return Array.from(canvas.getContext("2d").getImageData(0, 0, 28, 28).data);
+        }""",
+        name,
+    )
+    rgba = np.asarray(values, np.float64).reshape(28, 28, 4)
+    return (255.0 - rgba[..., 0]) / 255.0
+
+
+def _expected(model, z):
+    return np.asarray(jax.nn.sigmoid(jaxvae.decode(model, jnp.asarray([z], jnp.float32))))[0]
+
+
+def test_pointer_decodes_match_jaxvae_decode_offline(browser, page_dir, runs, capsys):
+    _, models = runs
+    page, seen = _open(browser, page_dir)
+    for name, model in models.items():
+        box = page.evaluate(f"jaxvaeExplorer.panels['{name}'].box")
+        (x0, x1), (y0, y1) = box
+        centre = [(x0 + x1) / 2, (y0 + y1) / 2]
+        points = [
+            centre,
+            [x0 + 0.2 * (x1 - x0), y1 - 0.3 * (y1 - y0)],
+            [x1 + 10 * (x1 - x0), y0 - 8 * (y1 - y0)],
+        ]
+        for z in points:
+            target = page.evaluate(f"jaxvaeExplorer.clientPoint('{name}', {z[0]}, {z[1]})")
+            for _ in range(12):  # zoom out until the point is on the map
+                if target["inside"]:
+                    break
+                page.click(f"[data-model='{name}'] button:has-text('zoom out')")
+                target = page.evaluate(f"jaxvaeExplorer.clientPoint('{name}', {z[0]}, {z[1]})")
+            assert target["inside"], (name, z)
+            page.mouse.move(target["x"], target["y"])
+            shown_z = page.evaluate(f"jaxvaeExplorer.panels['{name}'].z")
+            assert np.allclose(shown_z, z, atol=2 * page.evaluate(f"jaxvaeExplorer.panels['{name}'].scale"))
+            got, want = _decoded(page, name), _expected(model, shown_z)
+            assert np.max(np.abs(got - want)) <= 2 / 255, (name, shown_z, np.max(np.abs(got - want)))
+        far = page.evaluate(f"document.querySelector(`[data-model='{name}'] .jx-info`).textContent")
+        assert "far from the data" in far  # the last point lies ten boxes away
+    stats = page.evaluate("jaxvaeExplorer.stats")
+    with capsys.disabled():
+        print(
+            f"\nexplorer: {stats['decodes']} decodes in headless Chromium, "
+            f"{stats['totalMs'] / stats['decodes']:.2f} ms per point on average, "
+            f"{stats['maxMs']:.2f} ms at most"
+        )
+    assert all(url.startswith("file://") for url in seen["requests"]), seen["requests"]
+    assert sorted(url.rsplit("/", 1)[-1] for url in seen["requests"]) == ["explorer.html", "explorer_data.js"]
+    assert seen["errors"] == []
+
+
+def test_click_pins_and_arrow_keys_and_touch_move_the_point(browser, page_dir, runs):
+    _, models = runs
+    page, seen = _open(browser, page_dir, has_touch=True)
+    box = page.evaluate("jaxvaeExplorer.panels['ae'].box")
+    z = [(box[0][0] + box[0][1]) / 2, (box[1][0] + box[1][1]) / 2]
+    target = page.evaluate(f"jaxvaeExplorer.clientPoint('ae', {z[0]}, {z[1]})")
+    page.mouse.click(target["x"], target["y"])
+    pinned = page.evaluate("jaxvaeExplorer.panels['ae'].z")
+    assert page.evaluate("jaxvaeExplorer.panels['ae'].pinned")
+    page.mouse.move(target["x"] + 60, target["y"] + 60)  # a pinned point stays
+    assert page.evaluate("jaxvaeExplorer.panels['ae'].z") == pinned
+    page.keyboard.press("ArrowRight")
+    moved = page.evaluate("jaxvaeExplorer.panels['ae'].z")
+    assert moved[0] > pinned[0] and moved[1] == pinned[1]
+    assert np.max(np.abs(_decoded(page, "ae") - _expected(models["ae"], moved))) <= 2 / 255
+    other = page.evaluate(f"jaxvaeExplorer.clientPoint('vae', {0.5}, {-0.5})")
+    page.touchscreen.tap(other["x"], other["y"])
+    assert page.evaluate("jaxvaeExplorer.panels['vae'].pinned")
+    tapped = page.evaluate("jaxvaeExplorer.panels['vae'].z")
+    assert np.allclose(tapped, [0.5, -0.5], atol=0.05)
+    assert seen["errors"] == []
+
+
+def test_the_page_runs_the_exported_judge_like_jaxvae(browser, runs, tmp_path):
+    from jaxvae.report.explorer import ExplorerModel, write_explorer
+    from jaxvae.study.classifier import digit_probability, train_classifier
+    from jaxvae.study.judge import Judge
+    from jaxvae.study.measures import encode_codes
+
+    _, models = runs
+    train_split, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    classifier = train_classifier(
+        train_split.images, train_split.labels, key=jax.random.key(0), epochs=1, progress=False
+    )
+    codes = {
+        split: encode_codes(models["vae"], jnp.asarray(data.images), key=jax.random.key(0))["mean"]
+        for split, data in (("train", train_split), ("test", test))
+    }
+    explorer = {"vae": ExplorerModel("vae", models["vae"], codes["train"], codes["test"])}
+    judge = Judge(classifier, 0.5, {})
+    write_explorer(tmp_path, explorer, train_split.labels, train_split.images, list("0123456789"), judge)
+    page, seen = _open(browser, tmp_path)
+    order = np.random.default_rng(0).permutation(len(test.images))[:24]
+    x = (test.images[order] / 255.0).astype(np.float32)
+    x[12:] = 0.5 * x[12:] + 0.5 * x[:12]  # half of them superpositions, which the judge should doubt
+    got = np.array([page.evaluate("p => jaxvaeExplorer.judge(p).digit", xi.ravel().tolist()) for xi in x])
+    want = np.asarray(digit_probability(classifier, jnp.asarray(x)))
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert want.min() < 0.5 < want.max()  # both verdicts occur among them
+    info = page.evaluate("document.querySelector(`[data-model='vae'] .jx-info`).textContent")
+    assert "judge: " in info
+    assert seen["errors"] == []

@@ -1,0 +1,163 @@
+"""The judge's threshold rule, the latent-map geometry and the verdict rules, on hand-made inputs."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from jaxvae.study.holes import (
+    acceptance_by_distance,
+    code_map,
+    distance_in_spacings,
+    far_share,
+    largest_empty_regions,
+)
+from jaxvae.study.judge import choose_threshold, fit_for_use, rates
+from jaxvae.study.measures import cell_centres, empty_fraction, occupancy, sample_latents
+from jaxvae.study.verdicts import CLAIMS, generates, verdicts
+
+
+def test_threshold_maximises_the_worst_rate():
+    scores = {
+        "real": np.array([0.9, 0.8, 0.7, 0.6]),
+        "junk": np.array([0.1, 0.2, 0.3, 0.55]),
+    }
+    positive = {"real"}
+    assert rates(scores, 0.5, positive) == {"real": 1.0, "junk": 0.75}
+    # (0.55, 0.6] accepts every digit and rejects all junk; ties go to the lowest such threshold
+    assert choose_threshold(scores, positive) == 0.56
+    # no threshold separates these: the best worst rate is 3 of 4, first reached at 0.31
+    overlapping = {"real": scores["real"], "junk": np.array([0.1, 0.2, 0.3, 0.65])}
+    assert choose_threshold(overlapping, positive) == 0.31
+    assert fit_for_use([{"met": True}, {"met": True}]) and not fit_for_use([{"met": True}, {"met": False}])
+
+
+def test_spacing_far_threshold_and_empty_regions():
+    rng = np.random.default_rng(0)
+    # two dense clusters with an empty band between them
+    left = rng.uniform([0, 0], [1, 1], size=(4000, 2))
+    right = rng.uniform([3, 0], [4, 1], size=(4000, 2))
+    train = np.concatenate([left, right])
+    test = np.concatenate([rng.uniform([0, 0], [1, 1], (500, 2)), rng.uniform([3, 0], [4, 1], (500, 2))])
+    codes = code_map(train, test)
+    # the median nearest-neighbour distance of a uniform cloud of density 4000: sqrt(ln 2 / (pi 4000))
+    assert codes.spacing == pytest.approx(np.sqrt(np.log(2) / (np.pi * 4000)), rel=0.05)
+    assert 1 < codes.far < 5
+    gap = np.array([[2.0, 0.5]])
+    assert distance_in_spacings(codes, gap)[0] == pytest.approx(1.0 / codes.spacing, rel=0.02)
+    assert far_share(codes, test) == pytest.approx(0.01, abs=0.011)
+    assert far_share(codes, np.repeat(gap, 10, axis=0)) == 1.0
+    regions = largest_empty_regions(codes, ((0.0, 4.0), (0.0, 1.0)), count=3)
+    assert regions[0]["x"] == pytest.approx(2.0, abs=0.05) and regions[0]["radius"] == pytest.approx(
+        1.0, abs=0.05
+    )
+    assert [r["radius"] for r in regions] == sorted((r["radius"] for r in regions), reverse=True)
+    for a, b in ((0, 1), (0, 2), (1, 2)):  # the discs are disjoint
+        ra, rb = regions[a], regions[b]
+        assert np.hypot(ra["x"] - rb["x"], ra["y"] - rb["y"]) >= ra["radius"] + rb["radius"] - 0.03
+
+
+def test_acceptance_by_distance_bins():
+    curve = acceptance_by_distance(
+        np.array([0.1, 0.2, 3.0, 3.0, 50.0]), np.array([1, 1, 1, 0, 0]), np.array([0, 1, 10, 100])
+    )
+    assert curve["accepted"] == [1.0, 0.5, 0.0] and curve["count"] == [2, 2, 1]
+    assert acceptance_by_distance(np.array([0.5]), np.array([1]), np.array([0, 1, 2]))["accepted"] == [
+        1.0,
+        None,
+    ]
+
+
+def test_cell_helpers_and_samplers():
+    z = np.array([[0.1, 0.1], [0.9, 0.9]])
+    assert empty_fraction(z, ((0, 1), (0, 1)), cells=2) == 0.5
+    counts = occupancy(z, ((0.0, 1.0), (0.0, 1.0)), 2)
+    centres = cell_centres(((0.0, 1.0), (0.0, 1.0)), 2)
+    # row 0 is the top: the cell holding (0.9, 0.9) is top right
+    assert counts.tolist() == [[0, 1], [1, 0]] and centres[0, 1].tolist() == [0.75, 0.75]
+    import jax
+
+    codes = np.random.default_rng(0).normal([5.0, -3.0], [2.0, 0.5], size=(20_000, 2))
+    key = jax.random.key(0)
+    box = sample_latents("uniform over the code box", codes, 5000, key=key)
+    lo, hi = np.percentile(codes, [0.5, 99.5], axis=0)
+    assert (box >= lo).all() and (box <= hi).all()
+    fitted = sample_latents("Gaussian fitted to the codes", codes, 20_000, key=key)
+    np.testing.assert_allclose(fitted.mean(0), [5.0, -3.0], atol=0.05)
+    np.testing.assert_allclose(fitted.std(0), [2.0, 0.5], rtol=0.03)
+    prior = sample_latents("N(0, I)", codes, 20_000, key=key)
+    np.testing.assert_allclose(prior.std(0), [1.0, 1.0], rtol=0.03)
+
+
+def _generator(accepted, coverage, missing=()):
+    return {"accepted": accepted, "coverage": coverage, "missing_classes": list(missing), "far": 0.0}
+
+
+def _means():
+    """A hand-made pair of models for which every claim of the project brief holds."""
+    reference = _generator(0.95, 0.5)
+    ae = {
+        "knn_label_accuracy": 0.9,
+        "between_empty_fraction": 0.2,
+        "empty_fraction": 0.4,
+        "posterior_empty_fraction": 0.4,
+        "gaussian_empty_fraction": 0.1,
+        "empty_accepted": 0.3,
+        "between_empty_accepted": 0.2,
+        "occupied_accepted": 0.9,
+        "grid_accepted": 0.6,
+        "reconstructions": reference,
+        "samplers": {
+            "N(0, I)": _generator(0.5, 0.1, [1]),
+            "uniform over the code box": _generator(0.6, 0.3),
+            "Gaussian fitted to the codes": _generator(0.9, 0.2),
+        },
+    }
+    vae = {
+        "knn_label_accuracy": 0.7,
+        "empty_fraction": 0.3,  # its posterior means leave gaps, its posterior draws do not
+        "posterior_empty_fraction": 0.11,
+        "gaussian_empty_fraction": 0.1,
+        "empty_accepted": 0.9,
+        "occupied_accepted": 0.95,
+        "grid_accepted": 0.94,
+        "reconstructions": reference,
+        "samplers": {"N(0, I)": _generator(0.93, 0.48) | {"far": 0.01}},
+    }
+    return {"ae": ae, "vae": vae}
+
+
+def test_verdicts_when_every_claim_holds():
+    rows = verdicts(_means())
+    assert [r["claim"] for r in rows] == list(CLAIMS)
+    assert [r["verdict"] for r in rows] == ["holds"] * 6
+    assert "90.0%" in rows[0]["numbers"] and "4.00x" in rows[1]["numbers"]
+
+
+def test_verdicts_follow_the_numbers():
+    means = _means()
+    means["ae"]["knn_label_accuracy"] = 0.6
+    means["ae"]["empty_fraction"] = 0.1  # no emptier than an unstructured cloud
+    means["ae"]["between_empty_accepted"] = 0.95  # its empty cells between clusters decode to digits
+    for sampler in means["ae"]["samplers"].values():  # every sampler generates as well as reconstruction
+        sampler.update(accepted=0.95, coverage=0.5, missing_classes=[])
+    means["vae"]["samplers"]["N(0, I)"]["far"] = 0.2
+    means["vae"]["posterior_empty_fraction"] = 0.3
+    means["vae"]["grid_accepted"] = 0.5
+    rows = {r["claim"]: r["verdict"] for r in verdicts(means)}
+    assert list(rows.values()) == [
+        "partly",
+        "does not hold",
+        "does not hold",
+        "does not hold",
+        "does not hold",
+        "partly",
+    ]
+    partial = copy.deepcopy(means)
+    partial["ae"]["samplers"]["N(0, I)"]["missing_classes"] = [1]  # one sampler of three fails
+    assert verdicts(partial)[3]["verdict"] == "partly"
+    partial["vae"]["samplers"]["N(0, I)"]["coverage"] = 0.1  # neither prior samples nor the grid pass
+    assert verdicts(partial)[5]["verdict"] == "does not hold"
+    assert generates(_generator(0.9, 0.5), _generator(0.95, 0.5))
+    assert not generates(_generator(0.9, 0.5, [3]), _generator(0.95, 0.5))
+    assert not generates(_generator(0.8, 0.5), _generator(0.95, 0.5))
