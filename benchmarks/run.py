@@ -11,6 +11,8 @@ Suites
          driven from a Python loop, float32 versus bfloat16 compute
   grid   decode_grid over 100x100 and 1000x1000 latent grids
   iwae   importance-weighted bound evaluation, k = 100 and 1000, 100 images
+  checkpoint  save and restore of the default VAE's checkpoint and the digests restore checks,
+         beside one epoch at batch 128
   scaling  VAE data-parallel training on 1, 2, 4 and 8 devices where they exist: weak scaling
          (128 images per device) and strong scaling (a global batch of 1024 split across them),
          images/s and efficiency against one device. Fake CPU devices
@@ -41,10 +43,11 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
 import jax
 
 from benchmarks.harness import EPOCH_IMAGES, Bench, environment, group_size, positive_int, training_images
-from benchmarks.suites import ensemble, grid, iwae, peak, peers, scaling, train
+from benchmarks.suites import checkpoint, ensemble, grid, iwae, peak, peers, scaling, train
 from jaxvae.errors import DataUnavailableError
 
-SUITES = {"peak": peak, "train": train, "grid": grid, "iwae": iwae, "scaling": scaling, "ensemble": ensemble}
+SUITES = {"peak": peak, "train": train, "grid": grid, "iwae": iwae, "checkpoint": checkpoint}
+SUITES |= {"scaling": scaling, "ensemble": ensemble}
 SUITES["peers"] = peers  # last: it reuses the train suite's row when there is one
 
 

@@ -16,8 +16,10 @@ from jaxvae.errors import (
     ConfigError,
     DataError,
     DataUnavailableError,
+    FolderInUseError,
     JaxvaeError,
     TrainingError,
+    WriteError,
 )
 from jaxvae.evaluation import evaluate
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
@@ -47,12 +49,14 @@ __all__ = [
     "DataError",
     "DataUnavailableError",
     "Dataset",
+    "FolderInUseError",
     "JaxvaeError",
     "LossTerms",
     "Posterior",
     "TrainConfig",
     "TrainState",
     "TrainingError",
+    "WriteError",
     "ae_loss",
     "bernoulli_nll",
     "create_train_state",

@@ -116,23 +116,29 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
-    """Parse IDX bytes holding unsigned bytes (type 0x08) into a uint8 array.
+def parse_idx(data: bytes, *, name: str = "<bytes>", ndim: int | None = None) -> np.ndarray:
+    """Parse IDX bytes holding unsigned bytes (type 0x08) into a uint8 array; with ``ndim``, the
+    magic number must announce that many dimensions (3 for images, 1 for labels).
 
     Raises:
         DataError: on a wrong magic number, an unsupported type, or truncated or excess data.
     """
     if len(data) < 4:
         raise DataError(f"{name}: too short for an IDX header ({len(data)} bytes)")
-    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or ndim == 0:
+    zero, dtype_code, ndim_code = struct.unpack(">HBB", data[:4])
+    if zero != 0 or ndim_code == 0:
         raise DataError(f"{name}: wrong magic number 0x{data[:4].hex()} (not an IDX file)")
     if dtype_code != 0x08:
         raise DataError(f"{name}: IDX element type 0x{dtype_code:02x} unsupported (need 0x08 uint8)")
-    header_end = 4 + 4 * ndim
+    if ndim is not None and ndim_code != ndim:
+        raise DataError(
+            f"{name}: wrong magic number 0x{data[:4].hex()}: it announces {ndim_code} dimensions, this "
+            f"file needs {ndim} (magic 0x000008{ndim:02x})"
+        )
+    header_end = 4 + 4 * ndim_code
     if len(data) < header_end:
         raise DataError(f"{name}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", data[4:header_end])
+    shape = struct.unpack(f">{ndim_code}I", data[4:header_end])
     if 0 in shape:  # also keeps numpy from refusing shapes like (0, 2**32 - 1, 2**32 - 1)
         raise DataError(f"{name}: IDX shape {shape} holds no data")
     expected = math.prod(shape)
@@ -144,10 +150,11 @@ def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header_end).reshape(shape)
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (raw, or gzip when the name ends in ``.gz``) into a uint8 array."""
+def read_idx(path: str | os.PathLike[str], *, ndim: int | None = None) -> np.ndarray:
+    """Read an IDX file (raw, or gzip when the name ends in ``.gz``) into a uint8 array; ``ndim``
+    as in ``parse_idx``."""
     path = Path(path)
-    return parse_idx(_read_bytes(path), name=str(path))
+    return parse_idx(_read_bytes(path), name=str(path), ndim=ndim)
 
 
 def _find_file(directory: Path, base: str) -> Path | None:
@@ -170,8 +177,8 @@ def load_idx_split(directory: str | os.PathLike[str], split: str) -> Dataset:
     image_base, label_base = idx_filenames(split)
     image_path = _find_file(directory, image_base) or directory / f"{image_base}.gz"
     label_path = _find_file(directory, label_base) or directory / f"{label_base}.gz"
-    images = read_idx(image_path)
-    labels = read_idx(label_path)
+    images = read_idx(image_path, ndim=3)
+    labels = read_idx(label_path, ndim=1)
     if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
         raise DataError(f"{image_path}: images have shape {images.shape}, expected [N, 28, 28]")
     if labels.ndim != 1:

@@ -23,3 +23,12 @@ class CheckpointError(JaxvaeError):
 
 class TrainingError(JaxvaeError):
     """Training cannot continue (for example the loss became non-finite)."""
+
+
+class WriteError(JaxvaeError):
+    """A file could not be written (a full disk, no permission); the message names it and what of
+    the run is still intact."""
+
+
+class FolderInUseError(JaxvaeError):
+    """Another process is writing the same run folder; the message names the folder and the process."""

@@ -1,7 +1,8 @@
 """The ``jaxvae`` command line: a dispatcher over one module per command.
 
-Every failure the project anticipates (bad data, bad config, bad checkpoint) is printed as one
-``jaxvae: error: ...`` line with exit status 2, never as a traceback.
+Every failure the project anticipates (bad data, bad config, bad checkpoint, a full disk, a run
+folder in use) is printed as one ``jaxvae: error: ...`` line with exit status 2, never as a
+traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from jaxvae.commands import eval as eval_command
 from jaxvae.commands.flags import OneLineParser
 from jaxvae.commands.process import enable_compile_cache, log_to_stderr, without_closed_loop_noise
 from jaxvae.errors import JaxvaeError
+from jaxvae.runs.files import os_reason
 
 COMMANDS = (train, demo, eval_command, explore, sweep)  # in the order --help lists them
 
@@ -60,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except JaxvaeError as e:
         print(f"jaxvae: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system failed where no module expected it (a full disk mid-figure)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"jaxvae: error: {where}{os_reason(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("jaxvae: interrupted; completed checkpoints are kept", file=sys.stderr)

@@ -6,33 +6,32 @@ judge, decide each claim of the AE-versus-VAE story, and write the report.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jaxvae.data import class_names
+from jaxvae.experiments.setup import set_up
 from jaxvae.report import plots
 from jaxvae.report.demo_figures import draw_demo_figures
 from jaxvae.report.demo_page import render_html
 from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
-from jaxvae.runs.files import prepare_run_dir, write_json
-from jaxvae.study.classifier import accuracy
+from jaxvae.runs.files import write_json, write_text
+from jaxvae.runs.folder import claim
 from jaxvae.study.experiment import (
     Stream,
     StudyConfig,
-    load_study_data,
-    make_judge,
     measure_run,
     on_device,
     stream_key,
     train_seeds,
 )
-from jaxvae.study.judge import fit_for_use, validate, with_reconstructions
-from jaxvae.study.measures import reference, validate_generative
+from jaxvae.study.judge import fit_for_use, with_reconstructions
+from jaxvae.study.measures import validate_generative
 from jaxvae.study.verdicts import verdicts
 
 
@@ -75,19 +74,18 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     report; returns metrics.json's content. The figures show the first seed's models."""
     began = time.perf_counter()
     config.validate()
-    out = prepare_run_dir(config.out)
-    data = load_study_data(config.dataset, config.data_dir)
-    if data.banner:
-        print(f"\n{'!' * 80}\n{data.banner}\n{'!' * 80}\n", file=sys.stderr)
+    with claim(config.out) as out:
+        return _run_demo(config, out, began=began, progress=progress)
+
+
+def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
+    data, judge, decoder_names, validation, judge_accuracy, real, num_samples = set_up(
+        config, out, progress=progress
+    )
     test = data.test
-    judge, decoder_names = make_judge(config, data, out, progress=progress)
-    validation = validate(judge, test.images, test.labels, {}, key=stream_key(config.seed, Stream.VALIDATION))
-    judge_accuracy = accuracy(judge.classifier, test.images, test.labels)
-    real = reference(judge, test.images)
     generative_checks = validate_generative(
         judge, test.images, test.labels, key=stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
     )
-    num_samples = min(config.samples, len(test.images))
 
     images = on_device(data)
     seeds = [config.seed + i for i in range(config.seeds)]
@@ -180,7 +178,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
             "wall_seconds": time.perf_counter() - began,
         }
         write_json(out / "metrics.json", metrics)
-        (out / "index.html").write_text(render_html(metrics))
+        write_text(out / "index.html", render_html(metrics))
     return metrics
 
 

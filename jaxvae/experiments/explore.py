@@ -9,7 +9,7 @@ import jax
 from jaxvae.data import class_names, load_dataset
 from jaxvae.errors import ConfigError
 from jaxvae.report.explorer import ExplorerModel, write_explorer
-from jaxvae.runs.files import prepare_run_dir
+from jaxvae.runs.folder import claim
 from jaxvae.runs.single import load_model
 from jaxvae.study.measures import encode_codes
 
@@ -17,7 +17,11 @@ from jaxvae.study.measures import encode_codes
 def explore_runs(run_dirs: list[str], out: str | Path, data_dir: str | None = None) -> Path:
     """Write the explorer for trained runs with a 2-D latent (``jaxvae train`` run directories);
     returns the page's path. The training split is read from each run's dataset."""
-    target = prepare_run_dir(out)
+    with claim(out) as target:
+        return _write(target, run_dirs, data_dir)
+
+
+def _write(target: Path, run_dirs: list[str], data_dir: str | None) -> Path:
     models: dict[str, ExplorerModel] = {}
     dataset = None
     for run_dir in run_dirs:

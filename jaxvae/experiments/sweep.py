@@ -10,9 +10,9 @@ with its reconstruction and KL terms. Each run is also graded by the demo's fixe
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -22,25 +22,23 @@ from tqdm.auto import tqdm
 
 from jaxvae.data import class_names
 from jaxvae.evaluation import evaluate
+from jaxvae.experiments.setup import set_up
 from jaxvae.latent import decode_grid, prior_quantile_grid
 from jaxvae.report import plots
 from jaxvae.report.sweep_page import sweep_html
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
 from jaxvae.runs.driver import summarize, terms_dict
-from jaxvae.runs.ensemble_run import started_with, train_ensemble
-from jaxvae.runs.files import prepare_run_dir, write_json
-from jaxvae.study.classifier import accuracy
+from jaxvae.runs.files import write_json, write_text
+from jaxvae.runs.folder import claim
 from jaxvae.study.experiment import (
     Stream,
     StudyConfig,
-    load_study_data,
-    make_judge,
     measure_run,
     on_device,
     stream_key,
+    train_owned,
 )
-from jaxvae.study.judge import fit_for_use, validate, with_reconstructions
-from jaxvae.study.measures import reference
+from jaxvae.study.judge import fit_for_use, with_reconstructions
 from jaxvae.study.verdicts import empty_ratio, fills_space, prior_generates
 
 
@@ -87,21 +85,19 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
     the report; returns metrics.json's content."""
     began = time.perf_counter()
     config.validate()
-    out = prepare_run_dir(config.out)
-    data = load_study_data(config.dataset, config.data_dir)
-    if data.banner:
-        print(f"\n{'!' * 80}\n{data.banner}\n{'!' * 80}\n", file=sys.stderr)
-    name, train_data, test_data = data.name, data.train, data.test
-    judge, decoder_names = make_judge(config, data, out, progress=progress)
-    base_validation = validate(
-        judge, test_data.images, test_data.labels, {}, key=stream_key(config.seed, Stream.VALIDATION)
+    with claim(config.out) as out:
+        return _run_sweep(config, out, began=began, progress=progress)
+
+
+def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
+    data, judge, decoder_names, base_validation, judge_accuracy, real, num_samples = set_up(
+        config, out, progress=progress
     )
-    real = reference(judge, test_data.images)
-    num_samples = min(config.samples, len(test_data.images))
+    name, train_data, test_data = data.name, data.train, data.test
 
     ensemble = config.ensemble(str(out / "runs"), name)
     splits = (train_data, test_data)
-    trained = train_ensemble(ensemble, data=splits, progress=progress, resume=started_with(ensemble)).runs
+    trained = train_owned(ensemble, splits, progress=progress)
     images = on_device(data)
     grid = jnp.asarray(prior_quantile_grid(config.grid_size))
     runs, maps, grids = [], [], []
@@ -149,7 +145,7 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
         "judge": {
             "threshold": judge.threshold,
             "decoders": decoder_names,
-            "test_accuracy": accuracy(judge.classifier, test_data.images, test_data.labels),
+            "test_accuracy": judge_accuracy,
             "fit": fit_for_use(validation),
         },
         "validation": validation,
@@ -161,7 +157,7 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
         "wall_seconds": time.perf_counter() - began,
     }
     write_json(out / "metrics.json", metrics)
-    (out / "index.html").write_text(sweep_html(metrics))
+    write_text(out / "index.html", sweep_html(metrics))
     return metrics
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from jaxvae.models import MODEL_NAMES, Model
+from jaxvae.runs.files import write_text
 from jaxvae.study.holes import code_map
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import bounding_box
@@ -126,11 +127,11 @@ def write_explorer(
 ) -> Path:
     """Write ``out/explorer_data.js`` and the standalone ``out/explorer.html``; returns the page."""
     data = json.dumps(explorer_data(models, labels, images, class_names, judge))
-    (out / DATA_FILE).write_text(f"window.JAXVAE_EXPLORER = {data};\n", encoding="utf-8")
+    write_text(out / DATA_FILE, f"window.JAXVAE_EXPLORER = {data};\n")
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>jaxvae: latent explorer</title>'
         f"</head><body>\n{explorer_section()}\n</body></html>\n"
     )
     path = out / PAGE_FILE
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path

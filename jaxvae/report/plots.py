@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,19 @@ import numpy as np
 
 from jaxvae.latent import tile
 from jaxvae.models import MODEL_NAMES
+from jaxvae.runs.files import write_bytes
 
 NAMES = MODEL_NAMES
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    """Write ``fig`` as a PNG, atomically (a reader of the report never sees half a figure)."""
+    png = io.BytesIO()
+    try:
+        fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    write_bytes(path, png.getvalue())
     return path
 
 

@@ -8,9 +8,10 @@ its evaluation, its files) comes in as functions.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxvae.data import Dataset, load_dataset, prepare_pixels
-from jaxvae.errors import ConfigError, TrainingError
+from jaxvae.errors import ConfigError, TrainingError, WriteError
 from jaxvae.losses import LossTerms
-from jaxvae.runs.checkpoint import latest_checkpoint, remove_checkpoints, restore_checkpoint
+from jaxvae.runs.checkpoint import intact_note, latest_checkpoint, remove_checkpoints, restore_checkpoint
 from jaxvae.runs.config import TrainConfig
 from jaxvae.train import TrainState
 
@@ -53,8 +54,7 @@ def check_finite(step_losses: np.ndarray, *, epoch: int, last_step: int, run_dir
         step = last_step - len(step_losses) + 1 + int(np.argmax(bad))
         raise TrainingError(
             f"loss became {step_losses[bad][0]} at epoch {epoch}, step {step} (counting optimizer steps "
-            f"from 1); nothing from epoch {epoch} was saved, and the last good checkpoint in "
-            f"{run_dir / 'checkpoints'} is intact (try a smaller --lr)"
+            f"from 1); nothing from epoch {epoch} was saved, and {intact_note(run_dir)} (try a smaller --lr)"
         )
 
 
@@ -75,6 +75,15 @@ def load_splits(config: TrainConfig, data: tuple[Dataset, Dataset] | None) -> tu
         size = len(train_data.images)
         raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({size} images)")
     return train_data, test_data
+
+
+@contextlib.contextmanager
+def noting_checkpoints(run_dir: Path) -> Iterator[None]:
+    """Add to a ``WriteError`` (a full disk) what of ``run_dir``'s checkpoints is intact."""
+    try:
+        yield
+    except WriteError as e:
+        raise WriteError(f"{e}; {intact_note(run_dir)}") from None
 
 
 def restore_or_start(

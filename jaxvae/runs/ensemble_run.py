@@ -30,8 +30,17 @@ from jaxvae.losses import LossTerms
 from jaxvae.models import Model
 from jaxvae.runs.checkpoint import remove_checkpoints, save_checkpoint
 from jaxvae.runs.config import EnsembleConfig, TrainConfig
-from jaxvae.runs.driver import EVAL_STREAM, Rows, RunResult, load_splits, restore_or_start, run_epochs
-from jaxvae.runs.files import prepare_run_dir, write_json
+from jaxvae.runs.driver import (
+    EVAL_STREAM,
+    Rows,
+    RunResult,
+    load_splits,
+    noting_checkpoints,
+    restore_or_start,
+    run_epochs,
+)
+from jaxvae.runs.files import prepare_run_dir, write_json, write_text
+from jaxvae.runs.folder import claim
 from jaxvae.train import TrainState
 
 logger = logging.getLogger(__name__)
@@ -113,10 +122,23 @@ def train_ensemble(
         resume: continue from the newest checkpoint of the same ensemble in the run directory; a
             directory holding an ensemble of other runs is an error. With ``resume=False`` the
             ensemble starts over and deletes the checkpoints there.
+
+    The run folder is claimed for the whole run (``jaxvae.runs.folder.claim``).
     """
     config.validate()
+    with claim(config.train.out) as run_dir, noting_checkpoints(run_dir):
+        return _train_ensemble(config, run_dir, data=data, progress=progress, resume=resume)
+
+
+def _train_ensemble(
+    config: EnsembleConfig,
+    run_dir: Path,
+    *,
+    data: tuple[Dataset, Dataset] | None,
+    progress: bool,
+    resume: bool,
+) -> EnsembleResult:
     train = config.train
-    run_dir = prepare_run_dir(train.out)
     # the runs' seed, for a likelihood that binarizes with it (validate() allows only one then)
     train_data, test_data = load_splits(config.member(0, train.out), data)
     optimizer = train.optimizer(steps_per_epoch=len(train_data.images) // train.batch_size)
@@ -199,7 +221,7 @@ def _write_member(
     """Run ``i`` as an ordinary run directory: its config, its metrics, its last checkpoint."""
     out = prepare_run_dir(member_dir(run_dir, config, i))
     single: TrainConfig = config.member(i, str(out))
-    (out / "config.json").write_text(single.to_json())
+    write_text(out / "config.json", single.to_json())
     write_json(out / "metrics.json", metrics)
     remove_checkpoints(out)  # an earlier write of this run (orbax does not overwrite a step)
     save_checkpoint(out, state, single, keep=1)

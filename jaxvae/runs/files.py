@@ -1,14 +1,25 @@
-"""Files of a run directory: creating it, and writing JSON that a reader never sees half of."""
+"""Files of a run folder: written whole or not at all, and checked when read back.
+
+Small files (configs, metrics, pages) are written to a temporary file in the same folder and
+renamed over the old one, so that a reader sees the old file or the new one, never half of one;
+a failed write removes its temporary file and raises one ``WriteError`` naming the file. Arrays
+get a content digest (``digest``) that a reader compares before it trusts them.
+"""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from jaxvae.errors import ConfigError
+import numpy as np
+
+from jaxvae.errors import ConfigError, WriteError
 
 
 def _umask() -> int:
@@ -17,18 +28,85 @@ def _umask() -> int:
     return mask
 
 
+def os_reason(error: BaseException) -> str:
+    """What went wrong at the OS level, in a few words: the strerror of the first ``OSError`` in the
+    exception's chain, or of an ``os_error_code`` that tensorstore put in its message; else the
+    message's first line."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        code = re.search(r"os_error_code='?(\d+)", str(seen))
+        if code:
+            return os.strerror(int(code.group(1)))
+        seen = seen.__cause__ or seen.__context__
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return lines[0][:200]
+
+
+def is_out_of_space(error: BaseException) -> bool:
+    """Whether ``error`` (or one in its chain) says the disk or the quota is full."""
+    return os_reason(error) in (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, with the mode any new file of the user gets (a
+    temporary file is created 0600). Raises ``WriteError`` naming ``path`` on any OS error, after
+    removing the temporary file; the old ``path``, if any, is left as it was."""
+    tmp: str | None = None
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as f:
+            tmp = f.name
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise WriteError(f"cannot write {path} ({os_reason(e)})") from None
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8, atomically (``write_bytes``)."""
+    write_bytes(path, text.encode("utf-8"))
+
+
 def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half of one. The
-    file gets the mode any new file of the user gets (a temporary file is created 0600)."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        json.dump(value, f, indent=2)
-    os.chmod(f.name, 0o666 & ~_umask())
-    os.replace(f.name, path)
+    """Write ``value`` as JSON to ``path`` atomically (``write_text``)."""
+    write_text(path, json.dumps(value, indent=2))
+
+
+def digest(array: Any) -> str:
+    """The SHA-256 of an array's dtype, shape and bytes (C order), as hex."""
+    array = np.ascontiguousarray(np.asarray(array))
+    h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def json_digest(value: Any) -> str:
+    """The SHA-256 of ``value``'s canonical JSON (sorted keys), as hex."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def move_aside(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` (created), under its own name or, if that is taken, with a
+    number appended; returns where it went. Nothing is deleted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target, n = folder / path.name, 1
+    while target.exists():
+        n += 1
+        target = folder / f"{path.name}.{n}"
+    os.replace(path, target)
+    return target
 
 
 def prepare_run_dir(out: str | Path) -> Path:
-    """Create ``out`` and check that it is writable, failing in one line before any work."""
-    run_dir = Path(out)
+    """Create ``out`` and check that it is writable, failing in one line before any work.
+    ``..`` is resolved in the name first, so ``a/../b`` creates ``b`` and no stray ``a``."""
+    run_dir = Path(os.path.normpath(out))
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=run_dir):

@@ -21,8 +21,17 @@ from jaxvae.models import Model
 from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.distributed import is_writer
-from jaxvae.runs.driver import EVAL_STREAM, Rows, RunResult, load_splits, restore_or_start, run_epochs
-from jaxvae.runs.files import prepare_run_dir, write_json
+from jaxvae.runs.driver import (
+    EVAL_STREAM,
+    Rows,
+    RunResult,
+    load_splits,
+    noting_checkpoints,
+    restore_or_start,
+    run_epochs,
+)
+from jaxvae.runs.files import write_json, write_text
+from jaxvae.runs.folder import claim
 from jaxvae.runs.parallel import batch_sharding, check_divisible, data_mesh, place_training_set, replicate
 from jaxvae.train import TrainState, init_train_state, train_epoch
 
@@ -53,14 +62,29 @@ def train(
         config: the run's settings (validated here, before any work).
         data: ``(train, test)`` splits; loaded from ``config.dataset`` when omitted.
         progress: show a progress bar over epochs with the live loss.
-        resume: continue from the newest checkpoint in ``config.out`` if there is one; with
+        resume: continue from the newest intact checkpoint in ``config.out`` if there is one; with
             ``resume=False`` the run starts over and deletes the checkpoints already there.
+
+    The run folder is claimed for the whole run (``jaxvae.runs.folder.claim``): a second process
+    writing it stops at once with ``FolderInUseError``.
     """
     config.validate()
-    run_dir = prepare_run_dir(config.out)
+    writer = is_writer()  # in a multi-process run, process 0 alone writes files and shows progress
+    with claim(config.out, lock=writer) as run_dir, noting_checkpoints(run_dir):
+        return _train(config, run_dir, data=data, progress=progress and writer, resume=resume, writer=writer)
+
+
+def _train(
+    config: TrainConfig,
+    run_dir: Path,
+    *,
+    data: tuple[Dataset, Dataset] | None,
+    progress: bool,
+    resume: bool,
+    writer: bool,
+) -> RunResult:
     train_data, test_data = load_splits(config, data)
     optimizer = config.optimizer(steps_per_epoch=len(train_data.images) // config.batch_size)
-    writer = is_writer()  # in a multi-process run, process 0 alone writes files and shows progress
 
     def changed_settings(saved: dict[str, Any]) -> list[str]:
         saved_config = TrainConfig.from_dict(saved).to_dict()
@@ -78,7 +102,7 @@ def train(
     if resumed and metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())[: int(state.epoch)]
     if writer:
-        (run_dir / "config.json").write_text(config.to_json())
+        write_text(run_dir / "config.json", config.to_json())
 
     mesh = data_mesh(config.devices or None)
     check_divisible(config.batch_size, mesh)
@@ -116,7 +140,7 @@ def train(
         save=lambda s: save_checkpoint(run_dir, s, config, keep=config.keep_checkpoints),
         checkpoint_every=config.checkpoint_every,
         desc=f"train {config.model} (seed {config.seed})",
-        progress=progress and writer,
+        progress=progress,
         postfix=lambda rows: {
             "train": f"{rows[0][-1]['train_total']:.2f}",
             "test": f"{rows[0][-1]['test_total']:.2f}",

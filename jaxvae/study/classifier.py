@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from flax import nnx
 from tqdm.auto import tqdm
 
 from jaxvae.models import NUM_PIXELS, to_pixels
+from jaxvae.runs.files import digest, move_aside, os_reason
 
 logger = logging.getLogger(__name__)
 NUM_CLASSES = 10
@@ -269,15 +271,9 @@ def train_classifier(
         _cache_path(cache_dir, np.concatenate([images, *decoded, decoys]), labels, tag) if cache_dir else None
     )
     if cached is not None and cached.exists():
-        try:
-            with np.load(cached, allow_pickle=False) as archive:
-                leaves, treedef = jax.tree.flatten(classifier)
-                loaded = [archive[f"arr_{i}"] for i in range(len(leaves))]
-                if all(a.shape == b.shape for a, b in zip(loaded, leaves, strict=True)):
-                    logger.info("loaded cached classifier %s", cached)
-                    return jax.tree.unflatten(treedef, [jnp.asarray(x) for x in loaded])
-        except (OSError, KeyError, ValueError) as e:
-            logger.warning("ignoring unreadable classifier cache %s (%s)", cached, e)
+        loaded = _load_cached(cached, classifier)
+        if loaded is not None:
+            return loaded
     optimizer = optax.adam(1e-3)
     opt_state = optimizer.init(classifier)
     device_images, device_labels = jnp.asarray(images), jnp.asarray(labels)
@@ -298,8 +294,42 @@ def train_classifier(
         )
         jax.block_until_ready(classifier)  # so the progress bar shows real time
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, *(np.asarray(x) for x in jax.tree.leaves(classifier)))
-        tmp.replace(cached)
+        _save_cached(cached, classifier)
     return classifier
+
+
+def _load_cached(path: Path, template: Classifier) -> Classifier | None:
+    """The classifier cached in ``path`` if it is intact (its arrays match the digests saved with
+    them); else None, after a warning, with a corrupt file moved to ``corrupt/`` beside it."""
+    leaves, treedef = jax.tree.flatten(template)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            loaded = [archive[f"arr_{i}"] for i in range(len(leaves))]
+            saved = [str(d) for d in archive["digests"]] if "digests" in archive else None
+        if not all(a.shape == b.shape for a, b in zip(loaded, leaves, strict=True)):
+            return None  # another architecture's cache: train anew (and replace it)
+        if saved is not None and saved != [digest(x) for x in loaded]:
+            raise ValueError("its arrays do not match their digests")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        try:
+            moved = f"moved it to {move_aside(path, path.parent / 'corrupt')}"
+        except OSError as move_error:
+            moved = f"could not move it aside ({os_reason(move_error)})"
+        logger.warning("the classifier cache %s is corrupt (%s); %s, training anew", path, e, moved)
+        return None
+    logger.info("loaded cached classifier %s", path)
+    return jax.tree.unflatten(treedef, [jnp.asarray(x) for x in loaded])
+
+
+def _save_cached(path: Path, classifier: Classifier) -> None:
+    """Write the cache atomically, with the digests of its arrays; a cache that cannot be written
+    is only a warning."""
+    arrays = [np.asarray(x) for x in jax.tree.leaves(classifier)]
+    tmp = path.with_suffix(".tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, *arrays, digests=np.array([digest(x) for x in arrays]))
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        logger.warning("could not write the classifier cache %s (%s)", path, os_reason(e))

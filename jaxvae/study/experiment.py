@@ -9,6 +9,7 @@ streams of ``Stream``.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
 from jaxvae.errors import DataUnavailableError
 from jaxvae.models import Model
+from jaxvae.runs.checkpoint import NoIntactCheckpointError
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.runs.ensemble_run import started_with, train_ensemble
 from jaxvae.runs.single import RunResult
@@ -38,6 +40,7 @@ JUDGE_DECODERS = (
     ("vae", 8, 0),
 )
 JUDGE_SEED_OFFSET = 10_000
+logger = logging.getLogger(__name__)
 
 
 class Stream(enum.IntEnum):
@@ -131,8 +134,9 @@ def train_seeds(
 ) -> list[RunResult]:
     """Train one model once per seed, all seeds as one ensemble (one compiled program) in ``out``;
     returns the runs in the order of ``seeds``. An ensemble folder left by the same call (say, an
-    experiment stopped part-way) is resumed, which gives the same models as training again; one
-    left by other settings is started over."""
+    experiment stopped part-way) is resumed from its newest intact checkpoint, which gives the same
+    models as training again; one left by other settings, or with no intact checkpoint left, is
+    started over."""
     train_config = TrainConfig(
         model=kind,
         dataset=data.name,
@@ -143,8 +147,21 @@ def train_seeds(
         out=str(out),
     )
     ensemble = EnsembleConfig.of_seeds(train_config, len(seeds))
-    splits = (data.train, data.test)
-    return train_ensemble(ensemble, data=splits, progress=progress, resume=started_with(ensemble)).runs
+    return train_owned(ensemble, (data.train, data.test), progress=progress)
+
+
+def train_owned(
+    ensemble: EnsembleConfig, splits: tuple[Dataset, Dataset], *, progress: bool = True
+) -> list[RunResult]:
+    """Train an ensemble that an experiment owns (its folder is the experiment's to rewrite): resume
+    it when the folder holds the same ensemble, else start it over; and start over when none of its
+    checkpoints is intact, which gives the same models as training again."""
+    try:
+        return train_ensemble(ensemble, data=splits, progress=progress, resume=started_with(ensemble)).runs
+    except NoIntactCheckpointError:
+        out = ensemble.train.out
+        logger.warning("%s: none of its checkpoints is intact; training it again from the start", out)
+        return train_ensemble(ensemble, data=splits, progress=progress, resume=False).runs
 
 
 def make_judge(

@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxvae
 from benchmarks import harness, profile, run
-from benchmarks.suites import ensemble
+from benchmarks.suites import checkpoint, ensemble
 
 
 @pytest.mark.parametrize(
@@ -155,6 +156,16 @@ def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch, tmp_pat
     # one more epoch of each under the profiler: per-run matmul time of the ensemble and of one run alone
     assert forced["profile_together_matmul_ms_per_run"] > 0 and forced["profile_alone_matmul_ms_per_run"] > 0
     assert (tmp_path / "ensemble-b256-runs3-together-groupall").is_dir()
+
+
+def test_checkpoint_suite_times_save_restore_and_digests_of_the_whole_state():
+    images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
+    row = checkpoint.bench_checkpoint(images, 1)
+    state = jaxvae.initial_state(jaxvae.TrainConfig(model="vae"))
+    leaves = jax.tree.leaves(state._replace(key=jax.random.key_data(state.key)))
+    assert row["checkpoint_bytes"] == sum(np.asarray(x).nbytes for x in leaves)  # Adam's moments included
+    for name in ("save_median_ms", "restore_median_ms", "digests_median_ms", "epoch_median_ms"):
+        assert row[name] > 0
 
 
 def test_groups_flag_takes_default_or_a_positive_count(capsys):

@@ -192,3 +192,59 @@ def test_generative_validation_halves_are_random_even_when_the_split_is_sorted(q
     # the bundled test split is sorted by class: halves in file order would share no class
     assert real["missing_classes"] == [] and real["coverage"] > one_class["coverage"]
     assert noise["precision"] < 0.05 and real["precision"] > 0.5
+
+
+def _numbers(metrics):
+    """metrics.json without what may differ between equal runs: timings and the output folder."""
+    if isinstance(metrics, dict):
+        return {k: _numbers(v) for k, v in metrics.items() if "seconds" not in k and k != "out"}
+    if isinstance(metrics, list):
+        return [_numbers(v) for v in metrics]
+    return metrics
+
+
+def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_never_stopped(tmp_path):
+    """Kill the demo early (a helper decoder saved), in the middle (the judge trained) and late (the
+    judged VAEs training), corrupt a helper's only checkpoint, and rerun: the numbers are those of
+    a demo that was never stopped. All in fresh processes, each with its own cache."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_integrity import _data_files, _flip_bytes
+
+    args = [sys.executable, "-m", "jaxvae.commands.cli", "demo", "--quick", "--dataset", "mnist_5k"]
+    args += ["--no-progress"]
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+
+    def env(name):
+        return {**os.environ, "JAXVAE_CACHE_DIR": str(tmp_path / f"cache_{name}")}
+
+    uninterrupted = subprocess.Popen(
+        [*args, "--out", str(straight)], env=env("straight"), stderr=subprocess.PIPE
+    )
+    markers = [
+        lambda: (killed / "judge" / "decoders_ae2" / "checkpoints" / "1").exists(),
+        lambda: any((tmp_path / "cache_killed").glob("mnist_5k/classifier-*.npz")),
+        lambda: (killed / "runs_vae" / "checkpoints" / "1").exists(),
+    ]
+    for reached in markers:
+        process = subprocess.Popen([*args, "--out", str(killed)], env=env("killed"), stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 600
+        while not reached():
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait() == -signal.SIGKILL
+    assert not (killed / "metrics.json").exists()  # killed before the first run was measured
+    helper = killed / "judge" / "decoders_vae2"
+    _flip_bytes(_data_files(helper, 1)[0])
+    rerun = subprocess.run([*args, "--out", str(killed)], env=env("killed"), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{helper}: none of its checkpoints is intact; training it again" in rerun.stderr
+    assert uninterrupted.wait() == 0, uninterrupted.stderr.read().decode()
+    resumed, never_stopped = (json.loads((d / "metrics.json").read_text()) for d in (killed, straight))
+    assert _numbers(resumed) == _numbers(never_stopped)

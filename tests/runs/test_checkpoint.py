@@ -34,7 +34,9 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         if path.is_file() and path.stat().st_size > 1000:
             path.write_bytes(b"\0" * 10)
     with pytest.raises(jaxvae.CheckpointError, match="cannot read checkpoint"):
-        restore_checkpoint(tmp_path, initial_state(config))
+        restore_checkpoint(tmp_path, initial_state(config), epoch=0)
+    with pytest.raises(jaxvae.CheckpointError, match="none of its checkpoints is intact"):
+        restore_checkpoint(tmp_path, initial_state(config))  # the newest: set aside, then none is left
 
 
 def test_missing_checkpoint(tmp_path):
