@@ -8,7 +8,6 @@ get a content digest (``digest``) that a reader compares before it trusts them.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -42,11 +41,6 @@ def os_reason(error: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     lines = str(error).strip().splitlines() or [type(error).__name__]
     return lines[0][:200]
-
-
-def is_out_of_space(error: BaseException) -> bool:
-    """Whether ``error`` (or one in its chain) says the disk or the quota is full."""
-    return os_reason(error) in (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -15,6 +15,7 @@ the smoothness of decoded Bernoulli means is not held against them.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import zipfile
 from functools import partial
@@ -27,8 +28,9 @@ import optax
 from flax import nnx
 from tqdm.auto import tqdm
 
+from jaxvae.errors import WriteError
 from jaxvae.models import NUM_PIXELS, to_pixels
-from jaxvae.runs.files import digest, move_aside, os_reason
+from jaxvae.runs.files import digest, move_aside, os_reason, write_bytes
 
 logger = logging.getLogger(__name__)
 NUM_CLASSES = 10
@@ -322,14 +324,15 @@ def _load_cached(path: Path, template: Classifier) -> Classifier | None:
 
 
 def _save_cached(path: Path, classifier: Classifier) -> None:
-    """Write the cache atomically, with the digests of its arrays; a cache that cannot be written
-    is only a warning."""
+    """Write the cache atomically (``write_bytes``), with the digests of its arrays; a cache that
+    cannot be written is only a warning."""
     arrays = [np.asarray(x) for x in jax.tree.leaves(classifier)]
-    tmp = path.with_suffix(".tmp.npz")
+    archive = io.BytesIO()
+    np.savez(archive, *arrays, digests=np.array([digest(x) for x in arrays]))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, *arrays, digests=np.array([digest(x) for x in arrays]))
-        tmp.replace(path)
+        write_bytes(path, archive.getvalue())
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         logger.warning("could not write the classifier cache %s (%s)", path, os_reason(e))
+    except WriteError as e:
+        logger.warning("could not write the classifier cache: %s", e)

@@ -216,7 +216,7 @@ def test_a_full_disk_while_writing_metrics_removes_the_partial_file(tmp_path, ca
 
     def fsync_until_full(fd):
         calls.append(fd)
-        if len(calls) == 4:  # config.json, metrics 1, checkpoint... then metrics of epoch 2
+        if len(calls) == 4:  # config.json, metrics.json after epochs 1 and 2, then after epoch 3
             _enospc()
         return real_fsync(fd)
 
