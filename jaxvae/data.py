@@ -1,4 +1,4 @@
-"""Datasets as uint8 NumPy arrays: IDX files, a bundled MNIST subset, tensorflow-datasets, download.
+"""Datasets as uint8 NumPy arrays: IDX files, MNIST shipped in the package, tensorflow-datasets, download.
 
 `load_dataset(name, split)` returns ``(images uint8 [N, 28, 28], labels int32 [N])``. Sources are
 tried in this order, and the first that has the data wins:
@@ -8,17 +8,22 @@ tried in this order, and the first that has the data wins:
    An explicit ``data_dir`` is final: if its files are absent or bad, that is the error.
 2. Well-known system folders (Debian's ``dataset-fashion-mnist`` package).
 3. jaxvae's download cache, ``$JAXVAE_CACHE_DIR`` or ``~/.cache/jaxvae/<name>``.
-4. A prepared tensorflow-datasets cache (``tfds.data_source(..., download=False)``).
-5. A download of the IDX files from the address tensorflow-datasets registers for the dataset,
+4. For MNIST, the package's own copy: the four canonical IDX files, byte for byte, checked
+   against their SHA-256 on every load (``jaxvae/_bundled/mnist``, see its PROVENANCE.md). So
+   MNIST needs no download and no network.
+5. A prepared tensorflow-datasets cache (``tfds.data_source(..., download=False)``).
+6. A download of the IDX files from the address tensorflow-datasets registers for the dataset,
    into the cache of step 3 (no TensorFlow needed), after a quick reachability check so that an
    offline machine fails in seconds rather than minutes.
 
-The bundled subset ``mnist_5k`` (real MNIST, 500 digits per class, shipped in the package) is
-loaded only by name; nothing here falls back to it silently.
+``mnist_5k`` is a small balanced subset of the package's MNIST for quick runs and tests: the
+first 450 digits of each class of the training split, and the first 50 of each class of the test
+split.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -75,14 +80,24 @@ def noun(dataset: str) -> str:
 
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _SYSTEM_DIRS = {"fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),)}
-# MD5 of the decompressed canonical MNIST files; used to verify downloads.
+# MD5 of the decompressed canonical MNIST files: downloads are checked against them (a test checks
+# the package's copy). Lists such as torchvision's give the MD5 of the .gz files instead (f68b3c2d...
+# for the training images), which change when a file is re-compressed, its contents unchanged.
 _MNIST_RAW_MD5 = {
-    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 _PROBE_SECONDS = 5.0
+# SHA-256 of the .gz files shipped in jaxvae/_bundled/mnist (checked on every load)
+_PACKAGED_MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "647307bcab77215e1a8780d0b00745e8fe40fd4dd862e47aed0459c962089c38",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+SUBSET_PER_CLASS = {"train": 450, "test": 50}
 
 
 class Dataset(NamedTuple):
@@ -221,15 +236,41 @@ def cache_dir(name: str) -> Path:
     return Path(root) / name
 
 
-def load_bundled(split: str = "train") -> Dataset:
-    """The bundled real-MNIST subset: ``train`` 450 digits per class, ``test`` the other 50."""
+@functools.cache
+def load_packaged(split: str = "train") -> Dataset:
+    """MNIST's ``split`` from the package's copy, after checking each file's SHA-256 (the arrays
+    are read-only and shared between calls).
+
+    Raises:
+        DataError: a file of the package's copy is missing or differs from the canonical bytes.
+    """
     _check_split(split)
-    bundled = resources.files("jaxvae").joinpath("_bundled/mnist_5k.npz")
-    with bundled.open("rb") as f, np.load(f, allow_pickle=False) as archive:
-        images, labels = archive["images"], archive["labels"].astype(np.int32)
-    position = np.concatenate([np.arange(np.sum(labels == c)) for c in range(10)])
-    keep = position < 450 if split == "train" else position >= 450
-    return Dataset(images[keep], labels[keep])
+    arrays = []
+    for base, ndim in zip(idx_filenames(split), (3, 1), strict=True):
+        name = f"{base}.gz"
+        resource = resources.files("jaxvae").joinpath(f"_bundled/mnist/{name}")
+        try:
+            payload = resource.read_bytes()
+        except OSError as e:
+            raise DataError(f"jaxvae's copy of MNIST lacks {name} ({e}); reinstall jaxvae") from None
+        if hashlib.sha256(payload).hexdigest() != _PACKAGED_MNIST_SHA256[name]:
+            raise DataError(f"jaxvae's copy of MNIST is damaged: {name} fails its SHA-256; reinstall jaxvae")
+        arrays.append(parse_idx(gzip.decompress(payload), name=name, ndim=ndim))
+    labels = arrays[1].astype(np.int32)
+    labels.flags.writeable = False
+    return Dataset(arrays[0], labels)
+
+
+def load_bundled(split: str = "train") -> Dataset:
+    """The small balanced subset ``mnist_5k`` of the package's MNIST: the first 450 digits of each
+    class of the training split (``train``, 4,500), or the first 50 of each of the test split
+    (``test``, 500), in file order."""
+    full = load_packaged(split)
+    rank = np.zeros(len(full.labels), np.int64)
+    for c in range(10):
+        rank[full.labels == c] = np.arange(np.sum(full.labels == c))
+    keep = rank < SUBSET_PER_CLASS[split]
+    return Dataset(full.images[keep], full.labels[keep])
 
 
 def _load_tfds_prepared(name: str, split: str) -> Dataset | None:
@@ -326,7 +367,7 @@ def _unavailable_message(name: str, split: str, reason: str) -> str:
         f"put them in {cache_dir(name)}; prepare the tensorflow-datasets cache "
         f"(tfds.data_source({name!r})); or connect to the internet so jaxvae can download them"
         + ("; Debian: apt-get install dataset-fashion-mnist" if name == "fashion_mnist" else "")
-        + (f"; or use the bundled subset: --dataset {BUNDLED}" if name == "mnist" else "")
+        + ("; or leave --data-dir and JAXVAE_DATA_DIR unset to read jaxvae's copy" if name == "mnist" else "")
     )
 
 
@@ -340,7 +381,7 @@ def load_dataset(
     """Load one split of a dataset as ``(images uint8 [N, 28, 28], labels int32 [N])``.
 
     Args:
-        name: ``mnist``, ``fashion_mnist`` or ``mnist_5k`` (the bundled real subset).
+        name: ``mnist``, ``fashion_mnist`` or ``mnist_5k`` (a balanced 5,000-digit subset of MNIST).
         split: ``train`` or ``test``.
         data_dir: a directory of IDX files (``DIR/<name>/`` or ``DIR`` itself). When given, it is
             the only source tried. Defaults to ``$JAXVAE_DATA_DIR``, then the other sources.
@@ -369,6 +410,8 @@ def load_dataset(
         if found is not None:
             logger.info("reading %s/%s from %s", name, split, found)
             return load_idx_split(found, split)
+    if name == "mnist":
+        return load_packaged(split)
     prepared = _load_tfds_prepared(name, split)
     if prepared is not None:
         return prepared

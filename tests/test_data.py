@@ -1,12 +1,16 @@
 import gzip
+import hashlib
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST
 
 import jaxvae.data as data
 from jaxvae import DataError, DataUnavailableError, load_bundled, load_dataset, read_idx
+from jaxvae.data import load_packaged
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -86,6 +90,59 @@ def test_bundled_subset_is_real_balanced_mnist():
     assert 25 < train.images.mean() < 45  # real MNIST: mean pixel about 33
     ds = load_dataset("mnist_5k", "test")
     np.testing.assert_array_equal(ds.images, test.images)
+    # the subset is the first digits of each class, from the split of the same name
+    full = load_packaged("test")
+    first_sevens = full.images[full.labels == 7][:50]
+    np.testing.assert_array_equal(test.images[test.labels == 7], first_sevens)
+
+
+PACKAGED = Path(data.__file__).parent / "_bundled" / "mnist"
+
+
+def test_packaged_mnist_is_canonical_byte_for_byte():
+    """The package's files match the canonical MD5 of the decompressed files, the SHA-256 list
+    load_packaged checks, the provenance file, and the team's copy where it exists."""
+    provenance = (PACKAGED.parent / "PROVENANCE.md").read_text()
+    for name, sha in data._PACKAGED_MNIST_SHA256.items():
+        payload = (PACKAGED / name).read_bytes()
+        assert hashlib.sha256(payload).hexdigest() == sha and sha in provenance
+        raw_name = name.removesuffix(".gz")
+        md5 = hashlib.md5(gzip.decompress(payload)).hexdigest()
+        assert md5 == data._MNIST_RAW_MD5[raw_name] and md5 in provenance
+        if (SHARED_MNIST / name).exists():
+            assert (SHARED_MNIST / name).read_bytes() == payload
+    if (SHARED_MNIST / "RAW_MD5SUMS").exists():
+        shared = dict(line.split()[::-1] for line in (SHARED_MNIST / "RAW_MD5SUMS").read_text().splitlines())
+        assert shared == data._MNIST_RAW_MD5
+
+
+def test_full_mnist_offline_from_the_package(monkeypatch):
+    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: pytest.fail("no download"))
+    train, test = load_dataset("mnist", "train"), load_dataset("mnist", "test")
+    assert train.images.shape == (60000, 28, 28) and test.images.shape == (10000, 28, 28)
+    np.testing.assert_array_equal(
+        np.bincount(test.labels), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    )
+
+
+def test_damaged_package_copy_is_refused(monkeypatch, tmp_path):
+    bad = tmp_path / "jaxvae"
+    (bad / "_bundled" / "mnist").mkdir(parents=True)
+    for name in data._PACKAGED_MNIST_SHA256:
+        payload = (PACKAGED / name).read_bytes()
+        if name.startswith("t10k-images"):
+            payload = payload[:-1] + bytes([payload[-1] ^ 1])
+        (bad / "_bundled" / "mnist" / name).write_bytes(payload)
+    monkeypatch.setattr(data.resources, "files", lambda package: bad)
+    data.load_packaged.cache_clear()
+    try:
+        with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz fails its SHA-256; reinstall"):
+            data.load_packaged("test")
+        (bad / "_bundled" / "mnist" / "t10k-images-idx3-ubyte.gz").unlink()
+        with pytest.raises(DataError, match="lacks t10k-images-idx3-ubyte.gz"):
+            data.load_packaged("test")
+    finally:
+        data.load_packaged.cache_clear()
 
 
 def test_explicit_dir_never_falls_back(tmp_path):
@@ -105,12 +162,13 @@ def test_env_dir_named_for_another_dataset_is_not_used(tmp_path, monkeypatch):
 
 def test_offline_fails_fast_with_instructions(monkeypatch):
     monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: False)
+    monkeypatch.setattr(data, "_SYSTEM_DIRS", {})
     start = time.perf_counter()
     with pytest.raises(DataUnavailableError) as err:
-        load_dataset("mnist", "train")
+        load_dataset("fashion_mnist", "train")
     assert time.perf_counter() - start < 10
     message = str(err.value)
-    for way in ("--data-dir", "JAXVAE_DATA_DIR", "tfds", "mnist_5k", "internet"):
+    for way in ("--data-dir", "JAXVAE_DATA_DIR", "tfds", "internet", "apt-get install dataset-fashion-mnist"):
         assert way in message
 
 

@@ -17,10 +17,11 @@ from jaxvae.data import class_names
 from jaxvae.experiments.setup import set_up
 from jaxvae.report import plots
 from jaxvae.report.demo_figures import draw_demo_figures
-from jaxvae.report.demo_page import render_html
+from jaxvae.report.demo_page import fill_ratios, render_html
 from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.files import write_json, write_text
+from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
 from jaxvae.study.experiment import (
     Stream,
@@ -101,9 +102,12 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
             epochs=config.epochs,
             batch_size=config.batch_size,
             progress=progress,
+            film=True,
         )
         for kind in ("ae", "vae")
     }
+    films = {kind: read_film(out / f"runs_{kind}") for kind in ensembles}
+    filmed = [len(film.indices) for film in films.values() if film is not None]
     for index, seed in enumerate(seeds):
         trained = {kind: runs[index] for kind, runs in ensembles.items()}
         measured = {
@@ -121,6 +125,7 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
                 judge,
                 grid_size=config.grid_size,
                 seed=config.seed,
+                films=films,
                 progress=progress,
             )
         runs.append(
@@ -142,6 +147,7 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
         }
         classes = class_names(data.name)
         figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, classes).name
+        figures["empty_ratios"] = plots.empty_ratios(out / "empty_ratios.png", fill_ratios(runs)).name
         table = with_reconstructions(
             validation,
             {
@@ -154,7 +160,6 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
         means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
         metrics = {
             "dataset": data.name,
-            "fallback_banner": data.banner,
             "seed": config.seed,
             "seeds": [run["seed"] for run in runs],
             "planned_seeds": seeds,
@@ -175,6 +180,7 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
             "verdicts": verdicts(means),
             "figures": figures,
             "figures_seed": seeds[0],
+            "film_images": filmed[0] if filmed else 0,
             "wall_seconds": time.perf_counter() - began,
         }
         write_json(out / "metrics.json", metrics)

@@ -4,7 +4,6 @@ feature space for the generator measures."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,8 +28,6 @@ class StudySetup(NamedTuple):
 def set_up(config: StudyConfig, out: Path, *, progress: bool = True) -> StudySetup:
     """Load ``config``'s data and build and validate its judge (helper runs kept in ``out/judge``)."""
     data = load_study_data(config.dataset, config.data_dir)
-    if data.banner:
-        print(f"\n{'!' * 80}\n{data.banner}\n{'!' * 80}\n", file=sys.stderr)
     test = data.test
     judge, decoder_names = make_judge(config, data, out, progress=progress)
     validation_key = stream_key(config.seed, Stream.VALIDATION)

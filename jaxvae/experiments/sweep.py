@@ -25,10 +25,12 @@ from jaxvae.evaluation import evaluate
 from jaxvae.experiments.setup import set_up
 from jaxvae.latent import decode_grid, prior_quantile_grid
 from jaxvae.report import plots
+from jaxvae.report.film import panels_of, write_film
 from jaxvae.report.sweep_page import sweep_html
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
 from jaxvae.runs.driver import summarize, terms_dict
 from jaxvae.runs.files import write_json, write_text
+from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
 from jaxvae.study.experiment import (
     Stream,
@@ -97,7 +99,8 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
 
     ensemble = config.ensemble(str(out / "runs"), name)
     splits = (train_data, test_data)
-    trained = train_owned(ensemble, splits, progress=progress)
+    filmed = [i for i, seed in enumerate(ensemble.seeds) if seed == config.seed]  # each beta's first run
+    trained = train_owned(ensemble, splits, progress=progress, film=filmed)
     images = on_device(data)
     grid = jnp.asarray(prior_quantile_grid(config.grid_size))
     runs, maps, grids = [], [], []
@@ -129,6 +132,12 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
         "curves": plots.sweep_curves(out / "sweep_curves.png", runs).name,
         "maps": plots.sweep_maps(out / "sweep_maps.png", maps, grids, train_data.labels, classes).name,
     }
+    film = read_film(out / "runs")
+    if film is not None:
+        titles = [f"beta {ensemble.betas[i]:g}" for i in film.runs]
+        panels = panels_of(film, titles, [trained[i].metrics for i in film.runs])
+        labels, epochs = train_data.labels[film.indices], [int(e) for e in film.epochs]
+        figures["film"] = write_film(out / "sweep_film.gif", panels, labels, epochs, classes).name
     validation = with_reconstructions(
         base_validation,
         {
@@ -140,7 +149,6 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
     )
     metrics = {
         "dataset": name,
-        "fallback_banner": data.banner,
         "config": asdict(config),
         "judge": {
             "threshold": judge.threshold,
@@ -154,6 +162,7 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
         "smallest_filling_beta": smallest_beta(runs, "fills_space"),
         "smallest_generating_beta": smallest_beta(runs, "prior_generates"),
         "figures": figures,
+        "film_images": len(film.indices) if film is not None else 0,
         "wall_seconds": time.perf_counter() - began,
     }
     write_json(out / "metrics.json", metrics)

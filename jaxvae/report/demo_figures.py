@@ -13,15 +13,18 @@ from tqdm.auto import tqdm
 
 from jaxvae.data import Dataset, class_names, noun
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
+from jaxvae.models import MODEL_NAMES as NAMES
 from jaxvae.models import Model, decode, encode
 from jaxvae.report import plots
 from jaxvae.report.explorer import ExplorerModel, write_explorer
+from jaxvae.report.film import panels_of, write_film
 from jaxvae.runs.driver import RunResult
+from jaxvae.runs.film import Film
 from jaxvae.study.experiment import RunMeasures, Stream, StudyData, stream_key
 from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.measures import Measured
 
-FIGURES = 12  # figures drawn by draw_demo_figures, the explorer included (its progress bar's total)
+FIGURES = 13  # figures drawn by draw_demo_figures, the explorer included (its progress bar's total)
 
 
 def interpolate(model: Model, a: np.ndarray, b: np.ndarray, steps: int = 12) -> np.ndarray:
@@ -55,10 +58,13 @@ def draw_demo_figures(
     *,
     grid_size: int,
     seed: int,
+    films: Mapping[str, Film | None] | None = None,
     progress: bool = True,
 ) -> dict[str, str]:
     """Draw every figure of one run of each model (``trained`` and ``measured`` keyed by kind) into
-    ``out``, and write the explorer; returns each figure's file name by its key in the report."""
+    ``out``, and write the explorer; returns each figure's file name by its key in the report.
+    ``films``: each kind's recording of training (``jaxvae.runs.film``), drawn as an animation and
+    given to the explorer's epoch slider when every kind has one."""
     train, test = data.train, data.test
     classes = class_names(data.name)
     models = {kind: run.state.model for kind, run in trained.items()}
@@ -66,13 +72,16 @@ def draw_demo_figures(
     numbers = {kind: m.measured.numbers for kind, m in measured.items()}
     pictures = {kind: m.measured.pictures for kind, m in measured.items()}
     figures: dict[str, str] = {}
-    bar = tqdm(total=FIGURES, desc="draw figures and the explorer", disable=not progress)
+    filmed = films if films and all(f is not None for f in films.values()) else None
+    bar = tqdm(total=FIGURES + bool(filmed), desc="draw figures and the explorer", disable=not progress)
 
     def done(key: str, path: Path) -> None:
         figures[key] = path.name
         bar.update()
 
     done("latent_maps", plots.latent_maps(out / "latent_maps.png", codes, train.labels, classes))
+    if filmed:
+        done("film", draw_film(out / "film.gif", filmed, trained, train.labels, classes))
     for kind, model in models.items():
         if kind == "ae":
             box = numbers[kind]["box"]
@@ -107,15 +116,9 @@ def draw_demo_figures(
             {k: n["far_spacings"] for k, n in numbers.items()},
         ),
     )
-    samples = {
-        f"{plots.NAMES[k]}: {sampler}": images
-        for k, p in pictures.items()
-        for sampler, images in p["samples"].items()
-    }
-    done(
-        "samples",
-        _judged_grid(out / "samples.png", samples, judge, "The first 12 draws of each sampler, decoded"),
-    )
+    for kind, p in pictures.items():
+        title = f"{plots.NAMES[kind]}: the first 12 draws of each sampler, decoded"
+        done(f"samples_{kind}", _judged_grid(out / f"samples_{kind}.png", p["samples"], judge, title))
     examples = judge_examples(
         judge, test, {k: m.measured for k, m in measured.items()}, key=stream_key(seed, Stream.EXAMPLES)
     )
@@ -136,11 +139,31 @@ def draw_demo_figures(
     curves = {k: run.metrics for k, run in trained.items()}
     done("training_curves", plots.training_curves(out / "training_curves.png", curves))
     explorer = {
-        kind: ExplorerModel(kind, models[kind], codes[kind], measured[kind].codes["test"]) for kind in models
+        kind: ExplorerModel(
+            kind, models[kind], codes[kind], measured[kind].codes["test"], filmed[kind] if filmed else None
+        )
+        for kind in models
     }
     done("explorer", write_explorer(out, explorer, train.labels, train.images, classes, judge))
     bar.close()
     return figures
+
+
+def draw_film(
+    path: Path,
+    films: Mapping[str, Film | None],
+    trained: Mapping[str, RunResult],
+    labels: np.ndarray,
+    class_names: list[str],
+) -> Path:
+    """The films of the models side by side, each frame with its epoch and each model's test loss."""
+    panels = []
+    for kind, film in films.items():
+        assert film is not None
+        name = "test -ELBO" if kind == "vae" else "test loss"
+        panels += panels_of(film, [NAMES[kind]], [trained[kind].metrics], name)
+    first = next(f for f in films.values() if f is not None)
+    return write_film(path, panels, labels[first.indices], [int(e) for e in first.epochs], class_names)
 
 
 def _judged_grid(path: Path, rows: dict[str, Any], judge: Judge, title: str) -> Path:

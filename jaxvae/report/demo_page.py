@@ -1,73 +1,20 @@
-"""The demo's tables as text (terminal) and HTML (report page), and the page itself.
+"""The demo's report page and terminal summary, in the story's order (``jaxvae.report.story``).
 
-The page's template and style are package data (``jaxvae/templates``); this module only fills
-them from metrics.json's content, so the report says exactly what the numbers say.
+The page's templates and style are package data (``jaxvae/report/templates``); this module only
+fills them from metrics.json's content, so the report says exactly what the numbers say.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from string import Template
 from typing import Any
 
 from jaxvae.data import noun
 from jaxvae.report.explorer import explorer_section, read_template
-from jaxvae.study.verdicts import pct
-
-# the figures of the report, in order: (key, title, what the picture shows)
-SECTIONS = [
-    (
-        "latent_maps",
-        "Latent maps",
-        "Every training image encoded to 2 numbers and coloured by its label (the label is used for "
-        "colour only). "
-        "AE: its code; VAE: its posterior mean.",
-    ),
-    (
-        "grid_ae",
-        "Autoencoder: decoding a grid over its code box",
-        "The crosses on the left mark the points decoded on the right: an evenly spaced grid over the "
-        "0.5-99.5 percentile box of the training codes.",
-    ),
-    (
-        "grid_vae",
-        "VAE: decoding a grid at the prior's quantiles",
-        "The same for the VAE, at the 5%..95% quantiles of N(0, 1) in each axis.",
-    ),
-    (
-        "holes",
-        "The judge's score over each code box",
-        "For each point of a 100x100 grid over the code box, the judge's score of the decoded image; the "
-        "white line is the judge's threshold, the cyan dots a subsample of the training codes.",
-    ),
-    (
-        "empty_regions",
-        "Decodes from the largest empty regions",
-        "The largest discs that hold no training code, centred between the clusters (inside the convex "
-        "hull of the training codes in the code box, which is dashed), numbered by size, and the decode "
-        "at each disc's centre with the judge's verdict.",
-    ),
-    (
-        "by_distance",
-        "Acceptance against distance from the data",
-        "The share of decodes the judge accepts on a 120x120 grid over twice each code box, binned by the "
-        "distance to the nearest training code; the dashed lines mark where 'far' begins for each model.",
-    ),
-    (
-        "samples",
-        "Samples",
-        "The first 12 draws of each sampler, decoded, with the judge's verdict above each.",
-    ),
-    (
-        "prior_classes",
-        "Which classes does each sampler generate?",
-        "The class the judge gives each decoded sample (accepted or not), as a share; the ticks span the "
-        "training runs.",
-    ),
-    ("interpolation", "Interpolation", "Decodes along a straight line between the codes of two test images."),
-    ("reconstructions", "Reconstructions", "Test images and their reconstructions by each model."),
-    ("training_curves", "Training curves", "Loss per epoch on the training and test splits."),
-]
+from jaxvae.report.story import STEPS, WHY, Step
+from jaxvae.study.verdicts import CLUSTER, EMPTY_RATIO, FILLED_FAR, GENERATES, NONSENSE, empty_ratio, pct
 
 
 def cell(values: list[Any], fmt: str) -> str:
@@ -116,12 +63,12 @@ def generative_validation_rows(metrics: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def generator_rows(metrics: dict[str, Any]) -> list[list[str]]:
+def generator_rows(metrics: dict[str, Any], kinds: Sequence[str] = ("ae", "vae")) -> list[list[str]]:
     """One row per (model, sampler), plus each model's reconstructions: the means over the runs and
     each run's value."""
     rows = []
     names = {"ae": "Autoencoder", "vae": "VAE"}
-    for kind in ("ae", "vae"):
+    for kind in kinds:
         runs = [run["models"][kind] for run in metrics["runs"]]
         sources = [("reconstructions of the test images", [r["reconstructions"] for r in runs])]
         sources += [(name, [r["samplers"][name] for r in runs]) for name in runs[0]["samplers"]]
@@ -165,11 +112,12 @@ MAP_MEASURES = [
 ]
 
 
-def map_rows(metrics: dict[str, Any]) -> list[tuple[str, ...]]:
-    """(measure, AE, VAE) rows of the latent-map table."""
+def map_rows(metrics: dict[str, Any], labels: Sequence[str] | None = None) -> list[tuple[str, ...]]:
+    """(measure, AE, VAE) rows of the latent-map table: every measure, or those named in ``labels``."""
     return [
         (label, *(cell([value(run["models"][k]) for run in metrics["runs"]], fmt) for k in ("ae", "vae")))
         for label, value, fmt in MAP_MEASURES
+        if labels is None or label in labels
     ]
 
 
@@ -186,34 +134,6 @@ def text_table(header: list[str], rows: list[Any]) -> str:
     ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
-
-
-def format_tables(metrics: dict[str, Any]) -> str:
-    """Everything the terminal prints after a demo: validation, verdicts, generators, maps."""
-    fit = (
-        "fit for use"
-        if metrics["judge"]["fit"]
-        else "NOT fit: some targets missed; read every number with it"
-    )
-    seeds = ", ".join(map(str, metrics["seeds"]))
-    parts = [
-        f"Validation of the judge (threshold {metrics['judge']['threshold']:.2f}; {fit})",
-        text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
-        "",
-        f"Verdicts (means over seeds {seeds})",
-        text_table(["claim", "verdict"], [(v["claim"], v["verdict"]) for v in metrics["verdicts"]]),
-        *(f"  {i + 1}. {v['numbers']}" for i, v in enumerate(metrics["verdicts"])),
-        "",
-        "Validation of the generation measures (each set against the other half of the test images)",
-        text_table(["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])], generative_validation_rows(metrics)),
-        "",
-        f"Generators (mean over seeds {seeds}; each seed's value in brackets)",
-        text_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
-        "",
-        "Latent maps",
-        text_table(["measure", "AE", "VAE"], map_rows(metrics)),
-    ]
-    return "\n".join(parts)
 
 
 def html_table(
@@ -241,8 +161,94 @@ def _number(cell: str) -> str:
     return f"{html.escape(mean)}<br><small>({html.escape(each)}</small>"
 
 
+def badge(verdict: dict[str, str], fit: bool) -> str:
+    """A claim's verdict as a badge; greyed and marked when the measure was not fit for use."""
+    esc = html.escape
+    if not fit:
+        return (
+            f'<p><span class="badge not-fit">claim: {esc(verdict["claim"])}: {esc(verdict["verdict"])} '
+            "(measure not fit)</span></p>"
+        )
+    css = verdict["verdict"].replace(" ", "-")
+    return (
+        f'<p><span class="badge {css}">claim: {esc(verdict["claim"])}: {esc(verdict["verdict"])}</span></p>'
+    )
+
+
+def _figure(metrics: dict[str, Any], key: str) -> str:
+    name = html.escape(metrics["figures"][key])
+    return f'<img src="{name}" alt="{html.escape(key.replace("_", " "))}">'
+
+
+def step_details(metrics: dict[str, Any], step: Step, verdict: dict[str, str] | None) -> str:
+    """The numbers under a step: its verdict's sentence, its map measures, its generator rows."""
+    parts = []
+    if verdict is not None:
+        parts.append(f"<p>{html.escape(verdict['numbers'])}</p>")
+    if step.measures:
+        parts.append(html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics, step.measures)))
+    if step.generators:
+        header = ["source", *(c[1] for c in GENERATOR_COLUMNS)]
+        parts.append(html_table(header, generator_rows(metrics, step.generators)))
+    return "".join(parts)
+
+
+def render_step(metrics: dict[str, Any], number: int, step: Step, details: str | None = None) -> str:
+    """One section of the story: figures, the sentence, the verdict's badge, the numbers folded
+    (``details``, else ``step_details``)."""
+    fit = metrics["judge"]["fit"]
+    verdict = metrics["verdicts"][step.claim] if step.claim is not None else None
+    details = details if details is not None else step_details(metrics, step, verdict)
+    shows = step.shows
+    if step.film and "film" in metrics["figures"]:
+        shows += " " + step.film.format(film_images=metrics["film_images"])
+    section = Template(read_template("step.html")).substitute(
+        number=number,
+        title=html.escape(step.title),
+        figures="".join(_figure(metrics, key) for key in step.figures if key in metrics["figures"]),
+        shows=html.escape(shows),
+        badge=badge(verdict, fit) if verdict is not None else "",
+        details=details or "<p>No numbers for this step.</p>",
+    )
+    if step.explorer and "explorer" in metrics["figures"]:
+        page = html.escape(metrics["figures"]["explorer"])
+        section += explorer_section() + f'<p>The explorer on its own page: <a href="{page}">{page}</a>.</p>'
+    return section
+
+
+def fill_ratios(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per run, how empty each model's codes leave its box over a Gaussian cloud of their spread (the
+    why step): the AE's codes, the VAE's posterior means, and one draw from each VAE posterior (the
+    means plus the sampling noise)."""
+    ae, vae = ([run["models"][k] for run in runs] for k in ("ae", "vae"))
+    return {
+        "Autoencoder: codes": [empty_ratio(m) for m in ae],
+        "VAE: posterior means": [empty_ratio(m) for m in vae],
+        "VAE: one draw per posterior": [empty_ratio(m, "posterior_empty_fraction") for m in vae],
+    }
+
+
+def rules_text() -> str:
+    """The verdicts' rules and their constants, in one sentence each."""
+    return (
+        f"(i) holds when the 5-NN label accuracy of the AE's test codes is at least {pct(CLUSTER['holds'])}, "
+        f"partly from {pct(CLUSTER['partly'])}; (ii) holds when the AE's code box is at least "
+        f"{EMPTY_RATIO['holds']}x as empty as a Gaussian cloud of the same spread, partly from "
+        f"{EMPTY_RATIO['partly']}x; (iii) holds when the judge rejects at least {pct(NONSENSE['holds'])} of "
+        f"the decodes at empty cells between the clusters, partly from {pct(NONSENSE['partly'])}; a sampler "
+        f"generates when its decodes are accepted at least {GENERATES:.0%} as often as the model's "
+        f"reconstructions, its coverage is at least {GENERATES:.0%} of theirs and no class is missing; "
+        "(iv) holds when no AE sampler generates, partly when some do; (v) holds when one draw from each "
+        f"VAE posterior leaves the box less than {EMPTY_RATIO['partly']}x as empty as a Gaussian cloud "
+        f"and at most {pct(FILLED_FAR)} of N(0, I) draws land far from every training code; (vi) holds "
+        "when the VAE's N(0, I) sampler generates and its grid's decodes are accepted at least "
+        f"{GENERATES:.0%} as often as its reconstructions."
+    )
+
+
 def render_html(metrics: dict[str, Any]) -> str:
-    """A self-contained page: inline CSS, images from the same folder, no remote resources."""
+    """A self-contained page in the story's order: inline CSS, images from the same folder, no
+    remote resources."""
     esc = html.escape
     seeds = metrics["seeds"]
     if len(seeds) == 1:
@@ -254,69 +260,107 @@ def render_html(metrics: dict[str, Any]) -> str:
         note = (
             "<p>Each cell gives the mean over the runs and, in brackets, each run's value in seed order.</p>"
         )
-    banner = f'<p class="banner">{esc(metrics["fallback_banner"])}</p>' if metrics["fallback_banner"] else ""
+    banner = ""
     if len(seeds) < len(metrics["planned_seeds"]):
-        banner += (
+        banner = (
             f'<p class="banner">Partial report: {len(seeds)} of {len(metrics["planned_seeds"])} planned '
-            "training "
-            "runs finished; the demo is still running or was stopped.</p>"
+            "training runs finished; the demo is still running or was stopped.</p>"
         )
     fit = metrics["judge"]["fit"]
-    validation = html_table(
-        ["kind", "a fit judge should", "rate", "target", "met"],
-        validation_rows(metrics),
-        ["" if r["met"] else "does-not-hold" for r in metrics["validation"]],
+    story = "".join(render_step(metrics, i + 1, step) for i, step in enumerate(STEPS))
+    ratios = [(k, cell(v, "{:.2f}")) for k, v in fill_ratios(metrics["runs"]).items()]
+    story += render_step(
+        metrics, len(STEPS) + 1, WHY, html_table(["codes", "empty share over a Gaussian cloud's"], ratios)
     )
-    verdict_rows = [(v["claim"], v["verdict"], v["numbers"]) for v in metrics["verdicts"]]
     verdict_table = html_table(
         ["claim", "verdict", "the numbers"],
-        verdict_rows,
-        [v["verdict"].replace(" ", "-") for v in metrics["verdicts"]],
+        [
+            (v["claim"], v["verdict"] if fit else f"{v['verdict']} (measure not fit)", v["numbers"])
+            for v in metrics["verdicts"]
+        ],
+        [v["verdict"].replace(" ", "-") if fit else "not-fit" for v in metrics["verdicts"]],
         text_columns=3,
     )
-    figures = "".join(
-        f"<h3>{esc(title)}</h3><p>{esc(text)}</p>"
-        f'<img src="{esc(metrics["figures"][key])}" alt="{esc(title)}">'
-        for key, title, text in SECTIONS
-        if key in metrics["figures"]
-    )
-    explorer = ""
-    if "explorer" in metrics["figures"]:
-        explorer = explorer_section() + (
-            f'<p>The explorer on its own page: <a href="{esc(metrics["figures"]["explorer"])}">'
-            f"{esc(metrics['figures']['explorer'])}</a>.</p>"
-        )
-    validation_figure = (
-        f'<img src="{esc(metrics["figures"]["judge_examples"])}" alt="judge examples">'
-        if "judge_examples" in metrics["figures"]
-        else ""
-    )
-    return Template(read_template("report.html")).substitute(
-        css=read_template("report.css"),
+    validation_figure = _figure(metrics, "judge_examples") if "judge_examples" in metrics["figures"] else ""
+    how = Template(read_template("how.html")).substitute(
         noun=noun(metrics["dataset"]),
-        banner=banner,
-        dataset=esc(metrics["dataset"]),
-        runs=esc(runs),
-        epochs=metrics["config"]["epochs"],
         threshold=f"{metrics['judge']['threshold']:.2f}",
         accuracy=pct(metrics["judge"]["test_accuracy"]),
         decoders=len(metrics["judge"]["decoders"]),
         fit_class="met" if fit else "unmet",
-        fit_text="every target met"
-        if fit
-        else "some targets missed (rows in red); read every number below with it",
-        validation=validation,
+        fit_short="fit for use: every target met" if fit else "not fit: some targets missed (rows in red)",
+        validation=html_table(
+            ["kind", "a fit judge should", "rate", "target", "met"],
+            validation_rows(metrics),
+            ["" if r["met"] else "does-not-hold" for r in metrics["validation"]],
+        ),
         validation_figure=validation_figure,
-        verdicts=verdict_table,
         samples=f"{metrics['num_samples']:,}",
         real=f"{metrics['num_test_images']:,}",
         generative_validation=html_table(
             ["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])], generative_validation_rows(metrics)
         ),
         generators=html_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
+        rules=esc(rules_text()),
         measures=html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics)),
         runs_note=note,
-        figures=figures,
-        explorer=explorer,
+    )
+    fit_text = (
+        'The measure every verdict uses, a judge of "is this a digit?", was validated first and is '
+        'fit for use: it met every target (<a href="#how">how we measured</a>).'
+        if fit
+        else 'The measure every verdict uses, a judge of "is this a digit?", was validated first and '
+        'is NOT fit for use: it missed some targets (<a href="#how">how we measured</a>), so every '
+        'verdict below is greyed and marked "measure not fit".'
+    )
+    return Template(read_template("report.html")).substitute(
+        css=read_template("report.css"),
+        banner=banner,
+        dataset=esc(metrics["dataset"]),
+        runs=esc(runs),
+        epochs=metrics["config"]["epochs"],
+        fit_class="met" if fit else "unmet",
+        fit_text=fit_text.replace("digit", noun(metrics["dataset"])),
+        story=story,
+        verdicts=verdict_table,
+        how=how,
         wall=f"{metrics['wall_seconds']:.0f}",
     )
+
+
+def format_tables(metrics: dict[str, Any]) -> str:
+    """What the terminal prints after a demo, in the story's order: each step's verdict and numbers,
+    then how it was measured (the judge's validation and the generators)."""
+    fit = metrics["judge"]["fit"]
+    seeds = ", ".join(map(str, metrics["seeds"]))
+    parts = [
+        f"The measure (a judge, threshold {metrics['judge']['threshold']:.2f}): "
+        + ("fit for use, every target met" if fit else "NOT fit: some targets missed; every verdict is void"),
+        f"The story (means over seeds {seeds}):",
+    ]
+    for i, step in enumerate(STEPS):
+        line = f"{i + 1}. {step.title}"
+        if step.claim is not None:
+            v = metrics["verdicts"][step.claim]
+            line += f": {v['verdict']}{'' if fit else ' (measure not fit)'}\n   {v['numbers']}"
+        elif step.measures:
+            rows = map_rows(metrics, step.measures)
+            line += ": " + "; ".join(f"{r[0]}: AE {r[1]}, VAE {r[2]}" for r in rows)
+        parts.append(line)
+    ratios = {k: sum(v) / len(v) for k, v in fill_ratios(metrics["runs"]).items()}
+    parts.append(
+        f"{len(STEPS) + 1}. Why: empty share over a Gaussian cloud's: "
+        + "; ".join(f"{k} {v:.2f}x" for k, v in ratios.items())
+    )
+    parts += [
+        "",
+        "How we measured: the judge's validation",
+        text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
+        "",
+        "Validation of the generation measures (each set against the other half of the test images)",
+        text_table(["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])], generative_validation_rows(metrics)),
+        "",
+        f"Generators (mean over seeds {seeds}; each seed's value in brackets)",
+        text_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
+    ]
+    return "\n".join(parts)

@@ -21,6 +21,7 @@ import numpy as np
 
 from jaxvae.models import MODEL_NAMES, Model
 from jaxvae.runs.files import write_text
+from jaxvae.runs.film import Film
 from jaxvae.study.holes import code_map
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import bounding_box
@@ -38,6 +39,7 @@ class ExplorerModel:
     model: Model
     train_codes: np.ndarray  # [N, 2]
     test_codes: np.ndarray  # [M, 2], fixes the "far" threshold
+    film: Film | None = None  # its codes of a training subsample after every epoch (one filmed run)
 
 
 def _b64(array: np.ndarray, dtype: str) -> str:
@@ -60,6 +62,21 @@ def _dense(layer: Any) -> dict[str, Any]:
     }
 
 
+def film_data(film: Film) -> dict[str, Any]:
+    """A filmed run's frames for the page's epoch slider: each code as two uint16 steps between the
+    frames' smallest and largest value (base64, [frames, images, 2]), the epochs and image indices."""
+    frames = film.run(0)
+    lo, hi = frames.min(axis=(0, 1)), frames.max(axis=(0, 1))
+    steps = np.round((frames - lo) / np.maximum(hi - lo, 1e-12) * 65535)
+    return {
+        "epochs": [int(e) for e in film.epochs],
+        "indices": _b64(film.indices, "<i4"),
+        "lo": [float(v) for v in lo],
+        "hi": [float(v) for v in hi],
+        "frames": _b64(steps, "<u2"),
+    }
+
+
 def judge_weights(judge: Judge) -> dict[str, Any]:
     """The judge's network for the page: its two patch convolutions and two dense layers (float32,
     base64; ``jaxvae.study.classifier.Classifier``) and its threshold."""
@@ -75,7 +92,7 @@ def explorer_data(
     class_names: list[str],
     judge: Judge | None = None,
 ) -> dict[str, Any]:
-    """The JSON the page reads: per model its decoder, codes and spacing; the labels; a fixed
+    """The JSON the page reads: per model its decoder, codes, spacing and film (if any); the labels; a fixed
     subsample of ``SHOWN_IMAGES`` training images (uint8, base64) with their indices; and, if given,
     the judge, whose verdict the page then shows for each decode."""
     shown = np.sort(np.random.default_rng(0).permutation(len(images))[: min(SHOWN_IMAGES, len(images))])
@@ -98,6 +115,7 @@ def explorer_data(
             "box": [list(side) for side in bounding_box(m.train_codes)],
             "spacing": index.spacing,
             "far": index.far,
+            "film": film_data(m.film) if m.film is not None else None,
         }
     return out
 

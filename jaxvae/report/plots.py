@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +169,25 @@ def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequen
     runs = len(next(iter(counts.values())))
     ax.set_title(f"Which classes each sampler generates (mean over {runs} run{'s' * (runs > 1)})")
     ax.legend()
+    return _save(fig, path)
+
+
+def empty_ratios(path: Path, ratios: Mapping[str, Sequence[float]]) -> Path:
+    """How empty each set of codes leaves its code box, over a Gaussian cloud of the same spread:
+    ``ratios[label]`` holds each run's ratio; bars are the mean, dots each run."""
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(ratios) + 1.6))
+    labels = list(ratios)
+    y = np.arange(len(labels))[::-1]
+    means = [float(np.mean(ratios[k])) for k in labels]
+    ax.barh(y, means, color=[f"C{i}" for i in range(len(labels))], alpha=0.7)
+    for yi, k in zip(y, labels, strict=True):
+        ax.plot(ratios[k], [yi] * len(ratios[k]), "k.", ms=6)
+        ax.text(float(np.mean(ratios[k])), yi, f"  {np.mean(ratios[k]):.2f}x", va="center")
+    ax.axvline(1.0, color="gray", ls=":")
+    ax.set_title("Dotted line (1x): as empty as a Gaussian cloud of the same spread", fontsize=10)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("empty share of the code box (50x50 cells) over a Gaussian cloud's (dots: each run)")
+    ax.set_xlim(0, max(2.0, 1.25 * max(max(v) for v in ratios.values())))
     return _save(fig, path)
 
 

@@ -127,15 +127,16 @@ def sweep_html(metrics: dict[str, Any]) -> str:
         "beta's runs, dots each run.",
         "maps": "Each beta's first run: the posterior means of the training images coloured by label (top) "
         "and its decodes of a grid at the N(0, 1) quantiles 5%..95% (bottom).",
+        "film": "Training as a film: each beta's first run, the posterior means of the same "
+        f"{metrics.get('film_images', 0):,} training images after every epoch, on axes fixed per beta, "
+        "with that epoch's test loss (at the run's own beta).",
     }
     figures = "".join(
         f'<p>{esc(captions[key])}</p><img src="{esc(name)}" alt="{esc(key)}">'
         for key, name in metrics["figures"].items()
     )
-    banner = f'<p class="banner">{esc(metrics["fallback_banner"])}</p>' if metrics["fallback_banner"] else ""
     return Template(read_template("sweep.html")).substitute(
         css=read_template("report.css"),
-        banner=banner,
         dataset=esc(metrics["dataset"]),
         epochs=config["epochs"],
         runs=esc(runs),

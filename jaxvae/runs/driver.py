@@ -136,13 +136,15 @@ def run_epochs(
     desc: str,
     progress: bool,
     postfix: Callable[[Rows], dict[str, str]],
+    after_epoch: Callable[[TrainState, int], None] | None = None,
 ) -> TrainState:
     """Train from epoch ``start`` to ``epochs``, appending one row per run and epoch to ``rows``.
 
     ``train`` is one compiled epoch returning the per-step loss terms (leaves [steps], or [runs,
     steps] for an ensemble, whose runs ``run_names`` names; None for a single run), ``evaluate`` the
     test loss terms, ``steps`` each run's optimizer step count. ``write_rows`` writes the rows after
-    every epoch; ``save`` writes a checkpoint every ``checkpoint_every`` epochs and after the last.
+    every epoch; ``save`` writes a checkpoint every ``checkpoint_every`` epochs and after the last;
+    ``after_epoch(state, epoch)``, if given, runs after the rows are written (it films the codes).
     A loss that is not finite stops training before anything of that epoch is written.
     """
     single = run_names is None
@@ -174,6 +176,8 @@ def run_epochs(
             row |= terms_dict(jax.tree.map(of_run, test_terms), "test")
             run.append(row)
         write_rows(rows)
+        if after_epoch is not None:
+            after_epoch(state, epoch + 1)
         bar.set_postfix(postfix(rows))
         if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
             save(state)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from jaxvae.runs.driver import (
     run_epochs,
 )
 from jaxvae.runs.files import prepare_run_dir, write_json, write_text
+from jaxvae.runs.film import Recorder, film_indices
 from jaxvae.runs.folder import claim
 from jaxvae.train import TrainState
 
@@ -112,6 +114,7 @@ def train_ensemble(
     data: tuple[Dataset, Dataset] | None = None,
     progress: bool = True,
     resume: bool = True,
+    film: Sequence[int] = (),
 ) -> EnsembleResult:
     """Train every run of ``config`` together for ``config.train.epochs`` epochs into ``config.train.out``.
 
@@ -122,12 +125,14 @@ def train_ensemble(
         resume: continue from the newest checkpoint of the same ensemble in the run directory; a
             directory holding an ensemble of other runs is an error. With ``resume=False`` the
             ensemble starts over and deletes the checkpoints there.
+        film: the runs (indices into the ensemble) whose codes of a fixed training subsample are
+            recorded after every epoch into ``film.npz`` (``jaxvae.runs.film``).
 
     The run folder is claimed for the whole run (``jaxvae.runs.folder.claim``).
     """
     config.validate()
     with claim(config.train.out) as run_dir, noting_checkpoints(run_dir):
-        return _train_ensemble(config, run_dir, data=data, progress=progress, resume=resume)
+        return _train_ensemble(config, run_dir, data=data, progress=progress, resume=resume, film=film)
 
 
 def _train_ensemble(
@@ -137,6 +142,7 @@ def _train_ensemble(
     data: tuple[Dataset, Dataset] | None,
     progress: bool,
     resume: bool,
+    film: Sequence[int],
 ) -> EnsembleResult:
     train = config.train
     # the runs' seed, for a likelihood that binarizes with it (validate() allows only one then)
@@ -175,6 +181,11 @@ def _train_ensemble(
     betas = jnp.asarray(config.betas, jnp.float32)
     seeds = jnp.asarray(config.seeds)
     eval_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), EVAL_STREAM))(seeds)
+    recorder = None
+    if film:
+        indices = film_indices(len(train_data.images))
+        recorder = Recorder(run_dir, list(film), images[indices], indices)
+        recorder.resume(int(states.epoch[0]))
     states = run_epochs(
         states,
         run_dir=run_dir,
@@ -203,6 +214,7 @@ def _train_ensemble(
         desc=f"train {config.runs} {train.model} runs as one program",
         progress=progress,
         postfix=lambda rows: {"test": " ".join(f"{run[-1]['test_total']:.1f}" for run in rows)},
+        after_epoch=recorder,
     )
     runs = [_write_member(run_dir, config, i, member(states, i), metrics[i]) for i in range(config.runs)]
     return EnsembleResult(states=states, runs=runs, run_dir=run_dir)

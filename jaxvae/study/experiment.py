@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.data import BUNDLED, DATASETS, Dataset, cache_dir, load_dataset
-from jaxvae.errors import DataUnavailableError
+from jaxvae.data import DATASETS, Dataset, cache_dir, load_dataset
 from jaxvae.models import Model
 from jaxvae.runs.checkpoint import NoIntactCheckpointError
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
@@ -69,8 +68,8 @@ class StudyConfig:
     dataset: str | None = field(
         default=None,
         metadata={
-            "help": f"dataset: {', '.join(DATASETS)} (default: mnist, or the bundled {BUNDLED} "
-            "subset if mnist cannot be had)",
+            "help": f"dataset: {', '.join(DATASETS)} (default: mnist, read from jaxvae's own copy "
+            "when no other source has it)",
         },
     )
     data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})
@@ -95,30 +94,17 @@ class StudyConfig:
 
 
 class StudyData(NamedTuple):
-    """The data set an experiment uses: its name, both splits, and a banner when it fell back."""
+    """The data set an experiment uses: its name and both splits."""
 
     name: str
     train: Dataset
     test: Dataset
-    banner: str | None
 
 
 def load_study_data(dataset: str | None, data_dir: str | None) -> StudyData:
-    """``dataset`` (default: mnist) from ``data_dir`` or the usual places. Only the default falls
-    back, to the bundled subset, with a banner saying so."""
+    """``dataset`` (default: mnist, which jaxvae ships) from ``data_dir`` or the usual places."""
     name = dataset or "mnist"
-    try:
-        train = load_dataset(name, "train", data_dir)
-        return StudyData(name, train, load_dataset(name, "test", data_dir), None)
-    except DataUnavailableError as e:
-        if dataset is not None or data_dir is not None:
-            raise
-        banner = (
-            f"Full MNIST is not available here, so this report uses the bundled subset {BUNDLED} "
-            f"(4,500 real training digits, 500 test digits). Numbers are not comparable with "
-            f"full-MNIST results. To use full MNIST: {str(e).split('Provide it in one of these ways: ')[-1]}"
-        )
-        return StudyData(BUNDLED, load_dataset(BUNDLED, "train"), load_dataset(BUNDLED, "test"), banner)
+    return StudyData(name, load_dataset(name, "train", data_dir), load_dataset(name, "test", data_dir))
 
 
 def train_seeds(
@@ -131,12 +117,14 @@ def train_seeds(
     batch_size: int,
     latent_dim: int = 2,
     progress: bool = True,
+    film: bool = False,
 ) -> list[RunResult]:
     """Train one model once per seed, all seeds as one ensemble (one compiled program) in ``out``;
     returns the runs in the order of ``seeds``. An ensemble folder left by the same call (say, an
     experiment stopped part-way) is resumed from its newest intact checkpoint, which gives the same
     models as training again; one left by other settings, or with no intact checkpoint left, is
-    started over."""
+    started over. With ``film``, the first seed's codes of a fixed training subsample are recorded
+    after every epoch (``out/film.npz``, ``jaxvae.runs.film``)."""
     train_config = TrainConfig(
         model=kind,
         dataset=data.name,
@@ -147,21 +135,27 @@ def train_seeds(
         out=str(out),
     )
     ensemble = EnsembleConfig.of_seeds(train_config, len(seeds))
-    return train_owned(ensemble, (data.train, data.test), progress=progress)
+    return train_owned(ensemble, (data.train, data.test), progress=progress, film=(0,) if film else ())
 
 
 def train_owned(
-    ensemble: EnsembleConfig, splits: tuple[Dataset, Dataset], *, progress: bool = True
+    ensemble: EnsembleConfig,
+    splits: tuple[Dataset, Dataset],
+    *,
+    progress: bool = True,
+    film: Sequence[int] = (),
 ) -> list[RunResult]:
     """Train an ensemble that an experiment owns (its folder is the experiment's to rewrite): resume
     it when the folder holds the same ensemble, else start it over; and start over when none of its
-    checkpoints is intact, which gives the same models as training again."""
+    checkpoints is intact, which gives the same models as training again. ``film``: the runs to film
+    (``train_ensemble``)."""
+    resume = started_with(ensemble)
     try:
-        return train_ensemble(ensemble, data=splits, progress=progress, resume=started_with(ensemble)).runs
+        return train_ensemble(ensemble, data=splits, progress=progress, resume=resume, film=film).runs
     except NoIntactCheckpointError:
         out = ensemble.train.out
         logger.warning("%s: none of its checkpoints is intact; training it again from the start", out)
-        return train_ensemble(ensemble, data=splits, progress=progress, resume=False).runs
+        return train_ensemble(ensemble, data=splits, progress=progress, resume=False, film=film).runs
 
 
 def make_judge(

@@ -10,6 +10,7 @@ import pytest
 
 import jaxvae
 from jaxvae.commands.cli import main
+from jaxvae.report.story import STEPS, WHY
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def quick_report(tmp_path_factory):
 
 def test_quick_demo_writes_a_consistent_report(quick_report):
     page = (quick_report / "index.html").read_text()
-    referenced = re.findall(r'(?:src|href)="([^"]+)"', page)
+    referenced = re.findall(r'(?:src|href)="([^"#]+)"', page)
     assert len(referenced) >= 12
     for name in referenced:
         assert "://" not in name and (quick_report / name).is_file(), name
@@ -53,7 +54,42 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
     assert (quick_report / "runs_vae" / "runs" / "seed1_beta1" / "metrics.json").is_file()
     assert 'id="explorer"' in page and (quick_report / "explorer_data.js").is_file()
     text = page.replace("\n", " ")
-    assert "The measure, validated first" in text and text.index("validated first") < text.index("Verdicts")
+    story = [f"{i + 1}. {step.title}" for i, step in enumerate([*STEPS, WHY])]
+    positions = [text.index(html.escape(title)) for title in story]
+    assert positions == sorted(positions) and positions[-1] < text.index("How we measured")
+    assert text.index("was validated first") < positions[0]  # whether the measure is fit: at the top
+    assert text.index('id="explorer"') < positions[2]  # the explorer sits next to the maps
+
+
+def test_the_film_has_a_frame_per_epoch_and_ends_at_the_final_map(quick_report):
+    from PIL import Image
+
+    from jaxvae.runs.film import read_film
+
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    epochs = metrics["config"]["epochs"]
+    with Image.open(quick_report / metrics["figures"]["film"]) as gif:
+        assert gif.n_frames == epochs
+    train = jaxvae.load_dataset("mnist_5k", "train")
+    for kind in ("ae", "vae"):
+        film = read_film(quick_report / f"runs_{kind}")
+        assert film is not None and list(film.epochs) == list(range(1, epochs + 1))
+        model, _ = jaxvae.load_model(quick_report / f"runs_{kind}" / "runs" / "seed0_beta1")
+        final = np.asarray(jaxvae.encode(model, train.images[film.indices]).mean)
+        np.testing.assert_array_equal(film.run(0)[-1], final)
+    assert metrics["film_images"] == len(train.images)  # fewer than 10,000: all of them
+
+
+def test_an_unfit_measure_greys_every_verdict(quick_report):
+    from jaxvae.report.demo_page import format_tables, render_html
+
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    for fit in (True, False):
+        metrics["judge"]["fit"] = fit
+        page, text = render_html(metrics), format_tables(metrics)
+        assert page.count("(measure not fit)") == (0 if fit else 2 * len(metrics["verdicts"]))
+        assert text.count("(measure not fit)") == (0 if fit else len(metrics["verdicts"]))
+        assert ("is NOT fit for use" in page) != fit
 
 
 def test_report_files_get_the_users_file_mode(quick_report):
@@ -107,15 +143,13 @@ def test_explicit_dataset_never_falls_back(tmp_path, capsys):
     assert "mnist/train is not available" in capsys.readouterr().err
 
 
-def test_default_dataset_falls_back_loudly(tmp_path, monkeypatch):
+def test_default_dataset_is_full_mnist_offline(monkeypatch):
     from jaxvae import data
     from jaxvae.study.experiment import load_study_data
 
-    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: False)
-    monkeypatch.setattr(data, "_load_tfds_prepared", lambda name, split: None)
-    name, train, _, banner = load_study_data(None, None)
-    assert name == "mnist_5k" and len(train.images) == 4500
-    assert banner and "bundled subset" in banner and "--data-dir" in banner
+    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: pytest.fail("no download"))
+    name, train, test = load_study_data(None, None)
+    assert name == "mnist" and len(train.images) == 60000 and len(test.images) == 10000
 
 
 def test_the_judge_accepts_decoded_digits_and_rejects_junk(tmp_path):

@@ -21,6 +21,7 @@
   }
   function floats(b64) { return new Float32Array(bytes(b64).buffer); }
   function ints(b64) { return new Int32Array(bytes(b64).buffer); }
+  function shorts(b64) { return new Uint16Array(bytes(b64).buffer); }
 
   var labels = bytes(data.labels);
   var shown = ints(data.shown);
@@ -138,6 +139,9 @@
     this.spacing = spec.spacing;
     this.far = spec.far;
     this.box = spec.box;  // [[x0, x1], [y0, y1]]
+    this.film = spec.film ? { epochs: spec.film.epochs, indices: ints(spec.film.indices), lo: spec.film.lo,
+                              hi: spec.film.hi, frames: shorts(spec.film.frames) } : null;
+    this.frame = null;  // the film's frame the dots show; null: the final codes of every training image
     this.pixels = new Float32Array(PIXELS * PIXELS);
     this.z = [(spec.box[0][0] + spec.box[0][1]) / 2, (spec.box[1][0] + spec.box[1][1]) / 2];
     this.pinned = false;
@@ -147,7 +151,7 @@
     var ratio = window.devicePixelRatio || 1;
     this.map = el("canvas", { "class": "jx-map", width: SIZE * ratio, height: SIZE * ratio, tabindex: "0",
                               "aria-label": spec.title + " latent map" }, left);
-    this.map.style.width = SIZE + "px"; this.map.style.height = SIZE + "px";
+    this.map.style.width = SIZE + "px";  // CSS may shrink it on a narrow screen; local() rescales
     this.ratio = ratio;
     this.dots = document.createElement("canvas");
     this.dots.width = this.map.width; this.dots.height = this.map.height;
@@ -187,16 +191,26 @@
     this.cx = anchor[0] - (px - SIZE / 2) * this.scale; this.cy = anchor[1] + (py - SIZE / 2) * this.scale;
     this.redrawDots(); this.render();
   };
+  Panel.prototype.dotsToDraw = function () {  // [codes, label index of each code] the dots show now
+    if (this.frame === null || !this.film) return [this.codes, null];
+    var f = this.film, n = f.indices.length, codes = new Float32Array(2 * n), base = this.frame * 2 * n;
+    for (var i = 0; i < 2 * n; i++) {
+      var axis = i % 2;
+      codes[i] = f.lo[axis] + (f.hi[axis] - f.lo[axis]) * f.frames[base + i] / 65535;
+    }
+    return [codes, f.indices];
+  };
   Panel.prototype.redrawDots = function () {
-    var ctx = this.dots.getContext("2d"), r = this.ratio, n = this.codes.length / 2;
+    var drawn = this.dotsToDraw(), codes = drawn[0], index = drawn[1];
+    var ctx = this.dots.getContext("2d"), r = this.ratio, n = codes.length / 2;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.dots.width, this.dots.height);
     ctx.globalAlpha = 0.5;
     for (var c = 0; c < 10; c++) {
       ctx.fillStyle = COLORS[c];
       for (var i = 0; i < n; i++) {
-        if (labels[i] !== c) continue;
-        var p = this.toPixel(this.codes[2 * i], this.codes[2 * i + 1]);
+        if (labels[index ? index[i] : i] !== c) continue;
+        var p = this.toPixel(codes[2 * i], codes[2 * i + 1]);
         if (p[0] < 0 || p[1] < 0 || p[0] > SIZE || p[1] > SIZE) continue;
         ctx.fillRect(p[0] * r - r, p[1] * r - r, 1.6 * r, 1.6 * r);
       }
@@ -250,8 +264,8 @@
   Panel.prototype.listen = function () {
     var self = this, drag = null;
     function local(e) {
-      var rect = self.map.getBoundingClientRect();
-      return [e.clientX - rect.left, e.clientY - rect.top];
+      var rect = self.map.getBoundingClientRect(), k = SIZE / rect.width;
+      return [(e.clientX - rect.left) * k, (e.clientY - rect.top) * k];
     }
     this.map.addEventListener("pointerdown", function (e) {
       var p = local(e);
@@ -298,6 +312,26 @@
     panels[name] = new Panel(name, data.models[name], parent);
     panels[name].moveTo(panels[name].z[0], panels[name].z[1]);
   });
+  var filmed = Object.keys(panels).filter(function (name) { return panels[name].film; });
+  if (filmed.length) {  // one slider for every filmed panel: frames 0 .. F-1, then F = the final map
+    var epochs = panels[filmed[0]].film.epochs, slider = document.getElementById("jx-epoch");
+    var label = document.getElementById("jx-epoch-label");
+    slider.max = String(epochs.length);
+    slider.value = slider.max;
+    var showFrame = function () {
+      var f = Number(slider.value), last = f >= epochs.length;
+      label.textContent = last ? "final: all " + data.count.toLocaleString("en") + " training codes"
+        : "epoch " + epochs[f] + " of " + epochs[epochs.length - 1] + " (" +
+          panels[filmed[0]].film.indices.length.toLocaleString("en") + " filmed codes)";
+      filmed.forEach(function (name) {
+        panels[name].frame = last ? null : f;
+        panels[name].redrawDots(); panels[name].render();
+      });
+    };
+    slider.addEventListener("input", showFrame);
+    document.getElementById("jx-film").hidden = false;
+    showFrame();
+  }
   var legend = document.getElementById("jx-legend");
   data.classes.forEach(function (c, i) {
     var s = el("span", {}, legend);
@@ -310,9 +344,12 @@
     panels: panels,
     clientPoint: function (name, z0, z1) {
       var panel = panels[name], rect = panel.map.getBoundingClientRect(), p = panel.toPixel(z0, z1);
-      return { x: rect.left + p[0], y: rect.top + p[1], inside: p[0] >= 0 && p[1] >= 0 && p[0] <= SIZE && p[1] <= SIZE };
+      var k = rect.width / SIZE;
+      return { x: rect.left + p[0] * k, y: rect.top + p[1] * k,
+               inside: p[0] >= 0 && p[1] >= 0 && p[0] <= SIZE && p[1] <= SIZE };
     },
     decoded: function (name) { return Array.prototype.slice.call(panels[name].pixels); },
+    dots: function (name) { return Array.prototype.slice.call(panels[name].dotsToDraw()[0]); },
     judge: judge ? function (pixels) { return judge(new Float32Array(pixels)); } : null,
   };
 })();
