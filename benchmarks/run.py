@@ -44,7 +44,7 @@ import jax
 
 from benchmarks.harness import EPOCH_IMAGES, Bench, environment, group_size, positive_int, training_images
 from benchmarks.suites import checkpoint, ensemble, grid, iwae, peak, peers, scaling, train
-from jaxvae.errors import DataUnavailableError
+from jaxvae.errors import DataError, DataUnavailableError
 
 SUITES = {"peak": peak, "train": train, "grid": grid, "iwae": iwae, "checkpoint": checkpoint}
 SUITES |= {"scaling": scaling, "ensemble": ensemble}
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--repeats", type=positive_int, default=5, help="timed repeats after one warm-up (default: 5)"
     )
-    parser.add_argument("--data-dir", help="MNIST IDX folder (default: $JAXVAE_DATA_DIR; else random digits)")
+    parser.add_argument("--data-dir", help="MNIST IDX folder (default: $JAXVAE_DATA_DIR, else the package's)")
     parser.add_argument("--out", help="append one JSON line per case to this file")
     return parser
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(backend)
     try:
         host_images, source = training_images(args.data_dir)
-    except DataUnavailableError as e:
+    except (DataError, DataUnavailableError) as e:
         print(f"benchmarks: error: {e}", file=sys.stderr)
         return 2
     env["data"] = source

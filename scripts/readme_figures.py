@@ -4,7 +4,7 @@
     python scripts/readme_figures.py [--report report]
 
 Runs `jaxvae demo --out REPORT` first when REPORT holds no finished report (the same command
-resumes a stopped one), then copies its latent maps, its empty-region decodes and its samples, and
+resumes a stopped one), then copies its film, latent maps, empty-region decodes and samples, and
 screenshots its explorer (scripts/screenshot_explorer.py: Debian's chromium and playwright).
 """
 
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("latent_maps.png", "empty_regions.png", "samples.png")
+FIGURES = ("film.gif", "latent_maps.png", "empty_regions.png", "samples_ae.png", "samples_vae.png")
 
 
 def main() -> int:

@@ -1,6 +1,5 @@
 """Test setup: 4 fake CPU devices (for the data-parallel tests) and no silent rank promotion."""
 
-import os
 from pathlib import Path
 
 import jax
@@ -12,16 +11,8 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # full float32 matmuls on every backend (GPUs default to TF32), so tolerances mean the same there
 jax.config.update("jax_default_matmul_precision", "float32")
 
+# the team's copy of MNIST beside the repository: only a cross-check of the package's checksums
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-FULL_MNIST = Path(os.environ.get("JAXVAE_DATA_DIR", SHARED_MNIST))
-
-
-@pytest.fixture(scope="session")
-def full_mnist_dir() -> Path:
-    """The real full MNIST IDX files, or skip (they live beside the repo, never inside it)."""
-    if not (FULL_MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"full MNIST not found at {FULL_MNIST}")
-    return FULL_MNIST
 
 
 def _isolate(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

@@ -154,10 +154,10 @@ def _likelihood_table_script():
     return module
 
 
-def test_likelihood_table_script_writes_its_table(full_mnist_dir, tmp_path):
+def test_likelihood_table_script_writes_its_table(tmp_path):
     script = _likelihood_table_script()
     flags = ["--latent-dims", "2", "--epochs", "1", "--ks", "1", "10", "--num-images", "20"]
-    flags += ["--quadrature-images", "4", "--data-dir", str(full_mnist_dir), "--no-progress"]
+    flags += ["--quadrature-images", "4", "--no-progress"]
     assert script.main([*flags, "--out", str(tmp_path)]) == 0
     table = (tmp_path / "table.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| 2 | 1 |"))
@@ -166,9 +166,9 @@ def test_likelihood_table_script_writes_its_table(full_mnist_dir, tmp_path):
     assert json.loads((tmp_path / "latent2" / "likelihood.json").read_text())["exact"]["num_images"] == 4
 
 
-def test_likelihood_table_script_resumes_and_reports_the_slope(full_mnist_dir, tmp_path):
+def test_likelihood_table_script_resumes_and_reports_the_slope(tmp_path):
     script = _likelihood_table_script()
-    flags = ["--latent-dims", "3", "--ks", "1", "--num-images", "20", "--data-dir", str(full_mnist_dir)]
+    flags = ["--latent-dims", "3", "--ks", "1", "--num-images", "20"]
     flags += ["--lr-schedule", "exponential", "--lr-decay", "0.9", "--no-progress", "--out", str(tmp_path)]
     assert script.main([*flags, "--epochs", "2"]) == 0
     first = json.loads((tmp_path / "latent3" / "metrics.json").read_text())

@@ -71,7 +71,7 @@ def test_batch_larger_than_dataset_is_rejected(subset):
         jaxvae.train_epoch(fresh_state(), jnp.asarray(subset[0].images[:10]), optimizer=OPT, batch_size=11)
 
 
-def test_data_parallel_epoch_matches_single_device(subset):
+def test_data_parallel_epoch_matches_single_device(subset, distance):
     assert len(jax.devices()) >= 2, "conftest asks for fake CPU devices"
     images = jnp.asarray(subset[0].images[:1024])
     single, single_terms = jaxvae.train_epoch(fresh_state(), images, optimizer=OPT, batch_size=128)
@@ -85,8 +85,12 @@ def test_data_parallel_epoch_matches_single_device(subset):
     )
     assert len(leaves(sharded)[0].sharding.device_set) == 2
     np.testing.assert_allclose(sharded_terms.total, single_terms.total, rtol=1e-4)
-    for a, b in zip(leaves(sharded), leaves(single), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # two devices sum each batch's gradient in another order; Adam turns the rounding into steps on
+    # near-zero gradients, so compare how far apart the runs ended with how far they moved (a device
+    # computing a wrong share of the batch puts them a distance of the order of the distance moved apart)
+    apart = distance(sharded.model, single.model)
+    moved = distance(fresh_state().model, single.model)
+    assert apart < 1e-3 * moved, (apart, moved)
 
 
 def test_vae_on_bundled_subset_beats_untrained(subset):
@@ -114,9 +118,9 @@ def test_evaluate_handles_a_partial_last_chunk(subset):
 
 
 @pytest.mark.slow
-def test_three_epochs_on_full_mnist_reach_158_nats(full_mnist_dir):
-    train = jaxvae.load_dataset("mnist", "train", full_mnist_dir)
-    test = jaxvae.load_dataset("mnist", "test", full_mnist_dir)
+def test_three_epochs_on_full_mnist_reach_158_nats():
+    train = jaxvae.load_dataset("mnist", "train")
+    test = jaxvae.load_dataset("mnist", "test")
     state = fresh_state()
     images = jnp.asarray(train.images)
     for _ in range(3):

@@ -204,7 +204,7 @@ def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, 
     assert metrics["seeds"] == [0] and metrics["planned_seeds"] == [0, 1]
     page = (tmp_path / "index.html").read_text()
     assert "Partial report: 1 of 2 planned training runs finished" in page
-    for name in re.findall(r'(?:src|href)="([^"]+)"', page):
+    for name in re.findall(r'(?:src|href)="([^"#]+)"', page):
         assert (tmp_path / name).is_file(), name
 
 
