@@ -16,7 +16,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("film.gif", "latent_maps.png", "empty_regions.png", "samples_ae.png", "samples_vae.png")
+FIGURES = (
+    "film.gif",
+    "latent_maps.png",
+    "empty_regions.png",
+    "samples_ae.png",
+    "samples_vae.png",
+    "empty_ratios.png",
+)
 
 
 def main() -> int:

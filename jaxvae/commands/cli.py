@@ -29,9 +29,10 @@ Autoencoders versus variational autoencoders on MNIST, in JAX.
   jaxvae sweep    VAEs over a grid of KL weights, trained as one program: how much overlap fills the space
   jaxvae eval     held-out -ELBO, IWAE-k bounds and the exact 2-D log-likelihood of a trained VAE
 
-Data: MNIST is read from --data-dir or $JAXVAE_DATA_DIR (the standard IDX files), else from
-tensorflow-datasets' cache, else downloaded; --dataset mnist_5k is a real 5,000-digit subset
-shipped inside the package.
+Data: MNIST ships inside the package (checked against its checksums on load); --data-dir or
+$JAXVAE_DATA_DIR (the standard IDX files) take precedence. Fashion-MNIST comes from those, Debian's
+dataset-fashion-mnist, tensorflow-datasets' cache or a download. --dataset mnist_5k is a balanced
+5,000-digit subset of MNIST for quick runs.
 """
 
 

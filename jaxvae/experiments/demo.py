@@ -147,7 +147,11 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
         }
         classes = class_names(data.name)
         figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, classes).name
-        figures["empty_ratios"] = plots.empty_ratios(out / "empty_ratios.png", fill_ratios(runs)).name
+        means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
+        ratios = fill_ratios([run["models"] for run in runs])
+        figures["empty_ratios"] = plots.empty_ratios(
+            out / "empty_ratios.png", {k: v[0] for k, v in fill_ratios([means]).items()}, ratios
+        ).name
         table = with_reconstructions(
             validation,
             {
@@ -157,7 +161,6 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
                 for k in ("ae", "vae")
             },
         )
-        means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
         metrics = {
             "dataset": data.name,
             "seed": config.seed,

@@ -216,16 +216,25 @@ def render_step(metrics: dict[str, Any], number: int, step: Step, details: str |
     return section
 
 
-def fill_ratios(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Per run, how empty each model's codes leave its box over a Gaussian cloud of their spread (the
-    why step): the AE's codes, the VAE's posterior means, and one draw from each VAE posterior (the
-    means plus the sampling noise)."""
-    ae, vae = ([run["models"][k] for run in runs] for k in ("ae", "vae"))
-    return {
-        "Autoencoder: codes": [empty_ratio(m) for m in ae],
-        "VAE: posterior means": [empty_ratio(m) for m in vae],
-        "VAE: one draw per posterior": [empty_ratio(m, "posterior_empty_fraction") for m in vae],
-    }
+FILL_SETS = {  # the why step's sets of codes: (model, the empty share used)
+    "Autoencoder: codes": ("ae", "empty_fraction"),
+    "VAE: posterior means": ("vae", "empty_fraction"),
+    "VAE: one draw per posterior": ("vae", "posterior_empty_fraction"),
+}
+
+
+def fill_ratios(measures: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """How empty each set of codes of the why step leaves its box over a Gaussian cloud of the same
+    spread, for each of ``measures`` (each ``{"ae": ..., "vae": ...}``: a run's measures, or the
+    means over the runs, which give the verdicts' ratios)."""
+    return {label: [empty_ratio(m[kind], key) for m in measures] for label, (kind, key) in FILL_SETS.items()}
+
+
+def ratio_cells(metrics: dict[str, Any]) -> dict[str, tuple[float, list[float]]]:
+    """Each set's ratio from the means over the runs (as the verdicts compute it) and each run's."""
+    mean = fill_ratios([metrics["means"]])
+    each = fill_ratios([run["models"] for run in metrics["runs"]])
+    return {label: (mean[label][0], each[label]) for label in FILL_SETS}
 
 
 def rules_text() -> str:
@@ -268,7 +277,10 @@ def render_html(metrics: dict[str, Any]) -> str:
         )
     fit = metrics["judge"]["fit"]
     story = "".join(render_step(metrics, i + 1, step) for i, step in enumerate(STEPS))
-    ratios = [(k, cell(v, "{:.2f}")) for k, v in fill_ratios(metrics["runs"]).items()]
+    ratios = [
+        (k, f"{mean:.2f}" + (f" ({' / '.join(f'{v:.2f}' for v in each)})" if len(each) > 1 else ""))
+        for k, (mean, each) in ratio_cells(metrics).items()
+    ]
     story += render_step(
         metrics, len(STEPS) + 1, WHY, html_table(["codes", "empty share over a Gaussian cloud's"], ratios)
     )
@@ -347,7 +359,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
             rows = map_rows(metrics, step.measures)
             line += ": " + "; ".join(f"{r[0]}: AE {r[1]}, VAE {r[2]}" for r in rows)
         parts.append(line)
-    ratios = {k: sum(v) / len(v) for k, v in fill_ratios(metrics["runs"]).items()}
+    ratios = {k: mean for k, (mean, _) in ratio_cells(metrics).items()}
     parts.append(
         f"{len(STEPS) + 1}. Why: empty share over a Gaussian cloud's: "
         + "; ".join(f"{k} {v:.2f}x" for k, v in ratios.items())

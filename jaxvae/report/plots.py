@@ -172,22 +172,21 @@ def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequen
     return _save(fig, path)
 
 
-def empty_ratios(path: Path, ratios: Mapping[str, Sequence[float]]) -> Path:
+def empty_ratios(path: Path, ratios: Mapping[str, float], each: Mapping[str, Sequence[float]]) -> Path:
     """How empty each set of codes leaves its code box, over a Gaussian cloud of the same spread:
-    ``ratios[label]`` holds each run's ratio; bars are the mean, dots each run."""
+    bars ``ratios[label]`` (from the means over the runs), dots each run's ratio ``each[label]``."""
     fig, ax = plt.subplots(figsize=(8, 0.7 * len(ratios) + 1.6))
     labels = list(ratios)
     y = np.arange(len(labels))[::-1]
-    means = [float(np.mean(ratios[k])) for k in labels]
-    ax.barh(y, means, color=[f"C{i}" for i in range(len(labels))], alpha=0.7)
+    ax.barh(y, [ratios[k] for k in labels], color=[f"C{i}" for i in range(len(labels))], alpha=0.7)
     for yi, k in zip(y, labels, strict=True):
-        ax.plot(ratios[k], [yi] * len(ratios[k]), "k.", ms=6)
-        ax.text(float(np.mean(ratios[k])), yi, f"  {np.mean(ratios[k]):.2f}x", va="center")
+        ax.plot(each[k], [yi] * len(each[k]), "k.", ms=6)
+        ax.text(max(ratios[k], *each[k]), yi, f"  {ratios[k]:.2f}x", va="center")
     ax.axvline(1.0, color="gray", ls=":")
     ax.set_title("Dotted line (1x): as empty as a Gaussian cloud of the same spread", fontsize=10)
     ax.set_yticks(y, labels)
     ax.set_xlabel("empty share of the code box (50x50 cells) over a Gaussian cloud's (dots: each run)")
-    ax.set_xlim(0, max(2.0, 1.25 * max(max(v) for v in ratios.values())))
+    ax.set_xlim(0, max(2.0, 1.25 * max(max(v) for v in each.values())))
     return _save(fig, path)
 
 

@@ -47,11 +47,23 @@ def test_sweep_trains_every_beta_and_seed_and_measures_each(sweep_dir):
 def test_sweep_page_shows_the_answer_and_every_figure(sweep_dir):
     page = (sweep_dir / "index.html").read_text()
     referenced = re.findall(r'(?:src|href)="([^"]+)"', page)
-    assert {"sweep_curves.png", "sweep_maps.png", "metrics.json"} <= set(referenced)
+    assert {"sweep_curves.png", "sweep_maps.png", "sweep_film.gif", "metrics.json"} <= set(referenced)
     for name in referenced:
         assert "://" not in name and (sweep_dir / name).is_file(), name
     assert "By these rules," in page and "beta 0" in page and "beta 1" in page
     assert page.index("The measure, validated first") < page.index("The answer")
+
+
+def test_sweep_films_each_betas_first_run(sweep_dir):
+    from PIL import Image
+
+    from jaxvae.runs.film import read_film
+
+    film = read_film(sweep_dir / "runs")
+    assert film is not None and list(film.runs) == [0, 2]  # seed 0 at beta 0 and at beta 1
+    assert list(film.epochs) == [1, 2]
+    with Image.open(sweep_dir / "sweep_film.gif") as gif:
+        assert gif.n_frames == 2
 
 
 def test_rerunning_a_sweep_resumes_instead_of_training_again(sweep_dir, tmp_path):
