@@ -33,6 +33,7 @@ from jaxvae.study.experiment import (
 )
 from jaxvae.study.judge import fit_for_use, with_reconstructions
 from jaxvae.study.measures import validate_generative
+from jaxvae.study.phases import Phases
 from jaxvae.study.verdicts import verdicts
 
 
@@ -80,42 +81,45 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
 
 
 def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
+    phases = Phases()
     data, judge, decoder_names, validation, judge_accuracy, real, num_samples = set_up(
-        config, out, progress=progress
+        config, out, progress=progress, phases=phases
     )
     test = data.test
-    generative_checks = validate_generative(
-        judge, test.images, test.labels, key=stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
-    )
+    with phases("measures"):
+        generative_checks = validate_generative(
+            judge, test.images, test.labels, key=stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
+        )
 
     images = on_device(data)
     seeds = [config.seed + i for i in range(config.seeds)]
     runs: list[dict[str, Any]] = []
     figures: dict[str, str] = {}
     metrics: dict[str, Any] = {}
-    ensembles = {
-        kind: train_seeds(
-            data,
-            kind=kind,
-            seeds=seeds,
-            out=out / f"runs_{kind}",
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            progress=progress,
-            film=True,
-        )
-        for kind in ("ae", "vae")
-    }
+    ensembles = {}
+    for kind in ("ae", "vae"):
+        with phases(f"training: {plots.NAMES[kind]}"):
+            ensembles[kind] = train_seeds(
+                data,
+                kind=kind,
+                seeds=seeds,
+                out=out / f"runs_{kind}",
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                progress=progress,
+                film=True,
+            )
     films = {kind: read_film(out / f"runs_{kind}") for kind in ensembles}
     filmed = [len(film.indices) for film in films.values() if film is not None]
     for index, seed in enumerate(seeds):
         trained = {kind: runs[index] for kind, runs in ensembles.items()}
-        measured = {
-            kind: measure_run(
-                run.state.model, kind, judge, real, data, images, seed=seed, num_samples=num_samples
-            )
-            for kind, run in trained.items()
-        }
+        with phases("measures"):
+            measured = {
+                kind: measure_run(
+                    run.state.model, kind, judge, real, data, images, seed=seed, num_samples=num_samples
+                )
+                for kind, run in trained.items()
+            }
         if seed == seeds[0]:
             figures = draw_demo_figures(
                 out,
@@ -127,6 +131,7 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
                 seed=config.seed,
                 films=films,
                 progress=progress,
+                phases=phases,
             )
         runs.append(
             {
@@ -146,12 +151,13 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
             for sampler in runs[0]["models"][k]["samplers"]
         }
         classes = class_names(data.name)
-        figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, classes).name
         means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
-        ratios = fill_ratios([run["models"] for run in runs])
-        figures["empty_ratios"] = plots.empty_ratios(
-            out / "empty_ratios.png", {k: v[0] for k, v in fill_ratios([means]).items()}, ratios
-        ).name
+        with phases("figures"):
+            figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, classes).name
+            ratios = fill_ratios([run["models"] for run in runs])
+            figures["empty_ratios"] = plots.empty_ratios(
+                out / "empty_ratios.png", {k: v[0] for k, v in fill_ratios([means]).items()}, ratios
+            ).name
         table = with_reconstructions(
             validation,
             {
@@ -184,8 +190,10 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
             "figures": figures,
             "figures_seed": seeds[0],
             "film_images": filmed[0] if filmed else 0,
-            "wall_seconds": time.perf_counter() - began,
         }
+        with phases("page"):
+            render_html(metrics | {"phases": phases.seconds, "wall_seconds": 0.0})
+        metrics |= {"phases": dict(phases.seconds), "wall_seconds": time.perf_counter() - began}
         write_json(out / "metrics.json", metrics)
         write_text(out / "index.html", render_html(metrics))
     return metrics

@@ -11,6 +11,7 @@ from jaxvae.study.classifier import accuracy
 from jaxvae.study.experiment import Stream, StudyConfig, StudyData, load_study_data, make_judge, stream_key
 from jaxvae.study.judge import Judge, validate
 from jaxvae.study.measures import Reference, reference
+from jaxvae.study.phases import Phases
 
 
 class StudySetup(NamedTuple):
@@ -25,18 +26,23 @@ class StudySetup(NamedTuple):
     num_samples: int  # draws of each sampler: the setting, at most the test split's size
 
 
-def set_up(config: StudyConfig, out: Path, *, progress: bool = True) -> StudySetup:
+def set_up(
+    config: StudyConfig, out: Path, *, progress: bool = True, phases: Phases | None = None
+) -> StudySetup:
     """Load ``config``'s data and build and validate its judge (helper runs kept in ``out/judge``)."""
-    data = load_study_data(config.dataset, config.data_dir)
+    phases = phases or Phases()
+    with phases("data"):
+        data = load_study_data(config.dataset, config.data_dir)
     test = data.test
-    judge, decoder_names = make_judge(config, data, out, progress=progress)
+    judge, decoder_names = make_judge(config, data, out, progress=progress, phases=phases)
     validation_key = stream_key(config.seed, Stream.VALIDATION)
-    return StudySetup(
-        data=data,
-        judge=judge,
-        decoder_names=decoder_names,
-        validation=validate(judge, test.images, test.labels, {}, key=validation_key),
-        judge_accuracy=accuracy(judge.classifier, test.images, test.labels),
-        real=reference(judge, test.images),
-        num_samples=min(config.samples, len(test.images)),
-    )
+    with phases("judge"):  # its validation and the real images in its feature space
+        return StudySetup(
+            data=data,
+            judge=judge,
+            decoder_names=decoder_names,
+            validation=validate(judge, test.images, test.labels, {}, key=validation_key),
+            judge_accuracy=accuracy(judge.classifier, test.images, test.labels),
+            real=reference(judge, test.images),
+            num_samples=min(config.samples, len(test.images)),
+        )

@@ -41,6 +41,7 @@ from jaxvae.study.experiment import (
     train_owned,
 )
 from jaxvae.study.judge import fit_for_use, with_reconstructions
+from jaxvae.study.phases import Phases
 from jaxvae.study.verdicts import empty_ratio, fills_space, prior_generates
 
 
@@ -92,26 +93,29 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
 
 
 def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
+    phases = Phases()
     data, judge, decoder_names, base_validation, judge_accuracy, real, num_samples = set_up(
-        config, out, progress=progress
+        config, out, progress=progress, phases=phases
     )
     name, train_data, test_data = data.name, data.train, data.test
 
     ensemble = config.ensemble(str(out / "runs"), name)
     splits = (train_data, test_data)
     filmed = [i for i, seed in enumerate(ensemble.seeds) if seed == config.seed]  # each beta's first run
-    trained = train_owned(ensemble, splits, progress=progress, film=filmed)
+    with phases("training: VAEs"):
+        trained = train_owned(ensemble, splits, progress=progress, film=filmed)
     images = on_device(data)
     grid = jnp.asarray(prior_quantile_grid(config.grid_size))
     runs, maps, grids = [], [], []
     for i, run in enumerate(tqdm(trained, desc="measure each run", disable=not progress)):
         seed, beta = ensemble.seeds[i], ensemble.betas[i]
         model = run.state.model
-        codes, measured = measure_run(
-            model, "vae", judge, real, data, images, seed=seed, num_samples=num_samples
-        )
+        with phases("measures"):
+            codes, measured = measure_run(
+                model, "vae", judge, real, data, images, seed=seed, num_samples=num_samples
+            )
+            held_out = evaluate(model, images[1], key=stream_key(seed, Stream.HELD_OUT), beta=1.0)
         numbers = measured.numbers
-        held_out = evaluate(model, images[1], key=stream_key(seed, Stream.HELD_OUT), beta=1.0)
         runs.append(
             {
                 "seed": seed,
@@ -128,16 +132,17 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
             maps.append((beta, codes["train"]))
             grids.append((beta, np.asarray(decode_grid(model, grid))))
     classes = class_names(name)
-    figures = {
-        "curves": plots.sweep_curves(out / "sweep_curves.png", runs).name,
-        "maps": plots.sweep_maps(out / "sweep_maps.png", maps, grids, train_data.labels, classes).name,
-    }
-    film = read_film(out / "runs")
-    if film is not None:
-        titles = [f"beta {ensemble.betas[i]:g}" for i in film.runs]
-        panels = panels_of(film, titles, [trained[i].metrics for i in film.runs])
-        labels, epochs = train_data.labels[film.indices], [int(e) for e in film.epochs]
-        figures["film"] = write_film(out / "sweep_film.gif", panels, labels, epochs, classes).name
+    with phases("figures"):
+        figures = {
+            "curves": plots.sweep_curves(out / "sweep_curves.png", runs).name,
+            "maps": plots.sweep_maps(out / "sweep_maps.png", maps, grids, train_data.labels, classes).name,
+        }
+        film = read_film(out / "runs")
+        if film is not None:
+            titles = [f"beta {ensemble.betas[i]:g}" for i in film.runs]
+            panels = panels_of(film, titles, [trained[i].metrics for i in film.runs])
+            labels, epochs = train_data.labels[film.indices], [int(e) for e in film.epochs]
+            figures["film"] = write_film(out / "sweep_film.gif", panels, labels, epochs, classes).name
     validation = with_reconstructions(
         base_validation,
         {
@@ -163,8 +168,10 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
         "smallest_generating_beta": smallest_beta(runs, "prior_generates"),
         "figures": figures,
         "film_images": len(film.indices) if film is not None else 0,
-        "wall_seconds": time.perf_counter() - began,
     }
+    with phases("page"):
+        sweep_html(metrics | {"wall_seconds": 0.0})
+    metrics |= {"phases": dict(phases.seconds), "wall_seconds": time.perf_counter() - began}
     write_json(out / "metrics.json", metrics)
     write_text(out / "index.html", sweep_html(metrics))
     return metrics

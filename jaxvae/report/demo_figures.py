@@ -23,8 +23,9 @@ from jaxvae.runs.film import Film
 from jaxvae.study.experiment import RunMeasures, Stream, StudyData, stream_key
 from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.measures import Measured
+from jaxvae.study.phases import Phases
 
-FIGURES = 13  # figures drawn by draw_demo_figures, the explorer included (its progress bar's total)
+FIGURES = 12  # figures drawn by draw_demo_figures, the explorer aside (its progress bar's total)
 
 
 def interpolate(model: Model, a: np.ndarray, b: np.ndarray, steps: int = 12) -> np.ndarray:
@@ -60,11 +61,63 @@ def draw_demo_figures(
     seed: int,
     films: Mapping[str, Film | None] | None = None,
     progress: bool = True,
+    phases: Phases | None = None,
 ) -> dict[str, str]:
     """Draw every figure of one run of each model (``trained`` and ``measured`` keyed by kind) into
     ``out``, and write the explorer; returns each figure's file name by its key in the report.
     ``films``: each kind's recording of training (``jaxvae.runs.film``), drawn as an animation and
-    given to the explorer's epoch slider when every kind has one."""
+    given to the explorer's epoch slider when every kind has one. ``phases`` times the figures and
+    the explorer."""
+    phases = phases or Phases()
+    with phases("figures"):
+        figures = _draw(
+            out,
+            data,
+            trained,
+            measured,
+            judge,
+            grid_size=grid_size,
+            seed=seed,
+            films=films,
+            progress=progress,
+        )
+    with phases("explorer"):
+        models = {kind: run.state.model for kind, run in trained.items()}
+        filmed = every_film(films)
+        explorer = {
+            kind: ExplorerModel(
+                kind,
+                models[kind],
+                measured[kind].codes["train"],
+                measured[kind].codes["test"],
+                filmed[kind] if filmed else None,
+            )
+            for kind in models
+        }
+        classes = class_names(data.name)
+        train = data.train
+        figures["explorer"] = write_explorer(out, explorer, train.labels, train.images, classes, judge).name
+    return figures
+
+
+def every_film(films: Mapping[str, Film | None] | None) -> Mapping[str, Film | None] | None:
+    """``films`` when every model has one (the film and the slider show the models side by side)."""
+    return films if films and all(f is not None for f in films.values()) else None
+
+
+def _draw(
+    out: Path,
+    data: StudyData,
+    trained: Mapping[str, RunResult],
+    measured: Mapping[str, RunMeasures],
+    judge: Judge,
+    *,
+    grid_size: int,
+    seed: int,
+    films: Mapping[str, Film | None] | None,
+    progress: bool,
+) -> dict[str, str]:
+    """Every figure of ``draw_demo_figures`` but the explorer."""
     train, test = data.train, data.test
     classes = class_names(data.name)
     models = {kind: run.state.model for kind, run in trained.items()}
@@ -72,8 +125,8 @@ def draw_demo_figures(
     numbers = {kind: m.measured.numbers for kind, m in measured.items()}
     pictures = {kind: m.measured.pictures for kind, m in measured.items()}
     figures: dict[str, str] = {}
-    filmed = films if films and all(f is not None for f in films.values()) else None
-    bar = tqdm(total=FIGURES + bool(filmed), desc="draw figures and the explorer", disable=not progress)
+    filmed = every_film(films)
+    bar = tqdm(total=FIGURES + bool(filmed), desc="draw figures", disable=not progress)
 
     def done(key: str, path: Path) -> None:
         figures[key] = path.name
@@ -138,13 +191,6 @@ def draw_demo_figures(
     done("interpolation", plots.image_rows(out / "interpolation.png", paths, title))
     curves = {k: run.metrics for k, run in trained.items()}
     done("training_curves", plots.training_curves(out / "training_curves.png", curves))
-    explorer = {
-        kind: ExplorerModel(
-            kind, models[kind], codes[kind], measured[kind].codes["test"], filmed[kind] if filmed else None
-        )
-        for kind in models
-    }
-    done("explorer", write_explorer(out, explorer, train.labels, train.images, classes, judge))
     bar.close()
     return figures
 

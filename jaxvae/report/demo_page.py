@@ -14,6 +14,7 @@ from typing import Any
 from jaxvae.data import noun
 from jaxvae.report.explorer import explorer_section, read_template
 from jaxvae.report.story import STEPS, WHY, Step
+from jaxvae.study.phases import phase_rows
 from jaxvae.study.verdicts import CLUSTER, EMPTY_RATIO, FILLED_FAR, GENERATES, NONSENSE, empty_ratio, pct
 
 
@@ -375,4 +376,11 @@ def format_tables(metrics: dict[str, Any]) -> str:
         f"Generators (mean over seeds {seeds}; each seed's value in brackets)",
         text_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
     ]
+    if "phases" in metrics:
+        parts += ["", "Where the time went (wall seconds)", phase_table(metrics)]
     return "\n".join(parts)
+
+
+def phase_table(metrics: dict[str, Any]) -> str:
+    """The phases of an experiment's wall time (metrics.json's ``phases``) as a text table."""
+    return text_table(["phase", "seconds", "share"], phase_rows(metrics["phases"], metrics["wall_seconds"]))

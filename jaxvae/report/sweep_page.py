@@ -8,7 +8,7 @@ from string import Template
 from typing import Any
 
 from jaxvae.data import noun
-from jaxvae.report.demo_page import cell, html_table, pct, text_table, validation_rows
+from jaxvae.report.demo_page import cell, html_table, pct, phase_table, text_table, validation_rows
 from jaxvae.report.explorer import read_template
 from jaxvae.study.verdicts import EMPTY_RATIO, FILLED_FAR, GENERATES
 
@@ -106,6 +106,11 @@ def sweep_tables(metrics: dict[str, Any]) -> str:
             text_table(header, measure_rows(metrics)),
             "",
             answer(metrics),
+            *(
+                ["", "Where the time went (wall seconds)", phase_table(metrics)]
+                if "phases" in metrics
+                else []
+            ),
         ]
     )
 

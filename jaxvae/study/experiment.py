@@ -27,6 +27,7 @@ from jaxvae.runs.ensemble_run import started_with, train_ensemble
 from jaxvae.runs.single import RunResult
 from jaxvae.study.judge import Judge, build_judge
 from jaxvae.study.measures import Measured, Reference, encode_codes, measure_model
+from jaxvae.study.phases import Phases
 
 # the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
 # replica); their seeds are the experiment's seed + JUDGE_SEED_OFFSET + 100 * replica, which no
@@ -159,10 +160,34 @@ def train_owned(
 
 
 def make_judge(
-    config: StudyConfig, data: StudyData, out: Path, *, progress: bool = True
+    config: StudyConfig, data: StudyData, out: Path, *, progress: bool = True, phases: Phases | None = None
 ) -> tuple[Judge, list[str]]:
     """Train the auxiliary decoders (one ensemble of replicas per kind and latent size, kept in
-    ``out/judge``) and the judge; returns it with the decoders' names."""
+    ``out/judge``) and the judge; returns it with the decoders' names. ``phases`` times the two as
+    "judge helpers" and "judge"."""
+    phases = phases or Phases()
+    seed = config.seed
+    with phases("judge helpers"):
+        models = _train_helpers(config, data, out, progress=progress)
+    decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
+    with phases("judge"):
+        judge = build_judge(
+            data.train.images,
+            data.train.labels,
+            decoders,
+            key=stream_key(seed, Stream.JUDGE),
+            seed=seed,
+            epochs=config.classifier_epochs,
+            cache_dir=cache_dir(data.name),
+            progress=progress,
+        )
+    return judge, list(decoders)
+
+
+def _train_helpers(
+    config: StudyConfig, data: StudyData, out: Path, *, progress: bool
+) -> dict[tuple[str, int, int], Model]:
+    """The judge's auxiliary decoders by (kind, latent size, replica)."""
     seed = config.seed
     models: dict[tuple[str, int, int], Model] = {}
     for kind, latent in dict.fromkeys((kind, latent) for kind, latent, _ in JUDGE_DECODERS):
@@ -178,18 +203,7 @@ def make_judge(
             progress=progress,
         )
         models |= {(kind, latent, r): run.state.model for r, run in zip(replicas, runs, strict=True)}
-    decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
-    judge = build_judge(
-        data.train.images,
-        data.train.labels,
-        decoders,
-        key=stream_key(seed, Stream.JUDGE),
-        seed=seed,
-        epochs=config.classifier_epochs,
-        cache_dir=cache_dir(data.name),
-        progress=progress,
-    )
-    return judge, list(decoders)
+    return models
 
 
 class RunMeasures(NamedTuple):

@@ -52,6 +52,12 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         assert radii == sorted(radii, reverse=True) and len(radii) == 6
     assert [v["verdict"] in ("holds", "partly", "does not hold") for v in metrics["verdicts"]] == [True] * 6
     assert (quick_report / "runs_vae" / "runs" / "seed1_beta1" / "metrics.json").is_file()
+    phases = metrics["phases"]
+    assert list(phases)[:3] == ["data", "judge helpers", "judge"]
+    assert {"training: Autoencoder", "training: VAE", "measures", "figures", "explorer", "page"} <= set(
+        phases
+    )
+    assert all(s >= 0 for s in phases.values()) and sum(phases.values()) <= metrics["wall_seconds"]
     assert 'id="explorer"' in page and (quick_report / "explorer_data.js").is_file()
     text = page.replace("\n", " ")
     story = [f"{i + 1}. {step.title}" for i, step in enumerate([*STEPS, WHY])]

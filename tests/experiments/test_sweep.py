@@ -40,6 +40,9 @@ def test_sweep_trains_every_beta_and_seed_and_measures_each(sweep_dir):
         "VAE (beta 1) reconstructions of test images",
     ]
     assert [len(row["rate"]) for row in metrics["validation"][1:3]] == [2, 2]
+    assert {"judge helpers", "judge", "training: VAEs", "measures", "figures", "page"} <= set(
+        metrics["phases"]
+    )
     # every run is an ordinary run directory of the ensemble
     assert len(list((sweep_dir / "runs" / "runs").glob("seed*_beta*/config.json"))) == 4
 
