@@ -21,6 +21,9 @@ Suites
          jax.vmap over a runs axis in groups of --groups runs, at each batch size: epoch time,
          images/s over all runs, and the ratio to N epochs of one run alone, the two timed in
          alternation in the same process (below 1: the runs axis pays)
+  runs_axis  N VAE runs (--runs; default 8, and 64 on an accelerator) spread over 1, 2, 4, 8 and all
+         visible devices (each device holding whole runs): epoch time, images/s, speedup over one
+         device, and on the most devices each run's distance to its run alone after one epoch
   peers  the same VAE, data, optimizer and batch size in PyTorch eager and torch.compile (if torch
          is installed) and in the Flax-example style with an un-jitted step, each in its own
          subprocess; reports images/s, ratios and each one's loss after the timed epochs
@@ -43,11 +46,11 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
 import jax
 
 from benchmarks.harness import EPOCH_IMAGES, Bench, environment, group_size, positive_int, training_images
-from benchmarks.suites import checkpoint, ensemble, grid, iwae, peak, peers, scaling, train
+from benchmarks.suites import checkpoint, ensemble, grid, iwae, peak, peers, runs_axis, scaling, train
 from jaxvae.errors import DataError, DataUnavailableError
 
 SUITES = {"peak": peak, "train": train, "grid": grid, "iwae": iwae, "checkpoint": checkpoint}
-SUITES |= {"scaling": scaling, "ensemble": ensemble}
+SUITES |= {"scaling": scaling, "ensemble": ensemble, "runs_axis": runs_axis}
 SUITES["peers"] = peers  # last: it reuses the train suite's row when there is one
 
 
@@ -96,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         type=positive_int,
         default=None,
-        help="runs per program of the ensemble suite (default: 1 2 4 8 16, and 64 on an accelerator)",
+        help="runs per program of the ensemble and runs_axis suites (default: 1 2 4 8 16 and 8, and 64 "
+        "on an accelerator)",
     )
     parser.add_argument(
         "--groups",

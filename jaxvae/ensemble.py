@@ -19,6 +19,11 @@ and the images shared::
     grids = jax.vmap(jaxvae.decode_grid, in_axes=(0, None))(states.model, grid)   # [N, r, c, 28, 28]
 
 (``jax.vmap`` maps keyword arguments over their leading axis, so keys and betas are [N].)
+
+Over several devices, ``mesh`` (``jaxvae.runs.parallel.runs_mesh``) spreads the runs axis: each
+device of its ``"runs"`` axis trains its own runs, as above, on its own copy of the data
+(``jax.shard_map``), and devices along its ``"data"`` axis split those runs' batches. No run
+talks to another, so N runs on D devices take about one device's N / D runs' time.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import Mesh, PartitionSpec
 
 from jaxvae.errors import ConfigError
 from jaxvae.losses import LossTerms
@@ -101,6 +107,7 @@ def train_ensemble_epoch(
     binarize: bool = False,
     unroll: int = 1,
     group_size: int | None = None,
+    mesh: Mesh | None = None,
 ) -> tuple[TrainState, LossTerms]:
     """One epoch of every run of ``states`` over the shared ``images`` [M, 28, 28], one compiled call.
 
@@ -108,12 +115,20 @@ def train_ensemble_epoch(
     from its own key exactly as ``train_epoch`` does. ``group_size`` runs are trained together by
     each kernel (``jax.vmap``); with fewer than N the groups take turns inside the same program (a
     ``lax.map`` over groups). The default, ``default_group_size``, is all runs on an accelerator and
-    one on a CPU. The grouping changes nothing but float rounding. Returns the new states
-    (``states`` is donated) and the loss terms of every step of every run, [N, num_batches] each.
+    one on a CPU. The grouping changes nothing but float rounding.
+
+    With a ``("runs", "data")`` ``mesh``, ``states`` split along ``"runs"`` and ``images``
+    replicated on it (``split_runs``, ``replicate``), each device group trains its own runs
+    (grouped as above among themselves) and splits their batches along ``"data"``. Returns the new
+    states (``states`` is donated) and the loss terms of every step of every run, [N, num_batches]
+    each.
     """
     runs = num_runs(states)
+    local_runs = runs if mesh is None else runs // mesh.shape["runs"]
+    if mesh is not None and runs % mesh.shape["runs"]:
+        raise ConfigError(f"{runs} runs do not split evenly across {mesh.shape['runs']} device groups")
     if group_size is None:
-        group_size = default_group_size(runs, _platform(images))
+        group_size = default_group_size(local_runs, _platform(images))
     if group_size < 1:
         raise ConfigError(f"group_size must be >= 1, got {group_size}")
     return _train_ensemble_epoch(
@@ -124,13 +139,14 @@ def train_ensemble_epoch(
         betas=betas,
         binarize=binarize,
         unroll=unroll,
-        group_size=min(group_size, runs),
+        group_size=min(group_size, local_runs),
+        mesh=mesh,
     )
 
 
 @partial(
     jax.jit,
-    static_argnames=("optimizer", "batch_size", "binarize", "unroll", "group_size"),
+    static_argnames=("optimizer", "batch_size", "binarize", "unroll", "group_size", "mesh"),
     donate_argnames=("states",),
 )
 def _train_ensemble_epoch(
@@ -143,13 +159,26 @@ def _train_ensemble_epoch(
     binarize: bool,
     unroll: int,
     group_size: int,
+    mesh: Mesh | None,
 ) -> tuple[TrainState, LossTerms]:
     betas = jnp.broadcast_to(jnp.asarray(betas, jnp.float32), states.step.shape)
+    split_batches = mesh is not None and mesh.shape["data"] > 1
+    batch_spec = PartitionSpec("data") if split_batches else None
 
-    def one_run(state: TrainState, beta: jax.Array) -> tuple[TrainState, LossTerms]:
-        return epoch_update(state, images, optimizer, batch_size, beta, None, binarize, unroll)
+    def local(states: TrainState, images: jax.Array, betas: jax.Array) -> tuple[TrainState, LossTerms]:
+        def one_run(state: TrainState, beta: jax.Array) -> tuple[TrainState, LossTerms]:
+            return epoch_update(state, images, optimizer, batch_size, beta, batch_spec, binarize, unroll)
 
-    return map_runs(one_run, (states, betas), group_size)
+        return map_runs(one_run, (states, betas), group_size)
+
+    if mesh is None:
+        return local(states, images, betas)
+    runs, shared = PartitionSpec("runs"), PartitionSpec()
+    # manual over "runs" (each device group its own runs), automatic over "data" (the batch split)
+    spread = jax.shard_map(
+        local, mesh=mesh, in_specs=(runs, shared, runs), out_specs=runs, axis_names={"runs"}
+    )
+    return spread(states, images, betas)
 
 
 def map_runs(fn: Callable[..., Any], runs: Any, group_size: int) -> Any:

@@ -145,12 +145,13 @@ def epoch_update(
     optimizer: optax.GradientTransformation,
     batch_size: int,
     beta: float | jax.Array,
-    data_sharding: jax.sharding.Sharding | None = None,
+    data_sharding: jax.sharding.Sharding | jax.sharding.PartitionSpec | None = None,
     binarize: bool = False,
     unroll: int = 1,
 ) -> tuple[TrainState, LossTerms]:
     """The body of ``train_epoch``, not compiled: what ``jax.vmap`` maps over a runs axis
-    (``jaxvae.ensemble``)."""
+    (``jaxvae.ensemble``). ``data_sharding`` may be a ``PartitionSpec`` of the mesh in context
+    (inside ``jax.shard_map``)."""
     num_images = images.shape[0]
     if not 0 < batch_size <= num_images:
         raise ConfigError(f"batch_size must be in 1..{num_images} (the dataset size), got {batch_size}")

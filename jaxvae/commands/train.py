@@ -8,7 +8,7 @@ from typing import Any
 from jaxvae.commands.flags import add_config_flags, config_from_args
 from jaxvae.errors import ConfigError
 from jaxvae.runs.config import EnsembleConfig, TrainConfig
-from jaxvae.runs.distributed import DistributedConfig, initialize, resolve
+from jaxvae.runs.distributed import DistributedConfig, initialize, is_writer
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.ensemble_run import train_ensemble
 from jaxvae.runs.single import train
@@ -36,7 +36,16 @@ def add_command(commands: Any) -> None:
         help="train N runs with seeds SEED, SEED+1, ... together as one compiled program (on an "
         "accelerator jax.vmap over a runs axis; on a CPU, where that was slower, the runs take turns "
         "inside the program); OUT then holds the ensemble, each run's own run directory in OUT/runs/ "
-        "(default: 1)",
+        "(default: 1). Over several devices (--devices) each holds whole runs; across processes "
+        "(--coordinator-address) each process trains its share",
+    )
+    parser.add_argument(
+        "--devices-per-run",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --runs: K devices split each run's batches (a runs x data mesh: --devices / K groups "
+        "of K, each training its share of the runs) (default: 1)",
     )
     parser.add_argument(
         "--restart", action="store_true", help="start over: delete the checkpoints already in --out"
@@ -49,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(TrainConfig, args).validate()
     if args.runs < 1:
         raise ConfigError(f"--runs must be a positive integer, got {args.runs}")
+    if args.devices_per_run != 1 and args.runs == 1:
+        raise ConfigError("--devices-per-run is for --runs N; one run splits its batches over --devices")
     if args.runs > 1:
         return _run_ensemble(config, args)
     initialize(config_from_args(DistributedConfig, args))
@@ -72,10 +83,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
     """``jaxvae train --runs N``: seeds SEED..SEED+N-1 trained together as one program."""
-    if resolve(config_from_args(DistributedConfig, args)).coordinator_address:
-        raise ConfigError("--runs trains on one device of one process; it does not combine with several")
+    initialize(config_from_args(DistributedConfig, args))
     ensemble = EnsembleConfig.of_seeds(config, args.runs)
-    result = train_ensemble(ensemble, progress=not args.no_progress, resume=not args.restart)
+    result = train_ensemble(
+        ensemble,
+        progress=not args.no_progress,
+        resume=not args.restart,
+        devices_per_run=args.devices_per_run,
+    )
+    if not is_writer():
+        return 0
     summary: dict[str, float] = {}
     for seed, run in zip(ensemble.seeds, result.runs, strict=True):
         summary = summarize(run.metrics)

@@ -83,7 +83,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
 def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
     phases = Phases()
     data, judge, decoder_names, validation, judge_accuracy, real, num_samples = set_up(
-        config, out, progress=progress, phases=phases
+        config, progress=progress, phases=phases
     )
     test = data.test
     with phases("measures"):

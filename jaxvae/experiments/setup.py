@@ -4,7 +4,6 @@ feature space for the generator measures."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from jaxvae.study.classifier import accuracy
@@ -26,15 +25,13 @@ class StudySetup(NamedTuple):
     num_samples: int  # draws of each sampler: the setting, at most the test split's size
 
 
-def set_up(
-    config: StudyConfig, out: Path, *, progress: bool = True, phases: Phases | None = None
-) -> StudySetup:
-    """Load ``config``'s data and build and validate its judge (helper runs kept in ``out/judge``)."""
+def set_up(config: StudyConfig, *, progress: bool = True, phases: Phases | None = None) -> StudySetup:
+    """Load ``config``'s data and build (or load from the cache) and validate its judge."""
     phases = phases or Phases()
     with phases("data"):
         data = load_study_data(config.dataset, config.data_dir)
     test = data.test
-    judge, decoder_names = make_judge(config, data, out, progress=progress, phases=phases)
+    judge, decoder_names = make_judge(config, data, progress=progress, phases=phases)
     validation_key = stream_key(config.seed, Stream.VALIDATION)
     with phases("judge"):  # its validation and the real images in its feature space
         return StudySetup(

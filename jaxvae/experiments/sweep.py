@@ -95,7 +95,7 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
 def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
     phases = Phases()
     data, judge, decoder_names, base_validation, judge_accuracy, real, num_samples = set_up(
-        config, out, progress=progress, phases=phases
+        config, progress=progress, phases=phases
     )
     name, train_data, test_data = data.name, data.train, data.test
 

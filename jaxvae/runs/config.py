@@ -98,7 +98,11 @@ class TrainConfig:
     seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
     out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
     devices: int = field(
-        default=0, metadata=_help("devices to train on, data-parallel (0: every visible device)")
+        default=0,
+        metadata=_help(
+            "devices to train on (0: every visible device); one run splits its batches across them, "
+            "several runs (--runs) are spread across them"
+        ),
     )
     checkpoint_every: int = field(
         default=1, metadata=_help("save a checkpoint every N epochs (and at the end)")
@@ -211,8 +215,6 @@ class EnsembleConfig:
                 f"likelihood {self.train.likelihood} binarizes the data with the run's seed, and an "
                 "ensemble's runs share one copy of the data: use one seed, or continuous or threshold"
             )
-        if self.train.devices > 1:
-            raise ConfigError("an ensemble trains on one device (its runs are its parallelism): --devices 1")
         return self
 
     def member(self, i: int, out: str) -> TrainConfig:

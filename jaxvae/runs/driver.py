@@ -25,6 +25,7 @@ from jaxvae.errors import ConfigError, TrainingError, WriteError
 from jaxvae.losses import LossTerms
 from jaxvae.runs.checkpoint import intact_note, latest_checkpoint, remove_checkpoints, restore_checkpoint
 from jaxvae.runs.config import TrainConfig
+from jaxvae.runs.parallel import to_host
 from jaxvae.train import TrainState
 
 logger = logging.getLogger(__name__)
@@ -154,9 +155,9 @@ def run_epochs(
     for epoch in bar:
         began = time.perf_counter()
         state, step_terms = train(state)
-        step_terms = jax.device_get(step_terms)  # the one host sync per epoch
+        step_terms = to_host(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
-        test_terms = jax.device_get(evaluate(state))
+        test_terms = to_host(evaluate(state))
         last_steps = steps(state)  # one transfer for every run's step count
         for i, run in enumerate(rows):
 

@@ -6,6 +6,10 @@ stacked state), so that the same call resumes an interrupted ensemble: each run 
 bitwise equal to the uninterrupted ensemble's. When training finishes, each run is also written
 as an ordinary run directory in ``runs/``, which ``jaxvae.load_model``, ``jaxvae eval`` and
 ``jaxvae explore`` read like any other.
+
+The runs are spread over the visible devices (``jaxvae.runs.parallel.runs_mesh``), and over the
+devices of every process of a ``jax.distributed`` run: each process trains its share of the runs,
+and process 0 writes the files.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 
 from jaxvae.data import Dataset
 from jaxvae.ensemble import create_train_states, member, train_ensemble_epoch
@@ -31,6 +36,7 @@ from jaxvae.losses import LossTerms
 from jaxvae.models import Model
 from jaxvae.runs.checkpoint import remove_checkpoints, save_checkpoint
 from jaxvae.runs.config import EnsembleConfig, TrainConfig
+from jaxvae.runs.distributed import is_writer
 from jaxvae.runs.driver import (
     EVAL_STREAM,
     Rows,
@@ -43,6 +49,7 @@ from jaxvae.runs.driver import (
 from jaxvae.runs.files import prepare_run_dir, write_json, write_text
 from jaxvae.runs.film import Recorder, film_indices
 from jaxvae.runs.folder import claim
+from jaxvae.runs.parallel import gather, replicate, runs_mesh, split_runs, to_host
 from jaxvae.train import TrainState
 
 logger = logging.getLogger(__name__)
@@ -115,6 +122,7 @@ def train_ensemble(
     progress: bool = True,
     resume: bool = True,
     film: Sequence[int] = (),
+    devices_per_run: int = 1,
 ) -> EnsembleResult:
     """Train every run of ``config`` together for ``config.train.epochs`` epochs into ``config.train.out``.
 
@@ -127,17 +135,27 @@ def train_ensemble(
             ensemble starts over and deletes the checkpoints there.
         film: the runs (indices into the ensemble) whose codes of a fixed training subsample are
             recorded after every epoch into ``film.npz`` (``jaxvae.runs.film``).
+        devices_per_run: devices that split each run's batches; the runs are spread over
+            ``config.train.devices // devices_per_run`` groups of them (``runs_mesh``; devices 0:
+            as many as divide the runs).
 
     The run folder is claimed for the whole run (``jaxvae.runs.folder.claim``).
     """
     config.validate()
-    with claim(config.train.out) as run_dir, noting_checkpoints(run_dir):
-        return _train_ensemble(config, run_dir, data=data, progress=progress, resume=resume, film=film)
+    mesh = runs_mesh(config.runs, config.train.devices, per_run=devices_per_run)
+    if film and jax.process_count() > 1:
+        raise ConfigError("filming the codes is for one process; train without film across processes")
+    writer = is_writer()  # across processes, process 0 alone writes files and shows progress
+    with claim(config.train.out, lock=writer) as run_dir, noting_checkpoints(run_dir):
+        return _train_ensemble(
+            config, run_dir, mesh, data=data, progress=progress and writer, resume=resume, film=film
+        )
 
 
 def _train_ensemble(
     config: EnsembleConfig,
     run_dir: Path,
+    mesh: Mesh,
     *,
     data: tuple[Dataset, Dataset] | None,
     progress: bool,
@@ -168,6 +186,7 @@ def _train_ensemble(
         initial_states(config, optimizer),
         resume=resume,
         changed_settings=changed_settings,
+        may_remove=is_writer(),
         before_restore=same_runs,
     )
     metrics: Rows = [[] for _ in config.seeds]
@@ -175,21 +194,30 @@ def _train_ensemble(
     if resumed and metrics_path.exists():
         done = int(states.epoch[0])
         metrics = [run["metrics"][:done] for run in json.loads(metrics_path.read_text())]
-    write_json(run_dir / ENSEMBLE_FILE, config.to_dict())
+    writer = is_writer()
+    if writer:
+        write_json(run_dir / ENSEMBLE_FILE, config.to_dict())
 
-    images, test_images = jax.device_put((train_data.images, test_data.images))
-    betas = jnp.asarray(config.betas, jnp.float32)
+    start = int(states.epoch[0])  # before the runs are split: indexing a split axis is a collective
+    images, test_images = replicate((jnp.asarray(train_data.images), jnp.asarray(test_data.images)), mesh)
     seeds = jnp.asarray(config.seeds)
     eval_keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), EVAL_STREAM))(seeds)
+    # each device group holds its own runs, and with them their betas and test keys
+    states, betas, eval_keys = split_runs((states, jnp.asarray(config.betas, jnp.float32), eval_keys), mesh)
+
+    def write_rows(rows: Rows) -> None:
+        if writer:
+            write_json(metrics_path, _metrics_file(config, rows))
+
     recorder = None
     if film:
         indices = film_indices(len(train_data.images))
-        recorder = Recorder(run_dir, list(film), images[indices], indices)
-        recorder.resume(int(states.epoch[0]))
+        recorder = Recorder(run_dir, list(film), jnp.asarray(train_data.images[indices]), indices)
+        recorder.resume(start)
     states = run_epochs(
         states,
         run_dir=run_dir,
-        start=int(states.epoch[0]),
+        start=start,
         epochs=train.epochs,
         train=lambda s: train_ensemble_epoch(
             s,
@@ -198,26 +226,38 @@ def _train_ensemble(
             batch_size=train.batch_size,
             betas=betas,
             binarize=train.likelihood == "dynamic",
+            mesh=mesh,
         ),
         evaluate=lambda s: evaluate_runs(s.model, test_images, eval_keys, betas),
-        steps=lambda s: np.asarray(s.step),
+        steps=lambda s: np.asarray(to_host(s.step)),
         rows=metrics,
         likelihood=train.likelihood,
-        row_fields={"runs_in_program": config.runs},
+        row_fields={"runs_in_program": config.runs, "devices": mesh.size},
         run_names=[
             f"run {i} (seed {s}, beta {b:g})"
             for i, (s, b) in enumerate(zip(config.seeds, config.betas, strict=True))
         ],
-        write_rows=lambda rows: write_json(metrics_path, _metrics_file(config, rows)),
-        save=lambda s: save_checkpoint(run_dir, s, config, keep=train.keep_checkpoints),
+        write_rows=write_rows,
+        save=lambda s: save_checkpoint(run_dir, to_host(s), config, keep=train.keep_checkpoints),
         checkpoint_every=train.checkpoint_every,
-        desc=f"train {config.runs} {train.model} runs as one program",
+        desc=f"train {config.runs} {train.model} runs as one program{_on(mesh)}",
         progress=progress,
         postfix=lambda rows: {"test": " ".join(f"{run[-1]['test_total']:.1f}" for run in rows)},
-        after_epoch=recorder,
+        after_epoch=None if recorder is None else lambda s, epoch: recorder(gather(s), epoch),
     )
+    # the runs back on one device (or, across processes, in every process: each takes part in the saves)
+    states = gather(states)
     runs = [_write_member(run_dir, config, i, member(states, i), metrics[i]) for i in range(config.runs)]
     return EnsembleResult(states=states, runs=runs, run_dir=run_dir)
+
+
+def _on(mesh: Mesh) -> str:
+    """How the runs are spread, for the progress bar: nothing on one device."""
+    groups, per_run = mesh.shape["runs"], mesh.shape["data"]
+    if mesh.size == 1:
+        return ""
+    split = f", each run's batches split over {per_run}" if per_run > 1 else ""
+    return f" on {mesh.size} devices ({groups} groups of runs{split})"
 
 
 def _metrics_file(config: EnsembleConfig, metrics: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -230,11 +270,18 @@ def _metrics_file(config: EnsembleConfig, metrics: list[list[dict[str, Any]]]) -
 def _write_member(
     run_dir: Path, config: EnsembleConfig, i: int, state: TrainState, metrics: list[dict[str, Any]]
 ) -> RunResult:
-    """Run ``i`` as an ordinary run directory: its config, its metrics, its last checkpoint."""
-    out = prepare_run_dir(member_dir(run_dir, config, i))
+    """Run ``i`` as an ordinary run directory: its config, its metrics, its last checkpoint (written by
+    process 0; every process takes part in the checkpoint's save)."""
+    out = member_dir(run_dir, config, i)
     single: TrainConfig = config.member(i, str(out))
-    write_text(out / "config.json", single.to_json())
-    write_json(out / "metrics.json", metrics)
-    remove_checkpoints(out)  # an earlier write of this run (orbax does not overwrite a step)
+    if is_writer():
+        prepare_run_dir(out)
+        write_text(out / "config.json", single.to_json())
+        write_json(out / "metrics.json", metrics)
+        remove_checkpoints(out)  # an earlier write of this run (orbax does not overwrite a step)
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(f"jaxvae: {out} prepared")
     save_checkpoint(out, state, single, keep=1)
     return RunResult(state=state, metrics=metrics, run_dir=out)

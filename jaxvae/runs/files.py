@@ -9,16 +9,21 @@ get a content digest (``digest``) that a reader compares before it trusts them.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import os
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jaxvae.errors import ConfigError, WriteError
+
+logger = logging.getLogger(__name__)
 
 
 def _umask() -> int:
@@ -108,3 +113,48 @@ def prepare_run_dir(out: str | Path) -> Path:
     except OSError as e:
         raise ConfigError(f"output directory {run_dir} is not writable ({e.strerror or e})") from None
     return run_dir
+
+
+def save_checked(path: Path, arrays: list[np.ndarray], meta: dict[str, Any], what: str) -> None:
+    """Write ``arrays`` and the JSON ``meta`` to the ``.npz`` ``path`` atomically, with their digests
+    (a cache: one that cannot be written is a warning naming ``what``, not an error)."""
+    buffer = io.BytesIO()
+    digests = [digest(x) for x in arrays] + [json_digest(meta)]
+    np.savez(buffer, *arrays, meta=np.array(json.dumps(meta)), digests=np.array(digests))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, buffer.getvalue())
+    except OSError as e:
+        logger.warning("could not write the %s %s (%s)", what, path, os_reason(e))
+    except WriteError as e:
+        logger.warning("could not write the %s: %s", what, e)
+
+
+def load_checked(
+    path: Path, shapes: list[tuple[int, ...]], what: str
+) -> tuple[list[np.ndarray], dict[str, Any]] | None:
+    """The arrays and meta that ``save_checked`` wrote to ``path``, if it exists, holds arrays of
+    ``shapes`` and matches its digests; else None: after a warning naming ``what``, with a corrupt
+    file moved to ``corrupt/`` beside it (a file of other shapes, another architecture's, is left)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = [archive[f"arr_{i}"] for i in range(len(shapes))]
+            meta = json.loads(str(archive["meta"])) if "meta" in archive else {}
+            saved = [str(d) for d in archive["digests"]] if "digests" in archive else None
+        if [a.shape for a in arrays] != [tuple(s) for s in shapes]:
+            return None
+        if saved is not None and saved[: len(arrays)] != [digest(x) for x in arrays]:
+            raise ValueError("its arrays do not match their digests")
+        if saved is not None and len(saved) > len(arrays) and saved[-1] != json_digest(meta):
+            raise ValueError("its settings do not match their digest")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        try:
+            moved = f"moved it to {move_aside(path, path.parent / 'corrupt')}"
+        except OSError as move_error:
+            moved = f"could not move it aside ({os_reason(move_error)})"
+        logger.warning("the %s %s is corrupt (%s); %s, making it anew", what, path, e, moved)
+        return None
+    logger.info("loaded the %s %s", what, path)
+    return arrays, meta

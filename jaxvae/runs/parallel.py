@@ -1,8 +1,14 @@
-"""Devices: data parallelism with ``jax.sharding`` (a 1-D mesh over devices, batches split, state
-replicated) and the peak memory a run used."""
+"""Devices: the meshes training runs on, and the peak memory a run used.
+
+A single run is data-parallel: a 1-D ``"data"`` mesh, each batch split across it, the state
+replicated. An ensemble puts its runs axis over a ``"runs"`` mesh axis instead: each device holds
+whole runs and trains them on its own copy of the data, with no communication; a second ``"data"``
+axis (runs x data) lets a few big runs also split their batches.
+"""
 
 from __future__ import annotations
 
+import math
 import resource
 from typing import TypeVar
 
@@ -14,6 +20,7 @@ from jaxvae.errors import ConfigError
 
 T = TypeVar("T")
 DATA_AXIS = "data"
+RUNS_AXIS = "runs"
 
 
 def data_mesh(num_devices: int | None = None) -> Mesh:
@@ -44,10 +51,88 @@ def replicate(tree: T, mesh: Mesh) -> T:
     (as they do: the state is a function of the seed, the data are read from the same files);
     each one places its copy on its own devices.
     """
-    sharding = NamedSharding(mesh, PartitionSpec())
+    return place(tree, NamedSharding(mesh, PartitionSpec()))
+
+
+def split_runs(tree: T, mesh: Mesh) -> T:
+    """Split the leading runs axis of every array of ``tree`` across ``mesh``'s ``"runs"`` axis (each
+    device then holds whole runs; along a ``"data"`` axis they are copied). Across processes, as
+    ``replicate``: every process passes the whole tree and keeps its own runs."""
+    return place(tree, NamedSharding(mesh, PartitionSpec(RUNS_AXIS)))
+
+
+def place(tree: T, sharding: NamedSharding) -> T:
+    """Every array of ``tree`` placed with ``sharding``, also on a mesh that spans processes."""
     if sharding.is_fully_addressable:
         return jax.device_put(tree, sharding)
     return jax.tree.map(lambda leaf: _to_global(leaf, sharding), tree)
+
+
+def to_host(tree: T) -> T:
+    """Every array of ``tree`` as a whole host (numpy) array, in every process.
+
+    Within one process this is ``jax.device_get``. An array split across processes (an ensemble's
+    runs) is gathered first: a collective, so every process must call it at the same point.
+    """
+    leaves = jax.tree.leaves(tree)
+    if all(not isinstance(x, jax.Array) or x.is_fully_addressable for x in leaves):
+        return jax.device_get(tree)
+    from jax.experimental import multihost_utils
+
+    def gather(leaf: object) -> object:
+        if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            data = multihost_utils.process_allgather(jax.random.key_data(leaf), tiled=True)
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
+        return multihost_utils.process_allgather(leaf, tiled=True)
+
+    return jax.tree.map(gather, tree)
+
+
+def gather(tree: T) -> T:
+    """Every array of ``tree`` whole on one device (the first): an ensemble's runs back together, to
+    index them without the cross-device collectives that indexing a split axis compiles to. Across
+    processes, ``to_host``."""
+    if jax.process_count() > 1:
+        return to_host(tree)
+    return jax.device_put(tree, jax.devices()[0])
+
+
+def runs_mesh(runs: int, devices: int = 0, *, per_run: int = 1) -> Mesh:
+    """A ``("runs", "data")`` mesh for an ensemble of ``runs`` runs: ``per_run`` devices split each
+    run's batches, and the runs are spread over ``devices // per_run`` groups of them.
+
+    ``devices`` 0 means as many as help: the largest number of groups that divides ``runs`` and fits
+    the visible devices (one group when nothing else divides). An explicit ``devices`` must split
+    into whole runs; ``ConfigError`` in one line otherwise. Across processes the mesh spans every
+    device, so that each process trains its share of the runs.
+    """
+    visible = jax.devices()  # every process's devices when jax.distributed is initialized
+    if per_run < 1 or per_run > len(visible):
+        raise ConfigError(
+            f"devices per run must be in 1..{len(visible)} (the visible devices), got {per_run}"
+        )
+    if devices == 0:
+        if jax.process_count() > 1:
+            devices = len(visible)
+        else:
+            groups = max(g for g in range(1, len(visible) // per_run + 1) if runs % g == 0)
+            devices = groups * per_run
+    if not 1 <= devices <= len(visible):
+        raise ConfigError(f"asked for {devices} devices but only {len(visible)} visible")
+    if devices % per_run:
+        raise ConfigError(f"{devices} devices do not split into groups of {per_run} devices per run")
+    groups = devices // per_run
+    if runs % groups:
+        raise ConfigError(
+            f"{runs} runs do not split evenly across {groups} device groups: choose a device count "
+            f"whose groups divide the runs (e.g. --devices {per_run * math.gcd(runs, groups)})"
+        )
+    if jax.process_count() > 1 and devices < len(visible):
+        raise ConfigError(
+            f"an ensemble across {jax.process_count()} processes uses all {len(visible)} devices, "
+            f"got {devices}"
+        )
+    return Mesh(np.asarray(visible[:devices]).reshape(groups, per_run), (RUNS_AXIS, DATA_AXIS))
 
 
 def _to_global(leaf: object, sharding: NamedSharding) -> jax.Array:

@@ -15,9 +15,7 @@ the smoothness of decoded Bernoulli means is not held against them.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import zipfile
 from functools import partial
 from pathlib import Path
 
@@ -28,9 +26,8 @@ import optax
 from flax import nnx
 from tqdm.auto import tqdm
 
-from jaxvae.errors import WriteError
 from jaxvae.models import NUM_PIXELS, to_pixels
-from jaxvae.runs.files import digest, move_aside, os_reason, write_bytes
+from jaxvae.runs.files import load_checked, save_checked
 
 logger = logging.getLogger(__name__)
 NUM_CLASSES = 10
@@ -52,15 +49,24 @@ def patches(x: jax.Array, size: int = 5, stride: int = 2) -> jax.Array:
 
 
 class PatchConv(nnx.Module):
-    """A strided 5x5 convolution written as patches times a dense layer: the same function as a
-    convolution layer, but a matrix product, which XLA's CPU backend runs many times faster than
-    its convolution gradients."""
+    """A strided 5x5 convolution whose weights are a dense layer over patches. In training it runs
+    as patches times that layer, a matrix product, whose gradient XLA's CPU backend runs many times
+    faster than a convolution's; otherwise as the convolution itself, the same function (up to
+    float rounding), whose forward pass ran 2.4x faster than the patches on this project's 2-core
+    CPU (10,000 images: 0.32 s against 0.78 s)."""
 
     def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs) -> None:
         self.dense = nnx.Linear(25 * in_channels, out_channels, rngs=rngs)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.dense(patches(x))
+    def __call__(self, x: jax.Array, *, training: bool = False) -> jax.Array:
+        if training:
+            return self.dense(patches(x))
+        kernel = self.dense.kernel[...].reshape(5, 5, x.shape[-1], -1)  # patches' (row, column, channel)
+        y = jax.lax.conv_general_dilated(
+            x, kernel, (2, 2), ((2, 2), (2, 2)), dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+        assert self.dense.bias is not None  # nnx.Linear's default
+        return y + self.dense.bias[...].reshape(1, 1, 1, -1)
 
 
 class Classifier(nnx.Module):
@@ -75,15 +81,16 @@ class Classifier(nnx.Module):
         self.hidden = nnx.Linear(7 * 7 * 32, 256, rngs=rngs)
         self.out = nnx.Linear(256, NUM_CLASSES + 1, rngs=rngs)
 
-    def features(self, x: jax.Array) -> jax.Array:
-        """Pixels [..., 784] in [0, 1] to the hidden layer [..., 256]."""
+    def features(self, x: jax.Array, *, training: bool = False) -> jax.Array:
+        """Pixels [..., 784] in [0, 1] to the hidden layer [..., 256] (``training``: the form whose
+        gradient is fast, ``PatchConv``)."""
         h = x.reshape(-1, 28, 28, 1)
-        h = jax.nn.relu(self.conv2(jax.nn.relu(self.conv1(h))))
+        h = jax.nn.relu(self.conv2(jax.nn.relu(self.conv1(h, training=training)), training=training))
         return jax.nn.relu(self.hidden(h.reshape(h.shape[0], -1))).reshape(*x.shape[:-1], 256)
 
-    def logits(self, x: jax.Array) -> jax.Array:
+    def logits(self, x: jax.Array, *, training: bool = False) -> jax.Array:
         """Pixels [..., 784] in [0, 1] to 11 logits."""
-        return self.out(self.features(x))
+        return self.out(self.features(x, training=training))
 
     def __call__(self, images: jax.Array) -> jax.Array:
         return self.logits(to_pixels(images))
@@ -110,6 +117,16 @@ def features(classifier: Classifier, images: jax.Array) -> jax.Array:
     """The classifier's last hidden layer [..., 256] for images [..., 28, 28]: the feature space in
     which generated images are compared with real ones (``jaxvae.study.generative``)."""
     return classifier.features(to_pixels(images))
+
+
+@jax.jit
+def read_images(classifier: Classifier, images: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One forward pass, three answers for images [..., 28, 28]: the features [..., 256]
+    (``features``), p(a digit) (``digit_probability``) and the most probable class (of
+    ``class_probabilities``)."""
+    hidden = classifier.features(to_pixels(images))
+    probabilities = jax.nn.softmax(classifier.out(hidden), axis=-1)
+    return hidden, 1.0 - probabilities[..., REJECT], jnp.argmax(probabilities[..., :NUM_CLASSES], axis=-1)
 
 
 def noise_images(key: jax.Array, count: int, *, brightness_key: jax.Array) -> jax.Array:
@@ -220,7 +237,9 @@ def _train_epoch(
         target, weight = jnp.concatenate(targets), jnp.concatenate(weights)
 
         def loss(model: Classifier) -> jax.Array:
-            losses = optax.softmax_cross_entropy_with_integer_labels(model.logits(batch), target)
+            losses = optax.softmax_cross_entropy_with_integer_labels(
+                model.logits(batch, training=True), target
+            )
             return jnp.sum(losses * weight) / jnp.sum(weight)
 
         grads = jax.grad(loss)(model)
@@ -272,7 +291,7 @@ def train_classifier(
     cached = (
         _cache_path(cache_dir, np.concatenate([images, *decoded, decoys]), labels, tag) if cache_dir else None
     )
-    if cached is not None and cached.exists():
+    if cached is not None:
         loaded = _load_cached(cached, classifier)
         if loaded is not None:
             return loaded
@@ -301,38 +320,12 @@ def train_classifier(
 
 
 def _load_cached(path: Path, template: Classifier) -> Classifier | None:
-    """The classifier cached in ``path`` if it is intact (its arrays match the digests saved with
-    them); else None, after a warning, with a corrupt file moved to ``corrupt/`` beside it."""
+    """The classifier cached in ``path`` if it is intact (``load_checked``), else None."""
     leaves, treedef = jax.tree.flatten(template)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            loaded = [archive[f"arr_{i}"] for i in range(len(leaves))]
-            saved = [str(d) for d in archive["digests"]] if "digests" in archive else None
-        if not all(a.shape == b.shape for a, b in zip(loaded, leaves, strict=True)):
-            return None  # another architecture's cache: train anew (and replace it)
-        if saved is not None and saved != [digest(x) for x in loaded]:
-            raise ValueError("its arrays do not match their digests")
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        try:
-            moved = f"moved it to {move_aside(path, path.parent / 'corrupt')}"
-        except OSError as move_error:
-            moved = f"could not move it aside ({os_reason(move_error)})"
-        logger.warning("the classifier cache %s is corrupt (%s); %s, training anew", path, e, moved)
-        return None
-    logger.info("loaded cached classifier %s", path)
-    return jax.tree.unflatten(treedef, [jnp.asarray(x) for x in loaded])
+    loaded = load_checked(path, [np.shape(x) for x in leaves], "classifier cache")
+    return None if loaded is None else jax.tree.unflatten(treedef, [jnp.asarray(x) for x in loaded[0]])
 
 
 def _save_cached(path: Path, classifier: Classifier) -> None:
-    """Write the cache atomically (``write_bytes``), with the digests of its arrays; a cache that
-    cannot be written is only a warning."""
-    arrays = [np.asarray(x) for x in jax.tree.leaves(classifier)]
-    archive = io.BytesIO()
-    np.savez(archive, *arrays, digests=np.array([digest(x) for x in arrays]))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, archive.getvalue())
-    except OSError as e:
-        logger.warning("could not write the classifier cache %s (%s)", path, os_reason(e))
-    except WriteError as e:
-        logger.warning("could not write the classifier cache: %s", e)
+    """Write the cache atomically, with the digests of its arrays (``save_checked``)."""
+    save_checked(path, [np.asarray(x) for x in jax.tree.leaves(classifier)], {}, "classifier cache")

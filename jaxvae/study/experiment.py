@@ -26,6 +26,7 @@ from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.runs.ensemble_run import started_with, train_ensemble
 from jaxvae.runs.single import RunResult
 from jaxvae.study.judge import Judge, build_judge
+from jaxvae.study.judge_cache import judge_folder, load_judge, save_judge
 from jaxvae.study.measures import Measured, Reference, encode_codes, measure_model
 from jaxvae.study.phases import Phases
 
@@ -160,15 +161,27 @@ def train_owned(
 
 
 def make_judge(
-    config: StudyConfig, data: StudyData, out: Path, *, progress: bool = True, phases: Phases | None = None
+    config: StudyConfig, data: StudyData, *, progress: bool = True, phases: Phases | None = None
 ) -> tuple[Judge, list[str]]:
-    """Train the auxiliary decoders (one ensemble of replicas per kind and latent size, kept in
-    ``out/judge``) and the judge; returns it with the decoders' names. ``phases`` times the two as
-    "judge helpers" and "judge"."""
+    """The judge of ``config`` and ``data`` and the names of the auxiliary decoders that taught it:
+    from the cache when an intact one is kept there (``jaxvae.study.judge_cache``), else built there:
+    the decoders trained (one ensemble of replicas per kind and latent size), then the classifier.
+    ``phases`` times the two as "judge helpers" and "judge"."""
     phases = phases or Phases()
     seed = config.seed
-    with phases("judge helpers"):
-        models = _train_helpers(config, data, out, progress=progress)
+    settings = {
+        "seed": seed,
+        "decoder_epochs": config.judge_decoder_epochs,
+        "classifier_epochs": config.classifier_epochs,
+        "batch_size": config.batch_size,
+        "decoders": [list(d) for d in JUDGE_DECODERS],
+    }
+    folder = judge_folder(data.train, data.name, settings)
+    with phases("judge helpers"):  # nothing to train when the judge is cached
+        cached = load_judge(folder)
+        models = {} if cached is not None else _train_helpers(config, data, folder, progress=progress)
+    if cached is not None:
+        return cached
     decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
     with phases("judge"):
         judge = build_judge(
@@ -181,13 +194,14 @@ def make_judge(
             cache_dir=cache_dir(data.name),
             progress=progress,
         )
+        save_judge(folder, judge, list(decoders))
     return judge, list(decoders)
 
 
 def _train_helpers(
-    config: StudyConfig, data: StudyData, out: Path, *, progress: bool
+    config: StudyConfig, data: StudyData, folder: Path, *, progress: bool
 ) -> dict[tuple[str, int, int], Model]:
-    """The judge's auxiliary decoders by (kind, latent size, replica)."""
+    """The judge's auxiliary decoders by (kind, latent size, replica), trained in ``folder``."""
     seed = config.seed
     models: dict[tuple[str, int, int], Model] = {}
     for kind, latent in dict.fromkeys((kind, latent) for kind, latent, _ in JUDGE_DECODERS):
@@ -196,7 +210,7 @@ def _train_helpers(
             data,
             kind=kind,
             seeds=[seed + JUDGE_SEED_OFFSET + 100 * r for r in replicas],
-            out=out / "judge" / f"decoders_{kind}{latent}",
+            out=folder / f"decoders_{kind}{latent}",
             epochs=config.judge_decoder_epochs,
             batch_size=config.batch_size,
             latent_dim=latent,

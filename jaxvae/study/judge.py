@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.batching import map_chunks
+from jaxvae.batching import chunk_bounds, map_chunks
 from jaxvae.models import MODEL_KINDS, NUM_PIXELS, Model, decode, encode, make_model
 from jaxvae.study.classifier import (
     Classifier,
@@ -39,6 +39,7 @@ from jaxvae.study.classifier import (
     digit_probability,
     features,
     noise_images,
+    read_images,
     train_classifier,
 )
 
@@ -69,6 +70,20 @@ class Judge:
         """The classifier's feature vector of each image [N, 28, 28]: [N, 256], the space in which
         generated images are compared with real ones (``jaxvae.study.generative``)."""
         return jnp.asarray(map_chunks(lambda x: features(self.classifier, x), images, chunk))
+
+    def read(
+        self, images: jax.Array | np.ndarray, chunk: int = 10_000
+    ) -> tuple[jax.Array, np.ndarray, np.ndarray]:
+        """``features``, ``accepts`` and ``classes`` of the same images from one pass of the
+        classifier, ``chunk`` at a time."""
+        parts = [
+            read_images(self.classifier, jnp.asarray(images[a:b]))
+            for a, b in chunk_bounds(len(images), chunk)
+        ]
+        if not parts:
+            return jnp.zeros((0, 256)), np.zeros((0,), bool), np.zeros((0,), np.int32)
+        feats, scores, classes = (np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(3))
+        return jnp.asarray(feats), scores >= self.threshold, classes
 
     def classes(self, images: jax.Array | np.ndarray, chunk: int = 10_000) -> np.ndarray:
         """The most probable of the ten classes for each image [N, 28, 28] (the "not a digit" class

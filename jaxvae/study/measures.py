@@ -153,12 +153,11 @@ def knn_label_accuracy(
 def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> dict[str, Any]:
     """Accepted share, improved precision and recall, density and coverage, Fréchet distance and
     class coverage of ``images`` [N, 28, 28] uint8 against the real test images."""
-    feats = judge.features(images)
+    feats, accepted, classes = judge.read(images)  # one pass of the classifier
     precision, recall = precision_recall(real.features, feats, k=PR_K, real_radii=real.radii)
     density, coverage = density_coverage(real.features, feats, k=PR_K, real_radii=real.radii)
-    classes = judge.classes(images)
     return {
-        "accepted": float(np.mean(judge.accepts(images))),
+        "accepted": float(np.mean(accepted)),
         "precision": float(precision),
         "recall": float(recall),
         "density": float(density),

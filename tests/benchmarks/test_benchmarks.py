@@ -12,7 +12,7 @@ import pytest
 
 import jaxvae
 from benchmarks import harness, profile, run
-from benchmarks.suites import checkpoint, ensemble
+from benchmarks.suites import checkpoint, ensemble, runs_axis
 
 
 @pytest.mark.parametrize(
@@ -174,3 +174,14 @@ def test_groups_flag_takes_default_or_a_positive_count(capsys):
     with pytest.raises(SystemExit):
         run.main(["--groups", "0"])
     assert "argument --groups: must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_runs_axis_suite_spreads_runs_over_devices_and_each_equals_its_run_alone():
+    images = np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8)
+    row = runs_axis.bench_runs_axis(images, 4, 4, 128, 1)
+    assert (row["suite"], row["runs"], row["devices"]) == ("runs_axis", 4, 4)
+    assert row["epoch_median_ms"] > 0 and row["images_per_s"] == pytest.approx(
+        4 * 512 / (row["epoch_median_ms"] / 1e3)
+    )
+    # same start, one epoch: spread over 4 devices or alone, each run ends where it would alone
+    assert runs_axis.distance_to_alone(images, 4, 4, 128) < 1e-4

@@ -13,12 +13,36 @@ from jaxvae.commands.cli import main
 from jaxvae.report.story import STEPS, WHY
 
 
+QUICK = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--no-progress"]
+
+
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
+def quick_cache(tmp_path_factory):
+    """The cache of the module's demo: its judge is kept there."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory, quick_cache):
     out = tmp_path_factory.mktemp("report")
-    args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
-    assert main(args) == 0
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))
+        assert main([*QUICK, "--out", str(out)]) == 0
     return out
+
+
+def test_a_second_demo_into_another_folder_reuses_the_judge_and_trains_only_the_judged_models(
+    quick_report, quick_cache, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))
+    (judge_dir,) = quick_cache.glob("mnist_5k/judges/*")
+    helpers_before = sorted(p.stat().st_mtime_ns for p in judge_dir.rglob("*") if p.is_file())
+    assert main([*QUICK, "--out", str(tmp_path / "other")]) == 0
+    first, second = (json.loads((d / "metrics.json").read_text()) for d in (quick_report, tmp_path / "other"))
+    assert _numbers(second) == _numbers(first)  # the same judge, so the same numbers
+    assert sorted(p.stat().st_mtime_ns for p in judge_dir.rglob("*") if p.is_file()) == helpers_before
+    assert second["phases"]["judge helpers"] < 0.05 * first["phases"]["judge helpers"]
+    assert not (tmp_path / "other" / "judge").exists()  # no helper runs in the report folder
 
 
 def test_quick_demo_writes_a_consistent_report(quick_report):
@@ -268,7 +292,7 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
         [*args, "--out", str(straight)], env=env("straight"), stderr=subprocess.PIPE
     )
     markers = [
-        lambda: (killed / "judge" / "decoders_ae2" / "checkpoints" / "1").exists(),
+        lambda: any((tmp_path / "cache_killed").glob("mnist_5k/judges/*/decoders_ae2/checkpoints/1")),
         lambda: any((tmp_path / "cache_killed").glob("mnist_5k/classifier-*.npz")),
         lambda: (killed / "runs_vae" / "checkpoints" / "1").exists(),
     ]
@@ -282,7 +306,7 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
         process.send_signal(signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL
     assert not (killed / "metrics.json").exists()  # killed before the first run was measured
-    helper = killed / "judge" / "decoders_vae2"
+    (helper,) = (tmp_path / "cache_killed").glob("mnist_5k/judges/*/decoders_vae2")
     _flip_bytes(_data_files(helper, 1)[0])
     rerun = subprocess.run([*args, "--out", str(killed)], env=env("killed"), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr

@@ -22,12 +22,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(run_dir: Path, num_processes: int, devices_per_process: int) -> list[str]:
-    """Start ``jaxvae train`` once per process and wait for all of them; returns their outputs."""
+def launch(run_dir: Path, num_processes: int, devices_per_process: int, *extra: str) -> list[str]:
+    """Start ``jaxvae train [EXTRA]`` once per process and wait for all of them; returns their outputs."""
     address = f"localhost:{free_port()}"
     env = {**os.environ, "JAX_NUM_CPU_DEVICES": str(devices_per_process), "JAX_PLATFORMS": "cpu"}
     command = [sys.executable, "-m", "jaxvae.commands.cli", "train", *TRAIN_FLAGS, "--out", str(run_dir)]
     command += ["--no-progress", "--coordinator-address", address, "--num-processes", str(num_processes)]
+    command += extra
     procs = [
         subprocess.Popen(
             [*command, "--process-id", str(i)],

@@ -139,7 +139,6 @@ def test_train_ensemble_equals_single_runs_and_writes_each_run(subset, tmp_path,
         ((0, 0), (1.0, 1.0), {}, "same seed and beta"),
         ((0, 1), (1.0, -1.0), {}, "non-negative"),
         ((0, 1), (1.0, 1.0), {"likelihood": "static"}, "binarizes the data with the run's seed"),
-        ((0, 1), (1.0, 1.0), {"devices": 2}, "one device"),
     ],
 )
 def test_bad_ensembles_are_one_line_errors(tmp_path, seeds, betas, changes, message):

@@ -380,7 +380,7 @@ def test_a_corrupt_classifier_cache_is_set_aside_and_trained_again(tmp_path, cap
     _flip_bytes(cached, count=64)
     with caplog.at_level(logging.WARNING, logger="jaxvae"):
         again = fit()
-    assert "is corrupt" in caplog.text and "training anew" in caplog.text
+    assert "is corrupt" in caplog.text and "making it anew" in caplog.text
     assert len(list((tmp_path / "corrupt").iterdir())) == 1
     _same_state(again, first)
     assert cached.exists()  # written again, whole

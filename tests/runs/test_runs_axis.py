@@ -1,0 +1,114 @@
+"""The runs axis over devices: an ensemble's runs spread over a mesh (4 fake CPU devices, conftest),
+each run equal to its run alone; a runs x data mesh; resume after SIGKILL; two processes."""
+
+import dataclasses
+import json
+
+import jax
+import numpy as np
+import pytest
+from killing import kill_then_finish
+from test_distributed import TRAIN_FLAGS, launch
+
+import jaxvae
+from jaxvae.commands.cli import main
+from jaxvae.runs.config import EnsembleConfig
+from jaxvae.runs.ensemble_run import initial_states, member_dir, train_ensemble
+from jaxvae.runs.parallel import runs_mesh
+from jaxvae.runs.single import initial_state, train
+
+
+@pytest.fixture(scope="module")
+def subset():
+    train_data, test_data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    return train_data._replace(images=train_data.images[:800]), test_data._replace(
+        images=test_data.images[:200]
+    )
+
+
+def config_of(out, runs, **changes):
+    train = jaxvae.TrainConfig(model="vae", dataset="mnist_5k", epochs=2, batch_size=100, out=str(out))
+    return EnsembleConfig.of_seeds(dataclasses.replace(train, **changes), runs)
+
+
+def test_the_runs_mesh_takes_as_many_device_groups_as_divide_the_runs():
+    assert jax.device_count() == 4
+    assert dict(runs_mesh(8).shape) == {"runs": 4, "data": 1}
+    assert dict(runs_mesh(3).shape) == {"runs": 3, "data": 1}
+    assert dict(runs_mesh(6).shape) == {"runs": 3, "data": 1}
+    assert dict(runs_mesh(5).shape) == {"runs": 1, "data": 1}  # nothing else divides 5
+    assert dict(runs_mesh(4, 2).shape) == {"runs": 2, "data": 1}
+    assert dict(runs_mesh(6, 4, per_run=2).shape) == {"runs": 2, "data": 2}
+    assert dict(runs_mesh(3, per_run=2).shape) == {"runs": 1, "data": 2}
+
+
+@pytest.mark.parametrize(
+    ("runs", "devices", "per_run", "message"),
+    [
+        (3, 2, 1, "3 runs do not split evenly across 2 device groups"),
+        (4, 8, 1, "only 4 visible"),
+        (4, 3, 2, "do not split into groups of 2"),
+        (4, 0, 5, "devices per run must be in 1..4"),
+    ],
+)
+def test_a_runs_count_that_does_not_split_is_refused_in_one_line(runs, devices, per_run, message):
+    with pytest.raises(jaxvae.ConfigError, match=message):
+        runs_mesh(runs, devices, per_run=per_run)
+
+
+@pytest.mark.parametrize(("devices", "per_run"), [(4, 1), (4, 2)])
+def test_every_run_spread_over_devices_equals_its_run_alone(subset, tmp_path, distance, devices, per_run):
+    config = config_of(tmp_path / "ensemble", 4, devices=devices)
+    result = train_ensemble(config, data=subset, progress=False, devices_per_run=per_run)
+    assert all(row["devices"] == devices for run in result.runs for row in run.metrics)
+    for i, run in enumerate(result.runs):
+        alone = train(config.member(i, str(tmp_path / f"alone{i}")), data=subset, progress=False)
+        moved = distance(alone.state.model, initial_state(config.member(i, "")).model)
+        assert distance(run.state.model, alone.state.model) < 1e-2 * moved
+        for ours, theirs in zip(run.metrics, alone.metrics, strict=True):
+            assert ours["test_total"] == pytest.approx(theirs["test_total"], rel=1e-3)
+    assert initial_states(config).step.shape == (4,)
+
+
+def test_train_devices_that_do_not_split_the_runs_is_one_line_error(tmp_path, capsys):
+    flags = ["train", "--runs", "3", "--devices", "2", "--dataset", "mnist_5k", "--out", str(tmp_path / "r")]
+    assert main(flags) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "3 runs do not split evenly across 2 device groups" in err
+    assert main(["train", "--devices-per-run", "2", "--out", str(tmp_path / "s")]) == 2
+    assert "--devices-per-run is for --runs N" in capsys.readouterr().err
+
+
+def test_sigkill_mid_ensemble_over_four_devices_then_resume_is_bitwise(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAX_NUM_CPU_DEVICES", "4")  # the subprocesses see 4 devices, as this one
+    args = ["train", "--runs", "4", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "100"]
+    args += ["--epochs", "8", "--keep-checkpoints", "3", "--no-progress"]
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    assert kill_then_finish(args, killed, straight, after_checkpoint=2) < 8
+    config = EnsembleConfig.of_seeds(jaxvae.TrainConfig(model="vae", epochs=8), 4)
+    for i in range(4):
+        resumed = jaxvae.load_model(member_dir(killed, config, i))[0]
+        uninterrupted = jaxvae.load_model(member_dir(straight, config, i))[0]
+        for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(uninterrupted), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_two_processes_each_train_their_share_of_an_ensemble(tmp_path, subset, distance):
+    outputs = launch(tmp_path / "two", 2, 2, "--runs", "4")
+    assert outputs[0].count("test loss") == 4 and "test loss" not in outputs[1]  # process 0 reports
+    flags = dict(zip(TRAIN_FLAGS[::2], TRAIN_FLAGS[1::2], strict=True))
+    config = config_of(
+        tmp_path / "one",
+        4,
+        epochs=int(flags["--epochs"]),
+        batch_size=int(flags["--batch-size"]),
+        seed=int(flags["--seed"]),
+    )
+    one = train_ensemble(config, progress=False)
+    saved = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert [run["seed"] for run in saved] == [3, 4, 5, 6]
+    for i, run in enumerate(one.runs):
+        two = jaxvae.load_model(member_dir(tmp_path / "two", config, i))[0]
+        moved = distance(initial_state(config.member(i, "")).model, run.state.model)
+        assert distance(two, run.state.model) < 1e-3 * moved
+        assert saved[i]["metrics"][-1]["test_total"] == pytest.approx(run.metrics[-1]["test_total"], rel=1e-4)
