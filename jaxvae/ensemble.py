@@ -50,6 +50,8 @@ def create_train_states(
     latent_dim: int = 2,
     hidden_dims: Sequence[int] = (512, 256),
     dtype: str | None = None,
+    noise: float = 1.0,
+    decoder_l2: float = 1e-3,
 ) -> TrainState:
     """Fresh states for ``len(keys)`` runs, stacked along a leading runs axis.
 
@@ -59,7 +61,14 @@ def create_train_states(
     seed ``seeds[i]`` starts.
     """
     fresh = partial(
-        init_train_state, kind, optimizer, latent_dim=latent_dim, hidden_dims=hidden_dims, dtype=dtype
+        init_train_state,
+        kind,
+        optimizer,
+        latent_dim=latent_dim,
+        hidden_dims=hidden_dims,
+        dtype=dtype,
+        noise=noise,
+        decoder_l2=decoder_l2,
     )
     return jax.vmap(lambda key: fresh(key=key))(keys)
 

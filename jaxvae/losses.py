@@ -1,5 +1,15 @@
 """Losses: Bernoulli reconstruction, the analytic KL to N(0, I), and the per-model objectives.
 
+The VAE's KL to N(0, I) does two things at once, which the other kinds take apart:
+
+    KL = 1/2 sum_j ( mean_j^2 )  +  1/2 sum_j ( sigma_j^2 - 1 - log sigma_j^2 )
+         the pull to the origin      what keeps each posterior wide (noise on the code)
+
+    ae        -log p(x | z = f(x))                                      neither
+    rae       -log p(x | z = f(x)) + beta 1/2 ||f(x)||^2 + l2 ||decoder||^2   the pull, no noise
+    noisy_ae  -log p(x | z = f(x) + noise eps), eps ~ N(0, I)           the noise, no pull
+    vae       E_q[-log p(x | z)] + beta KL(q(z | x) || N(0, I))          both
+
 All values are in nats per image. Every loss function returns per-image terms
 (``LossTerms`` of arrays shaped [batch]) so callers can average, mask or report them.
 """
@@ -13,12 +23,14 @@ import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
-from jaxvae.models import VAE, Model, reparameterize, to_pixels
+from jaxvae.models import RAE, VAE, Model, NoisyAE, reparameterize, to_pixels
 
 
 class LossTerms(NamedTuple):
-    """``total`` is what is minimised: ``reconstruction + beta * kl``. For the autoencoder
-    ``kl`` is 0. With ``beta = 1`` a VAE's ``total`` is the negative ELBO."""
+    """``total`` is what is minimised: ``reconstruction + beta * kl``, where ``kl`` is the model's
+    regulariser: the KL for a VAE, ``1/2 ||z||^2`` for an RAE (whose ``total`` also has the decoder's
+    weight decay), 0 for the autoencoder and the noisy autoencoder. With ``beta = 1`` a VAE's
+    ``total`` is the negative ELBO."""
 
     total: jax.Array
     reconstruction: jax.Array
@@ -98,10 +110,40 @@ def vae_loss(model: VAE, images: jax.Array, *, key: jax.Array, beta: float = 1.0
 
 
 @jax.jit
+def rae_loss(model: RAE, images: jax.Array, *, beta: float = 1.0) -> LossTerms:
+    """RAE-L2 (Ghosh et al. 2020): -log p(x | z = f(x)) + beta 1/2 ||z||^2 + l2 ||decoder weights||^2
+    per image, with ``l2 = model.decoder_l2``. ``beta 1/2 ||z||^2`` is exactly the pull part of the
+    VAE's KL at the same beta; the decay (on the decoder's kernels, not its biases) is the same for
+    every image of a batch, so a batch mean adds it once."""
+    x = to_pixels(images)
+    z = model.encode(x).mean
+    reconstruction = bernoulli_nll(model.decode(z), x)
+    pull = 0.5 * jnp.sum(jnp.square(z), axis=-1)
+    kernels = [layer.kernel[...] for layer in model.decoder.layers]
+    decay = model.decoder_l2 * sum(jnp.sum(jnp.square(k)) for k in kernels)
+    return LossTerms(reconstruction + beta * pull + decay, reconstruction, pull)
+
+
+@jax.jit
+def noisy_ae_loss(model: NoisyAE, images: jax.Array, *, key: jax.Array) -> LossTerms:
+    """Noisy autoencoder: -log p(x | z), z = f(x) + noise eps with eps ~ N(0, I) (one draw), per
+    image: the VAE's sampling at a fixed width, and no KL."""
+    x = to_pixels(images)
+    mean, logvar = model.encode(x)
+    assert logvar is not None  # a noisy autoencoder's posterior has its fixed width
+    nll = bernoulli_nll(model.decode(reparameterize(mean, logvar, key=key)), x)
+    return LossTerms(nll, nll, jnp.zeros_like(nll))
+
+
+@jax.jit
 def loss_terms(model: Model, images: jax.Array, *, key: jax.Array, beta: float = 1.0) -> LossTerms:
-    """The model's own objective per image: ``vae_loss`` for a VAE, ``ae_loss`` otherwise."""
+    """The model's own objective per image: ``vae_loss``, ``rae_loss``, ``noisy_ae_loss`` or ``ae_loss``."""
     if isinstance(model, VAE):
         return vae_loss(model, images, key=key, beta=beta)
+    if isinstance(model, RAE):
+        return rae_loss(model, images, beta=beta)
+    if isinstance(model, NoisyAE):
+        return noisy_ae_loss(model, images, key=key)
     return ae_loss(model, images)
 
 

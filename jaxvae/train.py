@@ -53,10 +53,21 @@ def init_train_state(
     latent_dim: int = 2,
     hidden_dims: Sequence[int] = (512, 256),
     dtype: str | None = None,
+    noise: float = 1.0,
+    decoder_l2: float = 1e-3,
 ) -> TrainState:
-    """A fresh model of ``kind`` and its state, all from one key: split into (parameters, state)."""
+    """A fresh model of ``kind`` and its state, all from one key: split into (parameters, state).
+    ``noise`` and ``decoder_l2`` are the noisy autoencoder's and the RAE's (``make_model``)."""
     model_key, state_key = jax.random.split(key)
-    model = make_model(kind, key=model_key, latent_dim=latent_dim, hidden_dims=hidden_dims, dtype=dtype)
+    model = make_model(
+        kind,
+        key=model_key,
+        latent_dim=latent_dim,
+        hidden_dims=hidden_dims,
+        dtype=dtype,
+        noise=noise,
+        decoder_l2=decoder_l2,
+    )
     return create_train_state(model, optimizer, key=state_key)
 
 

@@ -6,6 +6,8 @@ judge, decide each claim of the AE-versus-VAE story, and write the report.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +52,13 @@ class DemoConfig(StudyConfig):
         },
     )
     out: str = field(default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
+    why: str = field(
+        default="why",
+        metadata={
+            "help": "folder of a 'jaxvae why' report (the pull-against-noise ablation) that the report "
+            "links and whose answers it states, when there is one"
+        },
+    )
 
     def validate(self) -> DemoConfig:
         """Reject bad settings in one line before any work; returns ``self`` when valid."""
@@ -186,7 +195,8 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
             "num_test_images": len(test.images),
             "runs": runs,
             "means": means,
-            "verdicts": verdicts(means),
+            "verdicts": verdicts(means, [run["models"] for run in runs]),
+            "why": why_summary(Path(config.why), out),
             "figures": figures,
             "figures_seed": seeds[0],
             "film_images": filmed[0] if filmed else 0,
@@ -197,6 +207,19 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
         write_json(out / "metrics.json", metrics)
         write_text(out / "index.html", render_html(metrics))
     return metrics
+
+
+def why_summary(why: Path, out: Path) -> dict[str, Any] | None:
+    """The answers of the ``jaxvae why`` report in ``why`` and its page's path from ``out``, or None
+    when ``why`` holds no finished one."""
+    try:
+        metrics = json.loads((why / "metrics.json").read_text())
+        answers = [{"question": a["question"], "verdict": a["verdict"]} for a in metrics["answers"]]
+        latent = int(metrics["config"]["latent_dim"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    page = os.path.relpath(why.absolute() / "index.html", out.absolute())
+    return {"page": page, "answers": answers, "seeds": len(metrics["seeds"]), "latent_dim": latent}
 
 
 def mean_over_runs(values: list[Any]) -> Any:

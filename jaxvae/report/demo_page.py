@@ -73,6 +73,8 @@ def generator_rows(metrics: dict[str, Any], kinds: Sequence[str] = ("ae", "vae")
         runs = [run["models"][kind] for run in metrics["runs"]]
         sources = [("reconstructions of the test images", [r["reconstructions"] for r in runs])]
         sources += [(name, [r["samplers"][name] for r in runs]) for name in runs[0]["samplers"]]
+        others = runs[0].get("other_samplers", {})  # reports from before the ex-post samplers lack them
+        sources += [(name, [r["other_samplers"][name] for r in runs]) for name in others]
         for source, values in sources:
             cells = [f"{names[kind]}: {source}"]
             for key, _, fmt in GENERATOR_COLUMNS:
@@ -162,7 +164,12 @@ def _number(cell: str) -> str:
     return f"{html.escape(mean)}<br><small>({html.escape(each)}</small>"
 
 
-def badge(verdict: dict[str, str], fit: bool) -> str:
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict: its grade ("undecided (3 runs: ...)" is "undecided")."""
+    return verdict.split(" (")[0].replace(" ", "-")
+
+
+def badge(verdict: dict[str, Any], fit: bool) -> str:
     """A claim's verdict as a badge; greyed and marked when the measure was not fit for use."""
     esc = html.escape
     if not fit:
@@ -170,7 +177,7 @@ def badge(verdict: dict[str, str], fit: bool) -> str:
             f'<p><span class="badge not-fit">claim: {esc(verdict["claim"])}: {esc(verdict["verdict"])} '
             "(measure not fit)</span></p>"
         )
-    css = verdict["verdict"].replace(" ", "-")
+    css = verdict_class(verdict["verdict"])
     return (
         f'<p><span class="badge {css}">claim: {esc(verdict["claim"])}: {esc(verdict["verdict"])}</span></p>'
     )
@@ -215,6 +222,23 @@ def render_step(metrics: dict[str, Any], number: int, step: Step, details: str |
         page = html.escape(metrics["figures"]["explorer"])
         section += explorer_section() + f'<p>The explorer on its own page: <a href="{page}">{page}</a>.</p>'
     return section
+
+
+def why_paragraph(why: dict[str, Any] | None) -> str:
+    """The answers of the pull-against-noise ablation (``jaxvae why``), linked, or how to get them."""
+    if why is None:
+        return (
+            "<p>Which of the two fills the space is what <code>jaxvae why</code> measures: an autoencoder "
+            "with the pull alone (an RAE) and one with the noise alone, beside the AE and the VAE. No "
+            "report of it was found beside this one (the demo's <code>--why</code> folder).</p>"
+        )
+    answers = "; ".join(f"{a['question']} {a['verdict']}" for a in why["answers"])
+    page = html.escape(why["page"])
+    return (
+        f'<p class="answer">The ablation (<a href="{page}">{page}</a>: the AE, an RAE with the pull alone, '
+        f"an autoencoder with the noise alone and the VAE, {why['seeds']} runs each, "
+        f"{why['latent_dim']}-D latents) answers, run by run: {html.escape(answers)}.</p>"
+    )
 
 
 FILL_SETS = {  # the why step's sets of codes: (model, the empty share used)
@@ -283,7 +307,11 @@ def render_html(metrics: dict[str, Any]) -> str:
         for k, (mean, each) in ratio_cells(metrics).items()
     ]
     story += render_step(
-        metrics, len(STEPS) + 1, WHY, html_table(["codes", "empty share over a Gaussian cloud's"], ratios)
+        metrics,
+        len(STEPS) + 1,
+        WHY,
+        why_paragraph(metrics.get("why"))
+        + html_table(["codes", "empty share over a Gaussian cloud's"], ratios),
     )
     verdict_table = html_table(
         ["claim", "verdict", "the numbers"],
@@ -291,7 +319,7 @@ def render_html(metrics: dict[str, Any]) -> str:
             (v["claim"], v["verdict"] if fit else f"{v['verdict']} (measure not fit)", v["numbers"])
             for v in metrics["verdicts"]
         ],
-        [v["verdict"].replace(" ", "-") if fit else "not-fit" for v in metrics["verdicts"]],
+        [verdict_class(v["verdict"]) if fit else "not-fit" for v in metrics["verdicts"]],
         text_columns=3,
     )
     validation_figure = _figure(metrics, "judge_examples") if "judge_examples" in metrics["figures"] else ""

@@ -354,3 +354,45 @@ def sweep_maps(
     bar = fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), fraction=0.02)
     bar.ax.set_yticklabels(class_names)
     return _save(fig, path)
+
+
+def latent_maps_2x2(
+    path: Path, codes: dict[str, np.ndarray], labels: np.ndarray, class_names: Sequence[str]
+) -> Path:
+    """The training codes of the four kinds of ``jaxvae why``, as pull (columns) against noise (rows):
+    the autoencoder and the RAE above, the noisy autoencoder and the VAE below."""
+    layout = [["ae", "rae"], ["noisy_ae", "vae"]]
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 10.4))
+    points = None
+    for r, row in enumerate(layout):
+        for c, kind in enumerate(row):
+            ax = axes[r, c]
+            if kind not in codes:
+                ax.set_axis_off()
+                continue
+            points = _scatter(ax, codes[kind], labels)
+            pull, noise = ("pull" if c else "no pull"), ("noise" if r else "no noise")
+            ax.set_title(f"{NAMES[kind]} ({pull}, {noise}): {len(codes[kind]):,} codes")
+            ax.set_xlabel("z[0]")
+            ax.set_ylabel("z[1]")
+    if points is not None:
+        bar = fig.colorbar(points, ax=axes, ticks=range(10), shrink=0.6)
+        bar.ax.set_yticklabels(class_names)
+        bar.set_label("label (colour only; never used in training)")
+    return _save(fig, path)
+
+
+def race(path: Path, races: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Per epoch, the codes' RMS spread over the posterior's RMS sigma, each run of each kind with
+    noise (log scale): does the encoder scale its codes up until the noise stops mattering?"""
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for colour, (kind, curves) in zip(("tab:orange", "tab:blue"), races.items(), strict=False):
+        for i, values in enumerate(curves["runs"]):
+            ax.plot(curves["epochs"], values, color=colour, alpha=0.85, label=NAMES[kind] if i == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("RMS spread of the codes / RMS posterior sigma")
+    ax.set_title("The codes' race against the noise (one line per run)")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.legend()
+    return _save(fig, path)

@@ -113,6 +113,6 @@ WHY = Step(
     "(1x): the autoencoder's codes, the VAE's posterior means, and one draw from each VAE posterior. "
     "The VAE's KL term does two things at once: it pulls the means towards the origin, and it keeps "
     "each posterior wide, which adds noise to every code the decoder trains on. The gap between the "
-    "last two bars is what that noise adds to the means' map. Which of the two would fill the space "
-    "alone is a separate experiment; the command jaxvae sweep varies the KL's weight.",
+    "last two bars is what that noise adds to the means' map. Which of the two fills the space alone "
+    "is a separate experiment, the command jaxvae why; jaxvae sweep varies the KL's weight.",
 )

@@ -41,6 +41,9 @@ def replace_defaults(config: Any, settings: dict[str, Any]) -> Any:
     return dataclasses.replace(config, **keep)
 
 
+NOISE = 1.0  # the noisy autoencoder's code noise: the width of the VAE's prior
+DECODER_L2 = 1e-3  # the RAE's decoder weight decay: about 1.5 nats an image at initialisation
+
 # a field's type is its default's type; data_dir's default None stands for "a path or None"
 _KIND_NAMES = {
     str: "string",
@@ -67,7 +70,14 @@ def _has_kind(value: Any, kind: type) -> bool:
 class TrainConfig:
     """How to train one model. Every field is also a ``jaxvae train`` flag (``_`` becomes ``-``)."""
 
-    model: str = field(default="vae", metadata=_help("ae (plain autoencoder) or vae"))
+    model: str = field(
+        default="vae",
+        metadata=_help(
+            "ae (plain autoencoder), vae, rae (the autoencoder with the KL's pull of the codes to the "
+            "origin, beta 1/2 ||z||^2, and decoder weight decay) or noisy_ae (the autoencoder with "
+            "fixed noise on its codes and no KL)"
+        ),
+    )
     dataset: str = field(default="mnist", metadata=_help(f"dataset: {', '.join(DATASETS)}"))
     data_dir: str | None = field(
         default=None, metadata=_help("directory of IDX files (default: $JAXVAE_DATA_DIR, then tfds)")
@@ -94,7 +104,13 @@ class TrainConfig:
         ),
     )
     lr_decay: float = field(default=0.999, metadata=_help("per-epoch factor of the exponential schedule"))
-    beta: float = field(default=1.0, metadata=_help("weight of the KL term (VAE only)"))
+    beta: float = field(
+        default=1.0, metadata=_help("weight of the KL term (vae), or of the pull 1/2 ||z||^2 (rae)")
+    )
+    noise: float = field(default=NOISE, metadata=_help("sigma of the noise on the codes (noisy_ae only)"))
+    decoder_l2: float = field(
+        default=DECODER_L2, metadata=_help("weight of the decoder's weight decay (rae only)")
+    )
     seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
     out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
     devices: int = field(
@@ -135,7 +151,25 @@ class TrainConfig:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise ConfigError(f"beta must be a non-negative number, got {self.beta}")
+        if not (math.isfinite(self.noise) and self.noise > 0):
+            raise ConfigError(f"noise must be a positive number, got {self.noise}")
+        if not (math.isfinite(self.decoder_l2) and self.decoder_l2 >= 0):
+            raise ConfigError(f"decoder_l2 must be a non-negative number, got {self.decoder_l2}")
+        if self.noise != NOISE and self.model != "noisy_ae":
+            raise ConfigError(f"--noise is the noisy autoencoder's (--model noisy_ae), not {self.model}'s")
+        if self.decoder_l2 != DECODER_L2 and self.model != "rae":
+            raise ConfigError(f"--decoder-l2 is the RAE's (--model rae), not {self.model}'s")
         return self
+
+    def model_settings(self) -> dict[str, Any]:
+        """What ``make_model`` takes besides the key: the architecture and the kind's fixed numbers."""
+        return {
+            "latent_dim": self.latent_dim,
+            "hidden_dims": self.hidden_dims,
+            "dtype": self.dtype,
+            "noise": self.noise,
+            "decoder_l2": self.decoder_l2,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -79,14 +79,7 @@ def initial_states(
     ``optimizer`` (default: ``config.train.optimizer()``) fixes only the optimizer state's structure."""
     train = config.train
     keys = jax.vmap(jax.random.key)(jnp.asarray(config.seeds))
-    return create_train_states(
-        train.model,
-        keys,
-        optimizer or train.optimizer(),
-        latent_dim=train.latent_dim,
-        hidden_dims=train.hidden_dims,
-        dtype=train.dtype,
-    )
+    return create_train_states(train.model, keys, optimizer or train.optimizer(), **train.model_settings())
 
 
 @jax.jit

@@ -2,9 +2,10 @@
 
 An ensemble that is filmed keeps ``film.npz`` in its run folder: for the filmed runs (by their
 index in the ensemble), each one's codes (the AE's code, the VAE's posterior mean) of the same
-``FILM_IMAGES`` training images after each epoch. The file is rewritten whole after every epoch;
-a resumed ensemble keeps the frames up to the epoch it resumes from, so an interrupted run's film
-equals an uninterrupted one's.
+``FILM_IMAGES`` training images after each epoch, and the RMS of their posteriors' sigma (0 for a
+deterministic model): how wide the noise on the codes is against how far they spread. The file is
+rewritten whole after every epoch; a resumed ensemble keeps the frames up to the epoch it resumes
+from, so an interrupted run's film equals an uninterrupted one's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxvae.ensemble import member
@@ -41,12 +43,15 @@ def film_indices(num_images: int, size: int = FILM_IMAGES) -> np.ndarray:
 @dataclass(frozen=True)
 class Film:
     """A recording: ``codes`` [frames, filmed runs, images, latent] after each of ``epochs``
-    [frames], of the training images ``indices``, for the ensemble's runs ``runs``."""
+    [frames], of the training images ``indices``, for the ensemble's runs ``runs``; ``sigmas``
+    [frames, filmed runs], the root mean square of the posteriors' sigma over those images and axes
+    (0 for a deterministic model)."""
 
     epochs: np.ndarray
     codes: np.ndarray
     indices: np.ndarray
     runs: np.ndarray
+    sigmas: np.ndarray
 
     def run(self, i: int) -> np.ndarray:
         """The frames of filmed run ``i`` (its position in ``runs``): [frames, images, latent]."""
@@ -60,11 +65,14 @@ def read_film(run_dir: str | Path) -> Film | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as f:
-            film = Film(f["epochs"], f["codes"], f["indices"], f["runs"])
+            # films from before the sigmas were recorded have none: zeros, as for an autoencoder
+            sigmas = f["sigmas"] if "sigmas" in f else np.zeros(f["codes"].shape[:2], np.float32)
+            film = Film(f["epochs"], f["codes"], f["indices"], f["runs"], sigmas)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         logger.warning("%s cannot be read (%s); the film starts again from this epoch", path, e)
         return None
-    if film.codes.shape[:2] != (len(film.epochs), len(film.runs)) or film.codes.shape[2] != len(film.indices):
+    shapes = film.codes.shape[:2] == film.sigmas.shape == (len(film.epochs), len(film.runs))
+    if not shapes or film.codes.shape[2] != len(film.indices):
         logger.warning("%s has inconsistent shapes; the film starts again from this epoch", path)
         return None
     return film
@@ -81,6 +89,7 @@ class Recorder:
     indices: np.ndarray
     epochs: list[int] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
+    sigmas: list[np.ndarray] = field(default_factory=list)
 
     def resume(self, start: int) -> None:
         """Keep the frames of a film already in ``run_dir`` up to epoch ``start`` (a matching one)."""
@@ -91,11 +100,15 @@ class Recorder:
         kept = film.epochs <= start
         self.epochs = [int(e) for e in film.epochs[kept]]
         self.frames = list(film.codes[kept])
+        self.sigmas = list(film.sigmas[kept])
 
     def __call__(self, states: TrainState, epoch: int) -> None:
-        codes = [encode(member(states, i).model, self.images).mean for i in self.runs]
+        posteriors = [encode(member(states, i).model, self.images) for i in self.runs]
+        codes = [p.mean for p in posteriors]
+        sigmas = [0.0 if p.logvar is None else jnp.sqrt(jnp.mean(jnp.exp(p.logvar))) for p in posteriors]
         self.epochs.append(epoch)
         self.frames.append(np.stack(jax.device_get(codes)).astype(np.float32))
+        self.sigmas.append(np.asarray(jax.device_get(sigmas), np.float32))
         buffer = io.BytesIO()
         np.savez(
             buffer,
@@ -103,5 +116,6 @@ class Recorder:
             codes=np.stack(self.frames),
             indices=self.indices,
             runs=np.asarray(self.runs, np.int32),
+            sigmas=np.stack(self.sigmas),
         )
         write_bytes(self.run_dir / FILM_FILE, buffer.getvalue())

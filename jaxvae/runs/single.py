@@ -43,9 +43,7 @@ def initial_state(config: TrainConfig, optimizer: optax.GradientTransformation |
         config.model,
         optimizer or config.optimizer(),
         key=jax.random.key(config.seed),
-        latent_dim=config.latent_dim,
-        hidden_dims=config.hidden_dims,
-        dtype=config.dtype,
+        **config.model_settings(),
     )
 
 

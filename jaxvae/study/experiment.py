@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,9 +25,16 @@ from jaxvae.runs.checkpoint import NoIntactCheckpointError
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.runs.ensemble_run import started_with, train_ensemble
 from jaxvae.runs.single import RunResult
-from jaxvae.study.judge import Judge, build_judge
+from jaxvae.study.judge import Judge, build_judge, reconstructions
 from jaxvae.study.judge_cache import judge_folder, load_judge, save_judge
-from jaxvae.study.measures import Measured, Reference, encode_codes, measure_model
+from jaxvae.study.measures import (
+    Measured,
+    Reference,
+    encode_codes,
+    generator_scores,
+    measure_model,
+    sampler_scores,
+)
 from jaxvae.study.phases import Phases
 
 # the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
@@ -260,6 +267,37 @@ def measure_run(
         num_samples=num_samples,
     )
     return RunMeasures(codes, measured)
+
+
+def measure_generation(
+    model: Model,
+    kind: str,
+    judge: Judge,
+    real: Reference,
+    data: StudyData,
+    images: tuple[jax.Array, jax.Array],
+    *,
+    seed: int,
+    num_samples: int,
+) -> dict[str, Any]:
+    """The generation measures of a run at any latent size: its reconstructions and its samplers
+    (``sampler_scores``), with the same keys as ``measure_run``, which at latent 2 gives the same
+    numbers among its others."""
+    code_key = stream_key(seed, Stream.CODES)
+    train_codes = encode_codes(model, images[0], key=code_key)["mean"]
+    test_codes = encode_codes(model, images[1], key=code_key)["mean"]
+    samplers, others, _ = sampler_scores(
+        model,
+        kind,
+        judge,
+        real,
+        train_codes,
+        test_codes,
+        key=stream_key(seed, Stream.MEASURES),
+        num_samples=num_samples,
+    )
+    recon = generator_scores(judge, real, reconstructions(model, data.test.images))
+    return {"reconstructions": recon, "samplers": samplers, "other_samplers": others}
 
 
 def on_device(data: StudyData) -> tuple[jax.Array, jax.Array]:

@@ -11,7 +11,10 @@ For each model:
   the reference row, the best a decoder with this bottleneck does on real digits.
 - ``samplers``: decodes of ``num_samples`` latent draws from each sampler (``SAMPLERS``): the
   accepted share, precision, recall, Fréchet distance, class coverage, and the share of draws
-  landing where no training code is near.
+  landing where no training code is near (``jaxvae.study.samplers``).
+- ``other_samplers``: the same for the samplers beside the claims (``OTHER_SAMPLERS``): a 10-Gaussian
+  mixture fitted to the training codes after training (an ex-post density), and the midpoints of
+  pairs of test codes (interpolation).
 - ``empty_fraction``: the share of the 50 x 50 cells of the codes' 0.5-99.5 percentile box that
   hold no training code; ``posterior_empty_fraction``: the same for one draw from each training
   image's posterior (a VAE's distributions rather than their means);
@@ -31,11 +34,10 @@ For each model:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -61,14 +63,14 @@ from jaxvae.study.holes import (
     outline,
 )
 from jaxvae.study.judge import Judge, reconstructions, to_uint8
+from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR, UNIFORM, sample_latents
 
 EMPTY_CELLS = 50
 NEIGHBOURS = 5  # the vote of knn_label_accuracy
 PR_K = 3  # the k of improved precision and recall
-SAMPLERS = {
-    "ae": ("N(0, I)", "uniform over the code box", "Gaussian fitted to the codes"),
-    "vae": ("N(0, I)",),
-}
+# the samplers the claims are about (arbitrary points, the prior), per kind; and the ones beside them
+SAMPLERS = {kind: (PRIOR, UNIFORM, GAUSSIAN) for kind in ("ae", "rae", "noisy_ae")} | {"vae": (PRIOR,)}
+OTHER_SAMPLERS = (GMM, MIDPOINTS)  # the ex-post density and Ghosh et al.'s interpolation, for every kind
 Box = tuple[tuple[float, float], tuple[float, float]]
 
 
@@ -122,22 +124,8 @@ def doubled(box: Box) -> Box:
     return tuple((1.5 * lo - 0.5 * hi, 1.5 * hi - 0.5 * lo) for lo, hi in box)  # type: ignore[return-value]
 
 
-def sample_latents(sampler: str, codes: np.ndarray, count: int, *, key: jax.Array) -> np.ndarray:
-    """``count`` latent points [count, 2] from one of the samplers in ``SAMPLERS``."""
-    if sampler == "N(0, I)":
-        return np.asarray(jax.random.normal(key, (count, codes.shape[1])))
-    if sampler == "uniform over the code box":
-        (x0, x1), (y0, y1) = bounding_box(codes)
-        u = np.asarray(jax.random.uniform(key, (count, 2)))
-        return np.stack([x0 + u[:, 0] * (x1 - x0), y0 + u[:, 1] * (y1 - y0)], axis=1)
-    if sampler == "Gaussian fitted to the codes":
-        mean, cov = np.mean(codes, axis=0), np.cov(codes, rowvar=False)
-        return np.asarray(jax.random.multivariate_normal(key, jnp.asarray(mean), jnp.asarray(cov), (count,)))
-    raise ValueError(f"unknown sampler {sampler!r}")
-
-
 def decode_images(model: Model, z: np.ndarray) -> np.ndarray:
-    """Decode latent points [N, 2] to uint8 images [N, 28, 28] (the Bernoulli means)."""
+    """Decode latent points [N, d] to uint8 images [N, 28, 28] (the Bernoulli means)."""
     return to_uint8(map_chunks(lambda b: jax.nn.sigmoid(decode(model, b)), z.astype(np.float32), 10_000))
 
 
@@ -242,16 +230,22 @@ def measure_model(
     for region, accepted in zip(regions, judge.accepts(region_images), strict=True):
         region["accepted"] = bool(accepted)
 
-    samplers, shown = {}, {}
-    for i, sampler in enumerate(SAMPLERS[kind]):
-        z = sample_latents(sampler, train_codes, num_samples, key=jax.random.fold_in(key, i))
-        images = decode_images(model, z)
-        samplers[sampler] = generator_scores(judge, real, images) | {"far": far_share(index, z)}
-        shown[sampler] = images[:12]
+    samplers, others, shown = sampler_scores(
+        model,
+        kind,
+        judge,
+        real,
+        train_codes,
+        test_codes,
+        key=key,
+        num_samples=num_samples,
+        far=lambda z: {"far": far_share(index, z)},
+    )
     numbers = {
         "knn_label_accuracy": knn_label_accuracy(train_codes, labels["train"], test_codes, labels["test"]),
         "reconstructions": generator_scores(judge, real, recon),
         "samplers": samplers,
+        "other_samplers": others,
         "num_samples": num_samples,
         "box": [list(box[0]), list(box[1])],
         "spacing": index.spacing,
@@ -281,8 +275,39 @@ def measure_model(
     return Measured(numbers, pictures)
 
 
+def sampler_scores(
+    model: Model,
+    kind: str,
+    judge: Judge,
+    real: Reference,
+    train_codes: np.ndarray,
+    test_codes: np.ndarray,
+    *,
+    key: jax.Array,
+    num_samples: int,
+    far: Callable[[np.ndarray], dict[str, float]] = lambda z: {},
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """The generator scores of ``kind``'s samplers (``SAMPLERS``) and of ``OTHER_SAMPLERS``, with what
+    ``far(z)`` adds for each (2-D: the share of draws far from every code), and a few decodes of each.
+    Any latent size: sampler ``i`` draws with ``fold_in(key, i)``, the others with
+    ``fold_in(key, 100 + i)``."""
+    samplers: dict[str, dict[str, Any]] = {}
+    others: dict[str, dict[str, Any]] = {}
+    shown: dict[str, np.ndarray] = {}
+    named = [(name, samplers, i) for i, name in enumerate(SAMPLERS[kind])]
+    named += [(name, others, 100 + i) for i, name in enumerate(OTHER_SAMPLERS)]
+    for sampler, scores, stream in named:
+        z = sample_latents(
+            sampler, train_codes, num_samples, key=jax.random.fold_in(key, stream), test_codes=test_codes
+        )
+        images = decode_images(model, z)
+        scores[sampler] = generator_scores(judge, real, images) | far(z)
+        shown[sampler] = images[:12]
+    return samplers, others, shown
+
+
 def encode_codes(model: Model, images: jax.Array, *, key: jax.Array) -> dict[str, np.ndarray]:
-    """The 2-D codes of ``images``, on the host: ``"mean"``, the posterior means (an autoencoder's
+    """The codes of ``images``, on the host: ``"mean"``, the posterior means (an autoencoder's
     codes), and ``"sample"``, one draw z ~ q(z | x) per image (for an autoencoder, the code)."""
     mean, logvar = encode(model, images)
     sample = mean if logvar is None else reparameterize(mean, logvar, key=key)

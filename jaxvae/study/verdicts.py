@@ -1,6 +1,7 @@
 """One verdict per claim of the project brief, decided by fixed rules from the measured numbers.
 
-Each verdict is ``"holds"``, ``"partly"`` or ``"does not hold"``. The rules and their constants are
+Each verdict is ``"holds"``, ``"partly"`` or ``"does not hold"`` when every training run gets that
+grade, and ``"undecided (n runs: ...)"`` when they differ. The rules and their constants are
 fixed here, before any comparison, and are the same for every dataset and model; they compare a
 model's numbers with yardsticks that the same run measures (its own reconstructions of real test
 images, an unstructured Gaussian cloud of its codes' spread), not with the other model.
@@ -11,6 +12,7 @@ as ``{"ae": {...}, "vae": {...}}``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 CLUSTER = {"holds": 0.8, "partly": 0.5}  # 5-NN label accuracy of the codes (chance: 0.1)
@@ -76,8 +78,30 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def verdicts(means: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
-    """The six rows: claim, verdict, and the numbers it was decided from."""
+def verdicts(
+    means: dict[str, dict[str, Any]], runs: Sequence[dict[str, dict[str, Any]]] = ()
+) -> list[dict[str, Any]]:
+    """The six rows: claim, verdict, the numbers (of ``means``) it was decided from and, given the
+    ``runs`` (each run's ``{"ae": ..., "vae": ...}``), each run's own grade.
+
+    With runs, a verdict is a grade only when every run has it; otherwise it is "undecided (n runs:
+    their grades)": the spread over seeds is wider than the rule's margin, and the means alone would
+    hide that. With no runs, it is the grade of the means."""
+    rows = _rows(means)
+    if not runs:
+        return rows
+    graded = [[row["verdict"] for row in _rows(run)] for run in runs]
+    for i, row in enumerate(rows):
+        grades = [run[i] for run in graded]
+        row["runs"] = grades
+        row["verdict"] = (
+            grades[0] if len(set(grades)) == 1 else f"undecided ({len(grades)} runs: {', '.join(grades)})"
+        )
+    return rows
+
+
+def _rows(means: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The six rows decided from one set of measures (the means over runs, or one run's)."""
     ae, vae = means["ae"], means["vae"]
     rows = []
 

@@ -13,7 +13,8 @@ from jaxvae.study.holes import (
     largest_empty_regions,
 )
 from jaxvae.study.judge import choose_threshold, fit_for_use, rates
-from jaxvae.study.measures import cell_centres, empty_fraction, occupancy, sample_latents
+from jaxvae.study.measures import cell_centres, empty_fraction, occupancy
+from jaxvae.study.samplers import sample_latents
 from jaxvae.study.verdicts import CLAIMS, generates, verdicts
 
 
@@ -161,3 +162,15 @@ def test_verdicts_follow_the_numbers():
     assert generates(_generator(0.9, 0.5), _generator(0.95, 0.5))
     assert not generates(_generator(0.9, 0.5, [3]), _generator(0.95, 0.5))
     assert not generates(_generator(0.8, 0.5), _generator(0.95, 0.5))
+
+
+def test_a_verdict_is_a_grade_only_when_every_run_has_it():
+    import copy
+
+    good = _means()
+    bad = copy.deepcopy(good)
+    bad["ae"]["knn_label_accuracy"] = 0.3  # clusters no better than a third right: does not hold
+    rows = verdicts(good, [good, bad])
+    assert rows[0]["runs"] == ["holds", "does not hold"]
+    assert rows[0]["verdict"] == "undecided (2 runs: holds, does not hold)"
+    assert [r["verdict"] for r in verdicts(good, [good, good])] == [r["verdict"] for r in verdicts(good)]

@@ -1,0 +1,121 @@
+"""``jaxvae why`` end to end (--quick, the bundled subset): the report, the rules, resume after kill -9."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jaxvae.study.why import KINDS, agreement, like_the_vae
+
+ARGS = [
+    sys.executable,
+    "-m",
+    "jaxvae.commands.cli",
+    "why",
+    "--quick",
+    "--dataset",
+    "mnist_5k",
+    "--no-progress",
+]
+
+
+def _numbers(metrics):
+    """metrics.json without what differs between two equal runs: wall times, phases, the folder."""
+    if isinstance(metrics, dict):
+        return {
+            k: _numbers(v) for k, v in metrics.items() if "seconds" not in k and k not in ("phases", "out")
+        }
+    if isinstance(metrics, list):
+        return [_numbers(v) for v in metrics]
+    return metrics
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("why_cache")
+
+
+@pytest.fixture(scope="module")
+def why_report(tmp_path_factory, cache):
+    """One quick ablation, in its own process (as the interrupted one below), with a shared cache."""
+    out = tmp_path_factory.mktemp("why")
+    env = {**os.environ, "JAXVAE_CACHE_DIR": str(cache)}
+    done = subprocess.run([*ARGS, "--out", str(out)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def test_quick_why_writes_a_report_with_every_kind_measured_and_decided(why_report):
+    out, stdout = why_report
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["seeds"] == [0, 1] and [set(run) for run in metrics["runs"]] == [set(KINDS)] * 2
+    for run in metrics["runs"]:
+        for kind in KINDS:
+            m = run[kind]
+            assert set(m["other_samplers"]) == {
+                "GMM fitted to the codes (K = 10)",
+                "midpoints of test-code pairs",
+            }
+            holes = m["prior_holes"]
+            assert 0 <= holes["hole_mass"] <= 1
+            assert isinstance(m["fills_space"], bool) and m["posterior_empty_ratio"] > 0
+    assert [len(a["runs"]) for a in metrics["answers"]] == [2, 2, 2]
+    for a in metrics["answers"]:
+        assert a["verdict"] == agreement(a["runs"])
+    assert set(metrics["races"]) == {"noisy_ae", "vae"}
+    for race in metrics["races"].values():
+        assert race["epochs"] == [1, 2] and all(len(r) == 2 and min(r) > 0 for r in race["runs"])
+    page = (out / "index.html").read_text()
+    for name in re.findall(r'src="([^"]+)"', page):
+        assert (out / name).is_file()
+    assert "Ghosh et al." in page and any(v in page for v in ("holds", "undecided"))
+    assert "Answers (decided run by run)" in stdout and "Where the time went" in stdout
+
+
+def test_verdicts_hold_only_when_every_run_agrees():
+    assert agreement([True, True, True]) == "holds"
+    assert agreement([False, False]) == "does not hold"
+    assert agreement([True, False, True]) == "undecided (2 of 3 runs)"
+    vae = {"accepted": 0.8, "coverage": 0.5, "missing_classes": [7]}
+    assert like_the_vae({"accepted": 0.75, "coverage": 0.46, "missing_classes": [7]}, vae)
+    assert not like_the_vae({"accepted": 0.7, "coverage": 0.5, "missing_classes": []}, vae)
+    assert not like_the_vae({"accepted": 0.9, "coverage": 0.5, "missing_classes": [3]}, vae)
+
+
+def test_why_killed_mid_training_then_rerun_ends_as_one_never_stopped(why_report, cache, tmp_path):
+    straight, _ = why_report
+    killed = tmp_path / "killed"
+    env = {**os.environ, "JAXVAE_CACHE_DIR": str(cache)}
+    process = subprocess.Popen([*ARGS, "--out", str(killed)], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 600
+    while not (killed / "runs_rae" / "checkpoints" / "1").exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    rerun = subprocess.run([*ARGS, "--out", str(killed)], env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    resumed, never_stopped = (json.loads((d / "metrics.json").read_text()) for d in (killed, straight))
+    assert _numbers(resumed) == _numbers(never_stopped)
+
+
+def test_the_demo_page_links_a_why_report_and_states_its_answers(why_report, tmp_path):
+    from jaxvae.experiments.demo import why_summary
+    from jaxvae.report.demo_page import why_paragraph
+
+    out, _ = why_report
+    summary = why_summary(out, tmp_path / "report")
+    assert (
+        summary["page"].endswith("index.html")
+        and (tmp_path / "report" / summary["page"]).resolve() == (out / "index.html").resolve()
+    )
+    paragraph = why_paragraph(summary)
+    for answer in summary["answers"]:
+        assert answer["verdict"] in paragraph
+    assert why_summary(tmp_path / "nothing", tmp_path) is None and "jaxvae why" in why_paragraph(None)
