@@ -219,7 +219,7 @@ def _train_ensemble(
             batch_size=train.batch_size,
             betas=betas,
             binarize=train.likelihood == "dynamic",
-            mesh=mesh,
+            mesh=mesh if mesh.size > 1 else None,  # one device: the one-device program itself
         ),
         evaluate=lambda s: evaluate_runs(s.model, test_images, eval_keys, betas),
         steps=lambda s: np.asarray(to_host(s.step)),
