@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from jaxvae.data import class_names
-from jaxvae.experiments.setup import set_up
+from jaxvae.experiments.setup import judge_metrics, set_up
 from jaxvae.report import plots
 from jaxvae.report.demo_figures import draw_demo_figures
 from jaxvae.report.demo_page import fill_ratios, render_html
@@ -33,7 +33,7 @@ from jaxvae.study.experiment import (
     stream_key,
     train_seeds,
 )
-from jaxvae.study.judge import fit_for_use, with_reconstructions
+from jaxvae.study.judge import with_reconstructions
 from jaxvae.study.measures import validate_generative
 from jaxvae.study.phases import Phases
 from jaxvae.study.verdicts import verdicts
@@ -91,9 +91,9 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
 
 def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
     phases = Phases()
-    data, judge, decoder_names, validation, judge_accuracy, real, num_samples = set_up(
-        config, progress=progress, phases=phases
-    )
+    setup = set_up(config, progress=progress, phases=phases)
+    data, judge, real, num_samples = setup.data, setup.judge, setup.real, setup.num_samples
+    validation = setup.validation
     test = data.test
     with phases("measures"):
         generative_checks = validate_generative(
@@ -182,13 +182,7 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
             "seeds": [run["seed"] for run in runs],
             "planned_seeds": seeds,
             "config": asdict(config),
-            "judge": {
-                "threshold": judge.threshold,
-                "calibration": judge.calibration,
-                "decoders": decoder_names,
-                "test_accuracy": judge_accuracy,
-                "fit": fit_for_use(table),
-            },
+            "judge": judge_metrics(setup, table),
             "validation": table,
             "generative_validation": generative_checks,
             "num_samples": num_samples,

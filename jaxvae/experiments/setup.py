@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from jaxvae.study.classifier import accuracy
 from jaxvae.study.experiment import Stream, StudyConfig, StudyData, load_study_data, make_judge, stream_key
-from jaxvae.study.judge import Judge, validate
+from jaxvae.study.judge import Judge, fit_for_use, validate
 from jaxvae.study.measures import Reference, reference
 from jaxvae.study.phases import Phases
 
@@ -43,3 +43,15 @@ def set_up(config: StudyConfig, *, progress: bool = True, phases: Phases | None 
             real=reference(judge, test.images),
             num_samples=min(config.samples, len(test.images)),
         )
+
+
+def judge_metrics(setup: StudySetup, validation: list[dict[str, Any]]) -> dict[str, Any]:
+    """metrics.json's ``judge``: its threshold, calibration, decoders, accuracy, and whether the full
+    ``validation`` table (with the judged models' reconstructions rows) says it is fit for use."""
+    return {
+        "threshold": setup.judge.threshold,
+        "calibration": setup.judge.calibration,
+        "decoders": setup.decoder_names,
+        "test_accuracy": setup.judge_accuracy,
+        "fit": fit_for_use(validation),
+    }

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from jaxvae.data import class_names
 from jaxvae.evaluation import evaluate
-from jaxvae.experiments.setup import set_up
+from jaxvae.experiments.setup import judge_metrics, set_up
 from jaxvae.latent import decode_grid, prior_quantile_grid
 from jaxvae.report import plots
 from jaxvae.report.film import panels_of, write_film
@@ -40,7 +40,7 @@ from jaxvae.study.experiment import (
     stream_key,
     train_owned,
 )
-from jaxvae.study.judge import fit_for_use, with_reconstructions
+from jaxvae.study.judge import with_reconstructions
 from jaxvae.study.phases import Phases
 from jaxvae.study.verdicts import empty_ratio, fills_space, prior_generates
 
@@ -94,9 +94,9 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
 
 def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
     phases = Phases()
-    data, judge, decoder_names, base_validation, judge_accuracy, real, num_samples = set_up(
-        config, progress=progress, phases=phases
-    )
+    setup = set_up(config, progress=progress, phases=phases)
+    data, judge, real, num_samples = setup.data, setup.judge, setup.real, setup.num_samples
+    base_validation = setup.validation
     name, train_data, test_data = data.name, data.train, data.test
 
     ensemble = config.ensemble(str(out / "runs"), name)
@@ -155,12 +155,7 @@ def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) 
     metrics = {
         "dataset": name,
         "config": asdict(config),
-        "judge": {
-            "threshold": judge.threshold,
-            "decoders": decoder_names,
-            "test_accuracy": judge_accuracy,
-            "fit": fit_for_use(validation),
-        },
+        "judge": judge_metrics(setup, validation),
         "validation": validation,
         "num_samples": num_samples,
         "runs": runs,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from jaxvae.data import class_names
-from jaxvae.experiments.setup import set_up
+from jaxvae.experiments.setup import judge_metrics, set_up
 from jaxvae.models import MODEL_NAMES, Model, encode
 from jaxvae.report import plots
 from jaxvae.report.why_page import why_html
@@ -29,7 +29,7 @@ from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
 from jaxvae.study.experiment import StudyConfig, measure_generation, measure_run, on_device, train_owned
-from jaxvae.study.judge import Judge, fit_for_use, with_reconstructions
+from jaxvae.study.judge import Judge, with_reconstructions
 from jaxvae.study.measures import decode_images
 from jaxvae.study.phases import Phases
 from jaxvae.study.prior_holes import prior_holes
@@ -86,9 +86,9 @@ def _accepts(judge: Judge, model: Model, z: np.ndarray) -> np.ndarray:
 
 def _run_why(config: WhyConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
     phases = Phases()
-    data, judge, decoder_names, validation, judge_accuracy, real, num_samples = set_up(
-        config, progress=progress, phases=phases
-    )
+    setup = set_up(config, progress=progress, phases=phases)
+    data, judge, real, num_samples = setup.data, setup.judge, setup.real, setup.num_samples
+    validation = setup.validation
     seeds = [config.seed + i for i in range(config.seeds)]
     images = on_device(data)
     runs: list[dict[str, Any]] = [{} for _ in seeds]
@@ -170,12 +170,7 @@ def _run_why(config: WhyConfig, out: Path, *, began: float, progress: bool) -> d
         "dataset": data.name,
         "config": asdict(config),
         "seeds": seeds,
-        "judge": {
-            "threshold": judge.threshold,
-            "decoders": decoder_names,
-            "test_accuracy": judge_accuracy,
-            "fit": fit_for_use(validation),
-        },
+        "judge": judge_metrics(setup, validation),
         "validation": validation,
         "num_samples": num_samples,
         "runs": runs,

@@ -164,6 +164,29 @@ def _number(cell: str) -> str:
     return f"{html.escape(mean)}<br><small>({html.escape(each)}</small>"
 
 
+def judge_fields(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The fields every experiment's page fills the same way: the judge, its validation table, and
+    the constants of the rules its verdicts use."""
+    fit = metrics["judge"]["fit"]
+    return {
+        "noun": noun(metrics["dataset"]),
+        "threshold": f"{metrics['judge']['threshold']:.2f}",
+        "accuracy": pct(metrics["judge"]["test_accuracy"]),
+        "fit_class": "met" if fit else "unmet",
+        "fit_text": "every target met"
+        if fit
+        else "some targets missed (rows in red); read every number below with it",
+        "validation": html_table(
+            ["kind", "a fit judge should", "rate", "target", "met"],
+            validation_rows(metrics),
+            ["" if r["met"] else "does-not-hold" for r in metrics["validation"]],
+        ),
+        "empty_ratio": EMPTY_RATIO["partly"],
+        "far": pct(FILLED_FAR),
+        "generates": pct(GENERATES),
+    }
+
+
 def verdict_class(verdict: str) -> str:
     """The CSS class of a verdict: its grade ("undecided (3 runs: ...)" is "undecided")."""
     return verdict.split(" (")[0].replace(" ", "-")

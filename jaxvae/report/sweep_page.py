@@ -7,10 +7,8 @@ from collections.abc import Callable
 from string import Template
 from typing import Any
 
-from jaxvae.data import noun
-from jaxvae.report.demo_page import cell, html_table, pct, phase_table, text_table, validation_rows
+from jaxvae.report.demo_page import cell, html_table, judge_fields, phase_table, text_table, validation_rows
 from jaxvae.report.explorer import read_template
-from jaxvae.study.verdicts import EMPTY_RATIO, FILLED_FAR, GENERATES
 
 Row = tuple[str, Callable[[dict[str, Any]], Any], str]
 
@@ -122,7 +120,6 @@ def sweep_html(metrics: dict[str, Any]) -> str:
     seeds = config["seeds"]
     first = config["seed"]
     runs = f"{seeds} runs per beta (seeds {first}..{first + seeds - 1})" if seeds > 1 else f"seed {first}"
-    fit = metrics["judge"]["fit"]
     captions = {
         "curves": "Against beta: the empty share of the code box (50 x 50 cells over its 0.5-99.5 percentile "
         "box) for one posterior draw per image, for the posterior means and for a Gaussian cloud of the same "
@@ -145,21 +142,7 @@ def sweep_html(metrics: dict[str, Any]) -> str:
         dataset=esc(metrics["dataset"]),
         epochs=config["epochs"],
         runs=esc(runs),
-        noun=noun(metrics["dataset"]),
-        threshold=f"{metrics['judge']['threshold']:.2f}",
-        accuracy=pct(metrics["judge"]["test_accuracy"]),
-        fit_class="met" if fit else "unmet",
-        fit_text="every target met"
-        if fit
-        else "some targets missed (rows in red); read every number below with it",
-        validation=html_table(
-            ["kind", "a fit judge should", "rate", "target", "met"],
-            validation_rows(metrics),
-            ["" if r["met"] else "does-not-hold" for r in metrics["validation"]],
-        ),
-        empty_ratio=EMPTY_RATIO["partly"],
-        far=pct(FILLED_FAR),
-        generates=pct(GENERATES),
+        **judge_fields(metrics),
         answer=esc(answer(metrics)),
         table=html_table(["measure", *(f"beta {b:g}" for b in _betas(metrics))], measure_rows(metrics)),
         runs_note="<p>Each cell gives the mean over the beta's runs and, in brackets, each run's value.</p>"

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from string import Template
 from typing import Any
 
-from jaxvae.data import noun
 from jaxvae.models import MODEL_NAMES
 from jaxvae.report.demo_page import (
     cell,
     html_table,
-    pct,
+    judge_fields,
     phase_table,
     text_table,
     validation_rows,
@@ -20,7 +19,6 @@ from jaxvae.report.demo_page import (
 )
 from jaxvae.report.explorer import read_template
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR
-from jaxvae.study.verdicts import EMPTY_RATIO, FILLED_FAR, GENERATES
 from jaxvae.study.why import KINDS, NOISE, PULL
 
 Row = tuple[str, Callable[[dict[str, Any]], Any], str]
@@ -137,7 +135,6 @@ def why_html(metrics: dict[str, Any]) -> str:
     config = metrics["config"]
     seeds = metrics["seeds"]
     runs = f"{len(seeds)} runs each (seeds {seeds[0]}..{seeds[-1]})" if len(seeds) > 1 else f"seed {seeds[0]}"
-    fit = metrics["judge"]["fit"]
     kinds = _kinds(metrics)
     items = "".join(
         f"<li><b>{esc(MODEL_NAMES[k])}</b>: {'the pull' if PULL[k] else 'no pull'}, "
@@ -166,21 +163,7 @@ def why_html(metrics: dict[str, Any]) -> str:
         epochs=config["epochs"],
         runs=esc(runs),
         kinds=f"<ul>{items}</ul>",
-        noun=noun(metrics["dataset"]),
-        threshold=f"{metrics['judge']['threshold']:.2f}",
-        accuracy=pct(metrics["judge"]["test_accuracy"]),
-        fit_class="met" if fit else "unmet",
-        fit_text="every target met"
-        if fit
-        else "some targets missed (rows in red); read every number below with it",
-        validation=html_table(
-            ["kind", "a fit judge should", "rate", "target", "met"],
-            validation_rows(metrics),
-            ["" if r["met"] else "does-not-hold" for r in metrics["validation"]],
-        ),
-        empty_ratio=EMPTY_RATIO["partly"],
-        far=pct(FILLED_FAR),
-        generates=pct(GENERATES),
+        **judge_fields(metrics),
         answers=answers,
         table=html_table(["measure", *(MODEL_NAMES[k] for k in kinds)], measure_rows(metrics, MEASURES)),
         generation=html_table(generation_header(), generation_rows(metrics)),

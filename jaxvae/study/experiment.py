@@ -235,6 +235,18 @@ class RunMeasures(NamedTuple):
     measured: Measured
 
 
+def run_codes(model: Model, images: tuple[jax.Array, jax.Array], *, seed: int) -> dict[str, np.ndarray]:
+    """A run's codes of both splits (``images``, on the device): the ``"train"`` and ``"test"``
+    posterior means, and one ``"posterior"`` draw per training image (the run's CODES stream)."""
+    code_key = stream_key(seed, Stream.CODES)
+    train_codes = encode_codes(model, images[0], key=code_key)
+    return {
+        "train": train_codes["mean"],
+        "posterior": train_codes["sample"],
+        "test": encode_codes(model, images[1], key=code_key)["mean"],
+    }
+
+
 def measure_run(
     model: Model,
     kind: str,
@@ -248,13 +260,7 @@ def measure_run(
 ) -> RunMeasures:
     """Encode both splits (``images``: the training and test images, already on the device) with
     the run's ``model`` and measure it (``jaxvae.study.measures.measure_model``)."""
-    code_key = stream_key(seed, Stream.CODES)
-    train_codes = encode_codes(model, images[0], key=code_key)
-    codes = {
-        "train": train_codes["mean"],
-        "posterior": train_codes["sample"],
-        "test": encode_codes(model, images[1], key=code_key)["mean"],
-    }
+    codes = run_codes(model, images, seed=seed)
     measured = measure_model(
         model,
         kind,
@@ -283,16 +289,14 @@ def measure_generation(
     """The generation measures of a run at any latent size: its reconstructions and its samplers
     (``sampler_scores``), with the same keys as ``measure_run``, which at latent 2 gives the same
     numbers among its others."""
-    code_key = stream_key(seed, Stream.CODES)
-    train_codes = encode_codes(model, images[0], key=code_key)["mean"]
-    test_codes = encode_codes(model, images[1], key=code_key)["mean"]
+    codes = run_codes(model, images, seed=seed)
     samplers, others, _ = sampler_scores(
         model,
         kind,
         judge,
         real,
-        train_codes,
-        test_codes,
+        codes["train"],
+        codes["test"],
         key=stream_key(seed, Stream.MEASURES),
         num_samples=num_samples,
     )

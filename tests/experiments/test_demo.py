@@ -135,11 +135,14 @@ def test_report_files_get_the_users_file_mode(quick_report):
         assert (quick_report / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
-def test_rerunning_the_demo_resumes_its_runs_instead_of_training_again(quick_report, tmp_path):
+def test_rerunning_the_demo_resumes_its_runs_instead_of_training_again(
+    quick_report, quick_cache, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))  # the judge: cached with the first demo
     out = tmp_path / "report"
     shutil.copytree(quick_report, out)
     run_metrics = {str(p): p.read_text() for p in out.glob("**/metrics.json") if p.parent != out}
-    assert len(run_metrics) == (4 + 2) + (8 + 2 * 2)  # the judge's and the demo's ensembles, and their runs
+    assert len(run_metrics) == 2 + 2 * 2  # the demo's ensembles and their runs (the judge's are cached)
     args = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--out", str(out), "--no-progress"]
     assert main(args) == 0
     # nothing retrained: each run's per-epoch record (with its timings) is as the first demo left it
@@ -275,8 +278,9 @@ def _numbers(metrics):
 
 def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_never_stopped(tmp_path):
     """Kill the demo early (a helper decoder saved), in the middle (the judge trained) and late (the
-    judged VAEs training), corrupt a helper's only checkpoint, and rerun: the numbers are those of
-    a demo that was never stopped. All in fresh processes, each with its own cache."""
+    judged VAEs training), corrupt a helper's only checkpoint and the cached judge, and rerun: the
+    numbers are those of a demo that was never stopped. All in fresh processes, each with its own
+    cache."""
     import os
     import signal
     import subprocess
@@ -312,8 +316,11 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
     assert not (killed / "metrics.json").exists()  # killed before the first run was measured
     (helper,) = (tmp_path / "cache_killed").glob("mnist_5k/judges/*/decoders_vae2")
     _flip_bytes(_data_files(helper, 1)[0])
+    _flip_bytes(helper.parent / "judge.npz")  # and the cached judge: it must be built again
     rerun = subprocess.run([*args, "--out", str(killed)], env=env("killed"), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
+    assert "the judge cache" in rerun.stderr and "is corrupt" in rerun.stderr
+    assert (helper.parent / "corrupt" / "judge.npz").exists()  # set aside, not deleted
     assert f"{helper}: none of its checkpoints is intact; training it again" in rerun.stderr
     assert uninterrupted.wait() == 0, uninterrupted.stderr.read().decode()
     resumed, never_stopped = (json.loads((d / "metrics.json").read_text()) for d in (killed, straight))
