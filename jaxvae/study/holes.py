@@ -53,11 +53,14 @@ Box = tuple[tuple[float, float], tuple[float, float]]
 
 def between_clusters(train_codes: np.ndarray, box: Box) -> Delaunay:
     """The convex hull of the training codes inside ``box``: a point inside it lies between the
-    clusters, not beyond all of them (``hull.find_simplex(points) >= 0``)."""
+    clusters, not beyond all of them (``hull.find_simplex(points) >= 0``). Triangulated from the
+    hull's corners alone: the same region as a triangulation of every code, and a point is located
+    in it at once (among 60,000 codes, finding the simplex took seconds per call)."""
     (x0, x1), (y0, y1) = box
     inside = (train_codes[:, 0] >= x0) & (train_codes[:, 0] <= x1)
     inside &= (train_codes[:, 1] >= y0) & (train_codes[:, 1] <= y1)
-    return Delaunay(train_codes[inside])
+    points = train_codes[inside]
+    return Delaunay(points[ConvexHull(points).vertices])
 
 
 def outline(hull: Delaunay) -> np.ndarray:
