@@ -106,9 +106,10 @@ class Recorder:
         posteriors = [encode(member(states, i).model, self.images) for i in self.runs]
         codes = [p.mean for p in posteriors]
         sigmas = [0.0 if p.logvar is None else jnp.sqrt(jnp.mean(jnp.exp(p.logvar))) for p in posteriors]
+        codes, sigmas = jax.device_get((codes, sigmas))  # one transfer for the epoch's frame
         self.epochs.append(epoch)
-        self.frames.append(np.stack(jax.device_get(codes)).astype(np.float32))
-        self.sigmas.append(np.asarray(jax.device_get(sigmas), np.float32))
+        self.frames.append(np.stack(codes).astype(np.float32))
+        self.sigmas.append(np.asarray(sigmas, np.float32))
         buffer = io.BytesIO()
         np.savez(
             buffer,
