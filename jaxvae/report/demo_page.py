@@ -15,7 +15,16 @@ from jaxvae.data import noun
 from jaxvae.report.explorer import explorer_section, read_template
 from jaxvae.report.story import STEPS, WHY, Step
 from jaxvae.study.phases import phase_rows
-from jaxvae.study.verdicts import CLUSTER, EMPTY_RATIO, FILLED_FAR, GENERATES, NONSENSE, empty_ratio, pct
+from jaxvae.study.verdicts import (
+    CLUSTER,
+    EMPTY_RATIO,
+    FILLED_FAR,
+    GENERATES,
+    NONSENSE,
+    empty_ratio,
+    generates,
+    pct,
+)
 
 
 def cell(values: list[Any], fmt: str) -> str:
@@ -216,12 +225,36 @@ def step_details(metrics: dict[str, Any], step: Step, verdict: dict[str, str] | 
     parts = []
     if verdict is not None:
         parts.append(f"<p>{html.escape(verdict['numbers'])}</p>")
+    if has_beside(metrics, step):
+        parts.append(f"<p>{html.escape(beside_sentence(metrics, step.beside))}</p>")
     if step.measures:
         parts.append(html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics, step.measures)))
     if step.generators:
         header = ["source", *(c[1] for c in GENERATOR_COLUMNS)]
         parts.append(html_table(header, generator_rows(metrics, step.generators)))
     return "".join(parts)
+
+
+def has_beside(metrics: dict[str, Any], step: Step) -> bool:
+    """Whether ``step`` states a sampler beside its verdict and the report measured it (reports from
+    before the ex-post samplers did not)."""
+    return bool(step.beside) and step.beside in metrics["runs"][0]["models"]["ae"].get("other_samplers", {})
+
+
+def beside_sentence(metrics: dict[str, Any], sampler: str) -> str:
+    """What the autoencoder's ``sampler`` (one of its ``other_samplers``, such as the mixture fitted
+    to its codes) gives, by the rule of claim (iv) run by run: stated beside that verdict, which stays
+    about arbitrary points."""
+    runs = [run["models"]["ae"] for run in metrics["runs"]]
+    passes = [generates(run["other_samplers"][sampler], run["reconstructions"]) for run in runs]
+    mean, recon = metrics["means"]["ae"]["other_samplers"][sampler], metrics["means"]["ae"]["reconstructions"]
+    return (
+        f"Beside the claim, which is about arbitrary points: the autoencoder's decodes of a {sampler} "
+        f"after training are accepted {pct(mean['accepted'])} of the time (its reconstructions: "
+        f"{pct(recon['accepted'])}), with coverage {mean['coverage']:.3f} (reconstructions: "
+        f"{recon['coverage']:.3f}); by the rule that decides 'generates', they generate in "
+        f"{sum(passes)} of {len(passes)} runs."
+    )
 
 
 def render_step(metrics: dict[str, Any], number: int, step: Step, details: str | None = None) -> str:
@@ -407,6 +440,8 @@ def format_tables(metrics: dict[str, Any]) -> str:
         if step.claim is not None:
             v = metrics["verdicts"][step.claim]
             line += f": {v['verdict']}{'' if fit else ' (measure not fit)'}\n   {v['numbers']}"
+            if has_beside(metrics, step):
+                line += f"\n   {beside_sentence(metrics, step.beside)}"
         elif step.measures:
             rows = map_rows(metrics, step.measures)
             line += ": " + "; ".join(f"{r[0]}: AE {r[1]}, VAE {r[2]}" for r in rows)

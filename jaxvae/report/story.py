@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jaxvae.study.samplers import GMM
+
 
 @dataclass(frozen=True)
 class Step:
@@ -25,6 +27,7 @@ class Step:
     generators: tuple[str, ...] = ()  # the models whose generator rows are in its details
     explorer: bool = False  # the live explorer follows this step (it sits next to the maps)
     film: str = ""  # said after ``shows`` when the film was drawn ({film_images}: the filmed images)
+    beside: str = ""  # a sampler of the AE's ``other_samplers`` whose result is stated beside the verdict
 
 
 STEPS = (
@@ -84,6 +87,7 @@ STEPS = (
         "verdict above each.",
         claim=3,
         generators=("ae",),
+        beside=GMM,
     ),
     Step(
         "The VAE's clouds overlap",

@@ -10,7 +10,10 @@ import pytest
 
 import jaxvae
 from jaxvae.commands.cli import main
+from jaxvae.report.demo_page import format_tables
 from jaxvae.report.story import STEPS, WHY
+from jaxvae.study.samplers import GMM
+from jaxvae.study.verdicts import generates
 
 QUICK = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--no-progress"]
 
@@ -93,6 +96,17 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
     assert positions == sorted(positions) and positions[-1] < text.index("How we measured")
     assert text.index("was validated first") < positions[0]  # whether the measure is fit: at the top
     assert text.index('id="explorer"') < positions[2]  # the explorer sits next to the maps
+    # beside claim (iv), about arbitrary points: the mixture fitted to the AE's codes, run by run
+    passes = [
+        generates(r["models"]["ae"]["other_samplers"][GMM], r["models"]["ae"]["reconstructions"])
+        for r in metrics["runs"]
+    ]
+    beside = f"by the rule that decides 'generates', they generate in {sum(passes)} of 2 runs."
+    step5 = text[positions[4] : positions[5]]
+    assert html.escape(beside) in step5 and "Beside the claim, which is about arbitrary points" in step5
+    terminal = format_tables(metrics)
+    assert terminal.index(beside) > terminal.index(f"5. {STEPS[4].title}")
+    assert terminal.index(beside) < terminal.index(f"6. {STEPS[5].title}")
 
 
 def test_the_film_has_a_frame_per_epoch_and_ends_at_the_final_map(quick_report):
