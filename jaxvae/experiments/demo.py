@@ -45,10 +45,11 @@ class DemoConfig(StudyConfig):
 
     grid_size: int = field(default=20, metadata={"help": "rows and columns of the decoded latent grids"})
     seeds: int = field(
-        default=3,
+        default=8,  # the count from which on no verdict flips between sets of seeds: docs/measures.md
         metadata={
             "help": "independent training runs of each model, with seeds SEED, SEED+1, ...; the report "
-            "gives each measure's mean and every run's value (figures: the first run)",
+            "gives each measure's mean and every run's value (figures: the first run); 8 is where the "
+            "verdicts stop flipping between sets of seeds (scripts/seed_count.py)",
         },
     )
     out: str = field(default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})

@@ -396,3 +396,29 @@ def race(path: Path, races: Mapping[str, Mapping[str, Any]]) -> Path:
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.legend()
     return _save(fig, path)
+
+
+def seed_stability(path: Path, rows: Sequence[Mapping[str, Any]], stable: float, chosen: int | None) -> Path:
+    """Per claim, the share of the ways to pick n seeds from the pool that give its most common
+    verdict, against n; the dotted line is the share at which a verdict counts as stable and the
+    grey band marks the chosen seed count (claims at 100% everywhere lie on one line)."""
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    markers = "osD^vP*X"
+    pool = sum(rows[0]["counts"].values())
+    for i, row in enumerate(rows):
+        ns = sorted(row["by_n"])
+        ax.plot(
+            ns,
+            [float(row["by_n"][n][1]) for n in ns],
+            marker=markers[i % len(markers)],
+            label=f"{row['claim']}: {row['by_n'][ns[-1]][0]} at n={ns[-1]}",
+        )
+    ax.axhline(stable, color="grey", ls=":", lw=1, label=f"stable: {stable:.0%} of picks agree")
+    if chosen is not None:
+        ax.axvspan(chosen - 0.3, chosen + 0.3, color="grey", alpha=0.2, lw=0, label=f"seed count: {chosen}")
+    ax.set_title(f"How often n of the pool's {pool} seeds give the same verdict", fontsize=10)
+    ax.set_xlabel("seeds n per verdict (a grade only when all n runs have it, else undecided)")
+    ax.set_ylabel("share of n-seed picks giving the most common verdict")
+    ax.set_ylim(0, 1.04)
+    ax.legend(fontsize=8, loc="lower left")
+    return _save(fig, path)
