@@ -16,7 +16,7 @@
 # (VAE) with a 2-number code, draws both maps of codes, decodes a grid and the centres of the empty
 # regions, samples both models, and scores every picture with a judge of "is this a digit?" that is
 # validated first. The models train for a few epochs only, so the numbers here are rougher than the
-# demo's report (20 epochs, 3 seeds each); read them as an illustration, and the report for the
+# demo's report (20 epochs, 8 seeds each); read them as an illustration, and the report for the
 # verdicts.
 #
 # `docs/tutorial.ipynb` is made from `docs/tutorial.py` by `python scripts/make_tutorial.py`, which
@@ -295,7 +295,7 @@ for name, pictures in scored.items():
 # ## What to read from this
 #
 # With five epochs and one seed the numbers move from run to run; the demo's report
-# (`jaxvae demo --out report`) trains longer, three seeds of each model, validates the generation
+# (`jaxvae demo --out report`) trains longer, eight seeds of each model, validates the generation
 # measures too, and decides each claim by fixed rules. Its report walks the same steps, with the
 # measures and verdicts beside each picture.
 

@@ -36,6 +36,7 @@ from jaxvae.models import VAE, AutoEncoder, Posterior, decode, encode, make_mode
 from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.single import initial_state, load_model
+from jaxvae.spec import ModelSpec
 from jaxvae.study.generative import density_coverage, frechet_distance, knn_radii, precision_recall
 from jaxvae.train import TrainState, create_train_state, train_epoch, train_step
 
@@ -52,6 +53,7 @@ __all__ = [
     "FolderInUseError",
     "JaxvaeError",
     "LossTerms",
+    "ModelSpec",
     "Posterior",
     "TrainConfig",
     "TrainState",

@@ -39,38 +39,21 @@ from jax.sharding import Mesh, PartitionSpec
 
 from jaxvae.errors import ConfigError
 from jaxvae.losses import LossTerms
+from jaxvae.spec import ModelSpec
 from jaxvae.train import TrainState, epoch_update, init_train_state
 
 
 def create_train_states(
-    kind: str,
-    keys: jax.Array,
-    optimizer: optax.GradientTransformation,
-    *,
-    latent_dim: int = 2,
-    hidden_dims: Sequence[int] = (512, 256),
-    dtype: str | None = None,
-    noise: float = 1.0,
-    decoder_l2: float = 1e-3,
+    spec: ModelSpec | str, keys: jax.Array, optimizer: optax.GradientTransformation
 ) -> TrainState:
-    """Fresh states for ``len(keys)`` runs, stacked along a leading runs axis.
+    """Fresh states for ``len(keys)`` runs of ``spec``, stacked along a leading runs axis.
 
-    Run ``i`` is ``init_train_state(kind, optimizer, key=keys[i], ...)``, which is what
+    Run ``i`` is ``init_train_state(spec, optimizer, key=keys[i])``, which is what
     ``jaxvae.initial_state`` builds from ``jax.random.key(seed)``: with
     ``keys = jax.vmap(jax.random.key)(seeds)`` run ``i`` starts exactly where the single run with
     seed ``seeds[i]`` starts.
     """
-    fresh = partial(
-        init_train_state,
-        kind,
-        optimizer,
-        latent_dim=latent_dim,
-        hidden_dims=hidden_dims,
-        dtype=dtype,
-        noise=noise,
-        decoder_l2=decoder_l2,
-    )
-    return jax.vmap(lambda key: fresh(key=key))(keys)
+    return jax.vmap(lambda key: init_train_state(spec, optimizer, key=key))(keys)
 
 
 def num_runs(states: TrainState) -> int:

@@ -9,7 +9,12 @@ from jaxvae.models import Model, decode
 
 
 def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], size: int) -> np.ndarray:
-    """A [size, size, 2] grid of latent points; row 0 is the top (largest y) so it plots as an image."""
+    """A [size, size, 2] grid of latent points; row 0 is the top (largest y) so it plots as an image.
+
+    >>> grid = grid_points((-1.0, 1.0), (-2.0, 2.0), 3)
+    >>> grid.shape, grid[0, 0].tolist(), grid[2, 2].tolist()
+    ((3, 3, 2), [-1.0, 2.0], [1.0, -2.0])
+    """
     xs = np.linspace(*x_range, size)
     ys = np.linspace(*y_range, size)[::-1]
     return np.stack(np.meshgrid(xs, ys), axis=-1).astype(np.float32)
@@ -26,6 +31,11 @@ def decode_grid(model: Model, grid: jax.Array) -> jax.Array:
     """Decode every point of a latent grid [rows, cols, latent] to pixel means [rows, cols, 28, 28].
 
     One compiled call: ``decode`` is mapped over columns, then over rows, with ``jax.vmap``.
+
+    >>> from jaxvae.models import make_model
+    >>> model = make_model("vae", key=jax.random.key(0))
+    >>> decode_grid(model, prior_quantile_grid(4)).shape
+    (4, 4, 28, 28)
     """
     decode_point = lambda z: jax.nn.sigmoid(decode(model, z))  # noqa: E731
     return jax.vmap(jax.vmap(decode_point))(grid)

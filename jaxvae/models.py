@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxvae.errors import ConfigError
+from jaxvae.spec import DECODER_L2, NOISE, ModelSpec
 
 NUM_PIXELS = 28 * 28
 
@@ -102,7 +102,7 @@ class RAE(AutoEncoder):
         *,
         rngs: nnx.Rngs,
         dtype: jnp.dtype | None = None,
-        decoder_l2: float = 1e-3,
+        decoder_l2: float = DECODER_L2,
     ) -> None:
         super().__init__(latent_dim, hidden_dims, rngs=rngs, dtype=dtype)
         self.decoder_l2 = decoder_l2
@@ -119,7 +119,7 @@ class NoisyAE(AutoEncoder):
         *,
         rngs: nnx.Rngs,
         dtype: jnp.dtype | None = None,
-        noise: float = 1.0,
+        noise: float = NOISE,
     ) -> None:
         super().__init__(latent_dim, hidden_dims, rngs=rngs, dtype=dtype)
         self.noise = noise
@@ -130,44 +130,29 @@ class NoisyAE(AutoEncoder):
 
 
 Model = AutoEncoder | VAE  # RAE and NoisyAE are autoencoders
-MODEL_KINDS = ("ae", "vae", "rae", "noisy_ae")
-# how figures and pages name each kind
-MODEL_NAMES = {"ae": "Autoencoder", "vae": "VAE", "rae": "RAE", "noisy_ae": "Noisy AE"}
 
 
-def make_model(
-    kind: str,
-    *,
-    key: jax.Array,
-    latent_dim: int = 2,
-    hidden_dims: Sequence[int] = (512, 256),
-    dtype: str | jnp.dtype | None = None,
-    noise: float = 1.0,
-    decoder_l2: float = 1e-3,
-) -> Model:
-    """Build an ``"ae"``, ``"vae"``, ``"rae"`` or ``"noisy_ae"`` with float32 parameters initialised
-    from ``key`` (the three autoencoders start from the same parameters for the same key).
+def make_model(spec: ModelSpec | str, *, key: jax.Array) -> Model:
+    """The model ``spec`` describes, with float32 parameters initialised from ``key`` (the three
+    autoencoders start from the same parameters for the same key). A kind's name stands for its
+    default spec: ``make_model("vae", key=key)`` is ``make_model(ModelSpec("vae"), key=key)``.
 
-    ``dtype`` is the compute type of the dense layers (``"bfloat16"`` for mixed precision); the
-    model's outputs (codes, logits) and so the losses are float32 either way. ``noise`` is the
-    noisy autoencoder's code noise (its sigma), ``decoder_l2`` the RAE's decoder weight decay.
+    ``spec.dtype`` is the compute type of the dense layers (``"bfloat16"`` for mixed precision); the
+    model's outputs (codes, logits) and so the losses are float32 either way.
+
+    >>> model = make_model(ModelSpec("vae", latent_dim=3), key=jax.random.key(0))
+    >>> decode(model, jnp.zeros((5, 3))).shape
+    (5, 28, 28)
     """
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
-    if latent_dim < 1 or not hidden_dims or min(hidden_dims) < 1:
-        raise ConfigError(f"latent_dim and hidden sizes must be >= 1 (got {latent_dim}, {hidden_dims})")
-    if not (math.isfinite(noise) and noise > 0):
-        raise ConfigError(f"noise must be a positive number, got {noise}")
-    if not (math.isfinite(decoder_l2) and decoder_l2 >= 0):
-        raise ConfigError(f"decoder_l2 must be a non-negative number, got {decoder_l2}")
-    compute = None if dtype in (None, "float32") else jnp.dtype(dtype)
-    rngs, sizes = nnx.Rngs(params=key), (latent_dim, tuple(hidden_dims))
-    if kind == "vae":
+    spec = (ModelSpec(spec) if isinstance(spec, str) else spec).validate()
+    compute = None if spec.dtype == "float32" else jnp.dtype(spec.dtype)
+    rngs, sizes = nnx.Rngs(params=key), (spec.latent_dim, spec.hidden_dims)
+    if spec.kind == "vae":
         return VAE(*sizes, rngs=rngs, dtype=compute)
-    if kind == "rae":
-        return RAE(*sizes, rngs=rngs, dtype=compute, decoder_l2=decoder_l2)
-    if kind == "noisy_ae":
-        return NoisyAE(*sizes, rngs=rngs, dtype=compute, noise=noise)
+    if spec.kind == "rae":
+        return RAE(*sizes, rngs=rngs, dtype=compute, decoder_l2=spec.decoder_l2)
+    if spec.kind == "noisy_ae":
+        return NoisyAE(*sizes, rngs=rngs, dtype=compute, noise=spec.noise)
     return AutoEncoder(*sizes, rngs=rngs, dtype=compute)
 
 
@@ -188,6 +173,13 @@ def encode(model: Model, images: jax.Array) -> Posterior:
 
     For the autoencoder (and the RAE) ``mean`` is the code z and ``logvar`` is None; for the noisy
     autoencoder ``logvar`` is its fixed ``2 log noise``.
+
+    >>> images = jnp.zeros((8, 28, 28), jnp.uint8)
+    >>> posterior = encode(make_model("vae", key=jax.random.key(0)), images)
+    >>> posterior.mean.shape, posterior.logvar.shape
+    ((8, 2), (8, 2))
+    >>> encode(make_model("ae", key=jax.random.key(0)), images).logvar is None
+    True
     """
     return model.encode(to_pixels(images))
 
@@ -204,6 +196,13 @@ def reparameterize(mean: jax.Array, logvar: jax.Array, *, key: jax.Array) -> jax
 
     Writing the sample as a deterministic function of (mean, logvar) and independent noise is the
     reparameterization trick: gradients flow to ``mean`` and ``logvar``.
+
+    >>> mean, logvar = jnp.zeros((5, 2)), jnp.zeros((5, 2))
+    >>> reparameterize(mean, logvar, key=jax.random.key(0)).shape
+    (5, 2)
+    >>> grad = jax.grad(lambda m: reparameterize(m, logvar, key=jax.random.key(0)).sum())(mean)
+    >>> grad.tolist() == [[1.0, 1.0]] * 5  # dz/dmean = 1: the noise is not in the way
+    True
     """
     eps = jax.random.normal(key, mean.shape, mean.dtype)
     return mean + jnp.exp(0.5 * logvar) * eps

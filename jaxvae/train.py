@@ -9,7 +9,6 @@ interrupted and resumed run sees exactly the same batches and noise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 from typing import NamedTuple
 
@@ -20,6 +19,7 @@ import optax
 from jaxvae.errors import ConfigError
 from jaxvae.losses import LossTerms, loss_terms, mean_terms
 from jaxvae.models import Model, make_model, to_pixels
+from jaxvae.spec import ModelSpec
 
 
 class TrainState(NamedTuple):
@@ -46,29 +46,12 @@ def create_train_state(
 
 
 def init_train_state(
-    kind: str,
-    optimizer: optax.GradientTransformation,
-    *,
-    key: jax.Array,
-    latent_dim: int = 2,
-    hidden_dims: Sequence[int] = (512, 256),
-    dtype: str | None = None,
-    noise: float = 1.0,
-    decoder_l2: float = 1e-3,
+    spec: ModelSpec | str, optimizer: optax.GradientTransformation, *, key: jax.Array
 ) -> TrainState:
-    """A fresh model of ``kind`` and its state, all from one key: split into (parameters, state).
-    ``noise`` and ``decoder_l2`` are the noisy autoencoder's and the RAE's (``make_model``)."""
+    """A fresh model of ``spec`` (``make_model``) and its state, all from one key: split into
+    (parameters, state)."""
     model_key, state_key = jax.random.split(key)
-    model = make_model(
-        kind,
-        key=model_key,
-        latent_dim=latent_dim,
-        hidden_dims=hidden_dims,
-        dtype=dtype,
-        noise=noise,
-        decoder_l2=decoder_l2,
-    )
-    return create_train_state(model, optimizer, key=state_key)
+    return create_train_state(make_model(spec, key=model_key), optimizer, key=state_key)
 
 
 def _streams(key: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -28,6 +28,7 @@ from jaxvae.experiments.heldout import EvalConfig, evaluate_run
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.single import train
+from jaxvae.spec import ModelSpec
 
 REFERENCES = """\
 Published references (not produced here):
@@ -79,7 +80,7 @@ def write_table(args: argparse.Namespace, argv: list[str] | None) -> int:
     ).validate()
     configs = [
         TrainConfig(
-            latent_dim=latent,
+            model=ModelSpec(latent_dim=latent),
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
@@ -93,7 +94,7 @@ def write_table(args: argparse.Namespace, argv: list[str] | None) -> int:
     ]
     rows = []
     for config in configs:
-        latent = config.latent_dim
+        latent = config.model.latent_dim
         metrics = train(config, progress=not args.no_progress, resume=not args.restart).metrics
         summary = summarize(metrics)
         train_seconds = sum(m["seconds"] for m in metrics)  # every epoch, over all resumed sessions

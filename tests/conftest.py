@@ -1,18 +1,18 @@
-"""Test setup: 4 fake CPU devices (for the data-parallel tests) and no silent rank promotion."""
+"""Test setup: 4 fake CPU devices (for the data-parallel tests), no silent rank promotion, every test
+in its own data and cache folders, and the quick experiments' judge built once for the whole run."""
 
+import fcntl
+import os
 from pathlib import Path
 
 import jax
-import numpy as np
 import pytest
+from helpers import build_quick_judge, tree_distance
 
 jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 # full float32 matmuls on every backend (GPUs default to TF32), so tolerances mean the same there
 jax.config.update("jax_default_matmul_precision", "float32")
-
-# the team's copy of MNIST beside the repository: only a cross-check of the package's checksums
-SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
 def _isolate(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
@@ -39,15 +39,26 @@ def _isolated_data_env(monkeypatch, tmp_path):
     _isolate(monkeypatch, tmp_path)
 
 
-def _distance(xs, ys) -> float:
-    """Euclidean distance between two parameter pytrees of the same structure."""
-    pairs = zip(jax.tree.leaves(xs), jax.tree.leaves(ys), strict=True)
-    return float(np.sqrt(sum(np.sum((np.asarray(x) - np.asarray(y)) ** 2) for x, y in pairs)))
-
-
 @pytest.fixture
 def distance():
     """``distance(a, b)`` between parameter pytrees. Two runs that differ only in summation order
     (devices, processes, kernels) drift apart, and Adam turns tiny differences in near-zero gradients
     into full-size steps, so compare how far apart two runs ended with how far training moved them."""
-    return _distance
+    return tree_distance
+
+
+@pytest.fixture(scope="session")
+def quick_judge(tmp_path_factory) -> Path:
+    """A cache folder holding the judge of the ``--quick`` experiments on mnist_5k, built once for
+    the whole test run: by the first pytest-xdist worker that asks, while the others wait for it
+    (a file lock in the folder the workers share). Tests copy it with ``helpers.seed_judge``; the
+    tests of building and caching the judge itself start from an empty cache instead."""
+    root = tmp_path_factory.getbasetemp()
+    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    built = shared / "quick-judge"
+    with open(shared / "quick-judge.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built / "done").exists():
+            build_quick_judge(built)
+            (built / "done").touch()
+    return built

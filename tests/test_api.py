@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import assert_trees_equal, trees_equal
 
 import jaxvae
 
@@ -90,9 +91,8 @@ def test_same_seed_gives_identical_parameters():
     a = jaxvae.make_model("vae", key=jax.random.key(42))
     b = jaxvae.make_model("vae", key=jax.random.key(42))
     c = jaxvae.make_model("vae", key=jax.random.key(43))
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_array_equal(x, y)
-    assert not all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(c), strict=True))
+    assert_trees_equal(a, b)
+    assert not trees_equal(a, c)
 
 
 def test_grid_helpers():
@@ -105,7 +105,7 @@ def test_grid_helpers():
 
 
 def test_bfloat16_compute_keeps_float32_params_and_outputs(images):
-    model = jaxvae.make_model("vae", key=jax.random.key(0), dtype="bfloat16")
+    model = jaxvae.make_model(jaxvae.ModelSpec("vae", dtype="bfloat16"), key=jax.random.key(0))
     assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(model))
     mean, logvar = jaxvae.encode(model, images)
     assert mean.dtype == logvar.dtype == jaxvae.decode(model, mean).dtype == jnp.float32

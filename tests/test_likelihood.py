@@ -110,6 +110,7 @@ def test_quadrature_converges_as_the_grid_refines(data):
     assert errors[0] > errors[1] > errors[2] and errors[2] < 2e-3
 
 
+@pytest.mark.slow
 def test_vae_bounds_are_ordered_on_real_digits():
     train, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
     opt = optax.adam(1e-3)
@@ -154,6 +155,7 @@ def _likelihood_table_script():
     return module
 
 
+@pytest.mark.slow
 def test_likelihood_table_script_writes_its_table(tmp_path):
     script = _likelihood_table_script()
     flags = ["--latent-dims", "2", "--epochs", "1", "--ks", "1", "10", "--num-images", "20"]
@@ -166,6 +168,7 @@ def test_likelihood_table_script_writes_its_table(tmp_path):
     assert json.loads((tmp_path / "latent2" / "likelihood.json").read_text())["exact"]["num_images"] == 4
 
 
+@pytest.mark.slow
 def test_likelihood_table_script_resumes_and_reports_the_slope(tmp_path):
     script = _likelihood_table_script()
     flags = ["--latent-dims", "3", "--ks", "1", "--num-images", "20"]

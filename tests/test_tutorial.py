@@ -22,6 +22,7 @@ def test_committed_notebook_is_the_script_with_its_outputs():
     assert images >= 6
 
 
+@pytest.mark.slow
 def test_notebook_runs_top_to_bottom(tmp_path):
     notebook = executed()
     text = "".join(

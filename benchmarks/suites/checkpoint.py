@@ -16,11 +16,12 @@ from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.files import digest
 from jaxvae.runs.single import initial_state
+from jaxvae.spec import ModelSpec
 from jaxvae.train import train_epoch
 
 
 def bench_checkpoint(images: jax.Array, repeats: int) -> dict[str, Any]:
-    config = TrainConfig(model="vae")
+    config = TrainConfig(model=ModelSpec("vae"))
     optimizer = config.optimizer()
     holder = {"state": initial_state(config)}
 

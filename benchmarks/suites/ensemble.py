@@ -21,6 +21,7 @@ from benchmarks.profile import matmul_names, profiled
 from jaxvae.ensemble import create_train_states, default_group_size, train_ensemble_epoch
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import peak_memory_bytes
+from jaxvae.spec import ModelSpec
 
 
 def bench_ensemble(
@@ -43,7 +44,7 @@ def bench_ensemble(
     With ``profile_dir``, one more epoch of each runs under the profiler, and the row gets, per run,
     the time during which matrix multiplications ran and the costliest operations of both.
     """
-    optimizer = TrainConfig(model="vae").optimizer()
+    optimizer = TrainConfig(model=ModelSpec("vae")).optimizer()
     label = {None: "default", ALL_RUNS: "all"}.get(group_size, str(group_size))
 
     def fresh(n: int) -> Any:

@@ -17,10 +17,11 @@ from jaxvae.latent import decode_grid, grid_points
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import peak_memory_bytes
 from jaxvae.runs.single import initial_state
+from jaxvae.spec import ModelSpec
 
 
 def bench_grid(size: int, repeats: int, device: jax.Device) -> dict[str, Any]:
-    model = initial_state(TrainConfig(model="vae")).model
+    model = initial_state(TrainConfig(model=ModelSpec("vae"))).model
     grid = jax.device_put(jnp.asarray(grid_points((-3, 3), (-3, 3), size)), device)
     began = time.perf_counter()
     decode_grid.lower(model, grid).compile()

@@ -16,10 +16,11 @@ from jaxvae.likelihood import iwae_bounds
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import peak_memory_bytes
 from jaxvae.runs.single import initial_state
+from jaxvae.spec import ModelSpec
 
 
 def bench_iwae(images: jax.Array, k: int, repeats: int, device: jax.Device) -> dict[str, Any]:
-    model = initial_state(TrainConfig(model="vae")).model
+    model = initial_state(TrainConfig(model=ModelSpec("vae"))).model
     batch = images[:100]
     key = jax.random.key(0)
     began = time.perf_counter()

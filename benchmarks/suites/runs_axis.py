@@ -14,11 +14,12 @@ from benchmarks.harness import Bench, first_and_steady
 from jaxvae.ensemble import create_train_states, member, train_ensemble_epoch
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import gather, replicate, runs_mesh, split_runs
+from jaxvae.spec import ModelSpec
 from jaxvae.train import train_epoch
 
 
 def _fresh(runs: int) -> Any:
-    optimizer = TrainConfig(model="vae").optimizer()
+    optimizer = TrainConfig(model=ModelSpec("vae")).optimizer()
     return create_train_states("vae", jax.vmap(jax.random.key)(jnp.arange(runs)), optimizer), optimizer
 
 

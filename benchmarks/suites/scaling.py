@@ -16,6 +16,7 @@ from benchmarks.harness import (
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import DATA_AXIS, batch_sharding, place_training_set, replicate
 from jaxvae.runs.single import initial_state
+from jaxvae.spec import ModelSpec
 from jaxvae.train import train_epoch
 
 
@@ -24,7 +25,7 @@ def bench_scaling(
 ) -> dict[str, Any]:
     """Data-parallel VAE training over ``devices``: the batch split, the state replicated."""
     mesh = jax.sharding.Mesh(np.asarray(devices), (DATA_AXIS,))
-    config = TrainConfig(model="vae", batch_size=global_batch)
+    config = TrainConfig(model=ModelSpec("vae"), batch_size=global_batch)
     optimizer = config.optimizer()
     holder = {"state": replicate(initial_state(config), mesh)}
     images = place_training_set(host_images, mesh)

@@ -19,6 +19,7 @@ from benchmarks.profile import matmul_names, profiled
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import peak_memory_bytes
 from jaxvae.runs.single import initial_state
+from jaxvae.spec import ModelSpec
 from jaxvae.train import train_epoch, train_step
 
 
@@ -33,7 +34,7 @@ def bench_train(
     unroll: int = 1,
     profile_dir: Path | None = None,
 ) -> dict[str, Any]:
-    config = TrainConfig(model=kind, batch_size=batch_size, dtype=dtype)
+    config = TrainConfig(model=ModelSpec(kind, dtype=dtype), batch_size=batch_size)
     optimizer = config.optimizer()
     state = initial_state(config)
     steps = images.shape[0] // batch_size

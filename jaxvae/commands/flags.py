@@ -26,12 +26,30 @@ def _field_type(field_owner: type, field: dataclasses.Field[Any]) -> tuple[Any, 
     return hint, False
 
 
-def add_config_flags(parser: ArgumentTarget, config_cls: type, defaults: Any = None) -> None:
-    """Add one ``--flag`` per dataclass field, with its help and default."""
-    defaults = defaults or config_cls()
+def _flag_fields(config_cls: type) -> list[tuple[str | None, dataclasses.Field[Any], type]]:
+    """Each flag's field as (the nested dataclass field it sits in or None, the field, its owner):
+    a field whose default is a dataclass (a ``ModelSpec``) gives one flag per field of its own."""
+    flags: list[tuple[str | None, dataclasses.Field[Any], type]] = []
     for field in dataclasses.fields(config_cls):
-        scalar, is_tuple = _field_type(config_cls, field)
-        default = getattr(defaults, field.name)
+        inner = typing.get_type_hints(config_cls)[field.name]
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
+            flags += [(field.name, f, inner) for f in dataclasses.fields(inner)]
+        else:
+            flags.append((None, field, config_cls))
+    return flags
+
+
+def _dest(field: dataclasses.Field[Any]) -> str:
+    return str(field.metadata.get("flag", field.name))
+
+
+def add_config_flags(parser: ArgumentTarget, config_cls: type, defaults: Any = None) -> None:
+    """Add one ``--flag`` per dataclass field (and per field of a nested dataclass, such as a
+    ``ModelSpec``), with its help and default; a field's ``flag`` metadata renames its flag."""
+    defaults = defaults or config_cls()
+    for outer, field, owner in _flag_fields(config_cls):
+        scalar, is_tuple = _field_type(owner, field)
+        default = getattr(getattr(defaults, outer) if outer else defaults, field.name)
         kwargs: dict[str, Any] = {"type": scalar, "default": default}
         if is_tuple:
             kwargs["nargs"] = "+"
@@ -39,15 +57,22 @@ def add_config_flags(parser: ArgumentTarget, config_cls: type, defaults: Any = N
         help_text = field.metadata.get("help", "")
         suffix = "" if default is None or "(default:" in help_text else f" (default: {shown})"
         kwargs["help"] = help_text + suffix
-        parser.add_argument("--" + field.name.replace("_", "-"), dest=field.name, **kwargs)
+        parser.add_argument("--" + _dest(field).replace("_", "-"), dest=_dest(field), **kwargs)
 
 
 def config_from_args(config_cls: type, args: argparse.Namespace) -> Any:
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_cls)}
-    for f in dataclasses.fields(config_cls):
-        if isinstance(values[f.name], list):
-            values[f.name] = tuple(values[f.name])
-    return config_cls(**values)
+    """The config that ``add_config_flags``' flags give, nested dataclasses rebuilt."""
+    values: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for outer, field, _ in _flag_fields(config_cls):
+        value = getattr(args, _dest(field))
+        value = tuple(value) if isinstance(value, list) else value
+        if outer:
+            nested.setdefault(outer, {})[field.name] = value
+        else:
+            values[field.name] = value
+    hints = typing.get_type_hints(config_cls)
+    return config_cls(**values, **{name: hints[name](**v) for name, v in nested.items()})
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -18,7 +18,7 @@ from jaxvae.study.verdicts import count
 def add_command(commands: Any) -> None:
     parser = commands.add_parser(
         "train",
-        help="train one model (ae or vae) and write its run directory",
+        help="train one model (ae, vae, rae or noisy_ae) and write its run directory",
         description="Train one model; writes OUT/config.json, OUT/metrics.json and "
         "OUT/checkpoints/. Re-running on an existing OUT resumes from its newest checkpoint.",
     )
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"{config.model} on {config.dataset} ({config.likelihood} pixels): "
+        f"{config.model.kind} on {config.dataset} ({config.likelihood} pixels): "
         f"test loss {summary['test_total']:.2f} nats "
         f"(reconstruction {summary['test_reconstruction']:.2f}, KL {summary['test_kl']:.2f}) "
         f"after {count(int(summary['epochs']), 'epoch')}; {summary['median_epoch_seconds']:.2f} s/epoch "
@@ -97,10 +97,10 @@ def _run_ensemble(config: TrainConfig, args: argparse.Namespace) -> int:
     for seed, run in zip(ensemble.seeds, result.runs, strict=True):
         summary = summarize(run.metrics)
         if not summary:  # resumed a finished ensemble whose metrics.json is gone
-            print(f"{config.model} seed {seed}: nothing trained, no metrics.json; run in {run.run_dir}")
+            print(f"{config.model.kind} seed {seed}: nothing trained, no metrics.json; run in {run.run_dir}")
             continue
         print(
-            f"{config.model} seed {seed}: test loss {summary['test_total']:.2f} nats "
+            f"{config.model.kind} seed {seed}: test loss {summary['test_total']:.2f} nats "
             f"(reconstruction {summary['test_reconstruction']:.2f}, KL {summary['test_kl']:.2f}); "
             f"run in {run.run_dir}"
         )

@@ -1,6 +1,8 @@
 """The experiments, as functions a user can call from Python: each trains (``jaxvae.runs``),
 measures (``jaxvae.study``) and writes its report (``jaxvae.report``).
 
-``demo.run_demo``, ``sweep.run_sweep`` and ``heldout.evaluate_run``; the commands in
-``jaxvae.commands`` are thin wrappers around them.
+``demo`` (``run_demo``), ``why`` (``run_why``, the pull-against-noise ablation), ``sweep``
+(``run_sweep``, over the KL weight), ``heldout`` (``evaluate_run``, likelihoods) and ``explore``
+(the explorer page of any trained runs); ``setup`` is what the demo, the ablation and the sweep do
+first. The commands in ``jaxvae.commands`` are thin wrappers around them.
 """

@@ -25,6 +25,7 @@ from jaxvae.runs.driver import summarize
 from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
+from jaxvae.spec import ModelSpec
 from jaxvae.study.experiment import (
     Stream,
     StudyConfig,
@@ -111,7 +112,7 @@ def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) ->
         with phases(f"training: {plots.NAMES[kind]}"):
             ensembles[kind] = train_seeds(
                 data,
-                kind=kind,
+                ModelSpec(kind),
                 seeds=seeds,
                 out=out / f"runs_{kind}",
                 epochs=config.epochs,

@@ -26,17 +26,19 @@ def _write(target: Path, run_dirs: list[str], data_dir: str | None) -> Path:
     dataset = None
     for run_dir in run_dirs:
         model, config = load_model(run_dir)
-        if config.latent_dim != 2:
-            raise ConfigError(f"{run_dir}: the explorer needs a 2-D latent, this run has {config.latent_dim}")
+        if config.model.latent_dim != 2:
+            latent = config.model.latent_dim
+            raise ConfigError(f"{run_dir}: the explorer needs a 2-D latent, this run has {latent}")
         if dataset not in (None, config.dataset):
             raise ConfigError(f"{run_dir}: trained on {config.dataset}, the others on {dataset}")
         dataset = config.dataset
         train = load_dataset(config.dataset, "train", data_dir or config.data_dir)
         test = load_dataset(config.dataset, "test", data_dir or config.data_dir)
         key = jax.random.key(0)
-        name = config.model if config.model not in models else Path(run_dir).name
+        kind = config.model.kind
+        name = kind if kind not in models else Path(run_dir).name
         models[name] = ExplorerModel(
-            config.model,
+            kind,
             model,
             encode_codes(model, jax.numpy.asarray(train.images), key=key)["mean"],
             encode_codes(model, jax.numpy.asarray(test.images), key=key)["mean"],

@@ -146,12 +146,12 @@ def evaluate_run(run_dir: str | Path, config: EvalConfig, *, progress: bool = Tr
         "run_dir": str(run_dir),
         "dataset": train_config.dataset,
         "likelihood": train_config.likelihood,
-        "latent_dim": train_config.latent_dim,
+        "latent_dim": train_config.model.latent_dim,
         "device": jax.devices()[0].device_kind,
         "eval": asdict(config),
         "iwae": iwae_table(model, images, config, progress),
     }
-    if train_config.latent_dim == 2:
+    if train_config.model.latent_dim == 2:
         subset = images[: config.quadrature_images or None]
         result["exact"] = exact_nll(model, subset, config, progress)
         same = iwae_table(model, subset, config, False)  # the bounds on the very images integrated

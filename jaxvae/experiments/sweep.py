@@ -32,6 +32,7 @@ from jaxvae.runs.driver import summarize, terms_dict
 from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
+from jaxvae.spec import ModelSpec
 from jaxvae.study.experiment import (
     Stream,
     StudyConfig,
@@ -65,7 +66,7 @@ class SweepConfig(StudyConfig):
     def ensemble(self, out: str, dataset: str = "mnist") -> EnsembleConfig:
         """Every (beta, seed) run, beta-major: beta ``b``'s runs are seeds SEED .. SEED + seeds - 1."""
         train = TrainConfig(
-            model="vae",
+            model=ModelSpec("vae"),
             dataset=dataset,
             epochs=self.epochs,
             batch_size=self.batch_size,

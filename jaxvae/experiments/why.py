@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxvae.data import class_names
 from jaxvae.experiments.setup import judge_metrics, set_up
-from jaxvae.models import MODEL_NAMES, Model, encode
+from jaxvae.models import Model, encode
 from jaxvae.report import plots
 from jaxvae.report.why_page import why_html
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
@@ -28,6 +28,7 @@ from jaxvae.runs.driver import summarize
 from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
+from jaxvae.spec import MODEL_NAMES, ModelSpec
 from jaxvae.study.experiment import StudyConfig, measure_generation, measure_run, on_device, train_owned
 from jaxvae.study.judge import Judge, with_reconstructions
 from jaxvae.study.measures import decode_images
@@ -96,11 +97,10 @@ def _run_why(config: WhyConfig, out: Path, *, began: float, progress: bool) -> d
     races: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
         train = TrainConfig(
-            model=kind,
+            model=ModelSpec(kind, latent_dim=config.latent_dim),
             dataset=data.name,
             epochs=config.epochs,
             batch_size=config.batch_size,
-            latent_dim=config.latent_dim,
             seed=seeds[0],
             out=str(out / f"runs_{kind}"),
         )

@@ -13,13 +13,13 @@ from tqdm.auto import tqdm
 
 from jaxvae.data import Dataset, class_names, noun
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
-from jaxvae.models import MODEL_NAMES as NAMES
 from jaxvae.models import Model, decode, encode
 from jaxvae.report import plots
 from jaxvae.report.explorer import ExplorerModel, write_explorer
 from jaxvae.report.film import panels_of, write_film
 from jaxvae.runs.driver import RunResult
 from jaxvae.runs.film import Film
+from jaxvae.spec import MODEL_NAMES as NAMES
 from jaxvae.study.experiment import RunMeasures, Stream, StudyData, stream_key
 from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.measures import Measured

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from jaxvae.models import MODEL_NAMES, Model
+from jaxvae.models import Model
 from jaxvae.runs.files import write_text
 from jaxvae.runs.film import Film
+from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.holes import code_map
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import bounding_box

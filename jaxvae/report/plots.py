@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxvae.latent import tile
-from jaxvae.models import MODEL_NAMES
 from jaxvae.runs.files import write_bytes
+from jaxvae.spec import MODEL_NAMES
 
 NAMES = MODEL_NAMES
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from string import Template
 from typing import Any
 
-from jaxvae.models import MODEL_NAMES
 from jaxvae.report.demo_page import (
     cell,
     html_table,
@@ -18,6 +17,7 @@ from jaxvae.report.demo_page import (
     verdict_class,
 )
 from jaxvae.report.explorer import read_template
+from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR
 from jaxvae.study.why import KINDS, NOISE, PULL
 

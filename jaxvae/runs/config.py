@@ -13,7 +13,7 @@ import optax
 
 from jaxvae.data import DATASETS, LIKELIHOODS
 from jaxvae.errors import ConfigError
-from jaxvae.models import MODEL_KINDS
+from jaxvae.spec import ModelSpec, from_typed_dict, has_type
 
 LR_SCHEDULES = ("constant", "cosine", "exponential")
 
@@ -41,59 +41,20 @@ def replace_defaults(config: Any, settings: dict[str, Any]) -> Any:
     return dataclasses.replace(config, **keep)
 
 
-NOISE = 1.0  # the noisy autoencoder's code noise: the width of the VAE's prior
-DECODER_L2 = 1e-3  # the RAE's decoder weight decay: about 1.5 nats an image at initialisation
-
-# a field's type is its default's type; data_dir's default None stands for "a path or None"
-_KIND_NAMES = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    tuple: "list of integers",
-    type(None): "string or null",
-}
-
-
-def _has_kind(value: Any, kind: type) -> bool:
-    if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is tuple:
-        return isinstance(value, tuple) and all(_has_kind(v, int) for v in value)
-    if kind is type(None):
-        return value is None or isinstance(value, str)
-    return isinstance(value, kind)
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train one model. Every field is also a ``jaxvae train`` flag (``_`` becomes ``-``)."""
 
-    model: str = field(
-        default="vae",
-        metadata=_help(
-            "ae (plain autoencoder), vae, rae (the autoencoder with the KL's pull of the codes to the "
-            "origin, beta 1/2 ||z||^2, and decoder weight decay) or noisy_ae (the autoencoder with "
-            "fixed noise on its codes and no KL)"
-        ),
-    )
+    model: ModelSpec = field(default_factory=ModelSpec, metadata=_help("the model (jaxvae.spec)"))
     dataset: str = field(default="mnist", metadata=_help(f"dataset: {', '.join(DATASETS)}"))
     data_dir: str | None = field(
         default=None, metadata=_help("directory of IDX files (default: $JAXVAE_DATA_DIR, then tfds)")
     )
     epochs: int = field(default=10, metadata=_help("passes over the training set"))
     batch_size: int = field(default=128, metadata=_help("images per optimizer step"))
-    latent_dim: int = field(default=2, metadata=_help("size of the bottleneck z"))
-    hidden_dims: tuple[int, ...] = field(
-        default=(512, 256), metadata=_help("encoder hidden sizes; the decoder mirrors them")
-    )
     likelihood: str = field(
         default="continuous",
         metadata=_help(f"pixel likelihood mode: {', '.join(LIKELIHOODS)} (see jaxvae.data.prepare_pixels)"),
-    )
-    dtype: str = field(
-        default="float32", metadata=_help("compute type of the dense layers: float32 or bfloat16")
     )
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate (the initial one, with a schedule)"))
     lr_schedule: str = field(
@@ -106,10 +67,6 @@ class TrainConfig:
     lr_decay: float = field(default=0.999, metadata=_help("per-epoch factor of the exponential schedule"))
     beta: float = field(
         default=1.0, metadata=_help("weight of the KL term (vae), or of the pull 1/2 ||z||^2 (rae)")
-    )
-    noise: float = field(default=NOISE, metadata=_help("sigma of the noise on the codes (noisy_ae only)"))
-    decoder_l2: float = field(
-        default=DECODER_L2, metadata=_help("weight of the decoder's weight decay (rae only)")
     )
     seed: int = field(default=0, metadata=_help("seed for parameters, shuffling and sampling"))
     out: str = field(default="runs/vae", metadata=_help("run directory for config, metrics, checkpoints"))
@@ -127,20 +84,15 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Reject an invalid configuration with one line; returns ``self`` when valid."""
-        if self.model not in MODEL_KINDS:
-            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_KINDS)}")
+        self.model.validate()
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        positive = ("epochs", "batch_size", "latent_dim", "checkpoint_every", "keep_checkpoints")
+        positive = ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints")
         require_counts(self, positive, zero_means_all=("devices",))
-        if not self.hidden_dims or min(self.hidden_dims) < 1:
-            raise ConfigError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(
                 f"unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
             )
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ConfigError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"lr must be a positive number, got {self.lr}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -151,46 +103,31 @@ class TrainConfig:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise ConfigError(f"beta must be a non-negative number, got {self.beta}")
-        if not (math.isfinite(self.noise) and self.noise > 0):
-            raise ConfigError(f"noise must be a positive number, got {self.noise}")
-        if not (math.isfinite(self.decoder_l2) and self.decoder_l2 >= 0):
-            raise ConfigError(f"decoder_l2 must be a non-negative number, got {self.decoder_l2}")
-        if self.noise != NOISE and self.model != "noisy_ae":
-            raise ConfigError(f"--noise is the noisy autoencoder's (--model noisy_ae), not {self.model}'s")
-        if self.decoder_l2 != DECODER_L2 and self.model != "rae":
-            raise ConfigError(f"--decoder-l2 is the RAE's (--model rae), not {self.model}'s")
         return self
 
-    def model_settings(self) -> dict[str, Any]:
-        """What ``make_model`` takes besides the key: the architecture and the kind's fixed numbers."""
-        return {
-            "latent_dim": self.latent_dim,
-            "hidden_dims": self.hidden_dims,
-            "dtype": self.dtype,
-            "noise": self.noise,
-            "decoder_l2": self.decoder_l2,
-        }
-
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "model": self.model.to_dict()}
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting under its flag's name (the model's too), as config.json had them before
+        specs: what ``changed_settings`` compares and names."""
+        return {**self.to_dict(), **self.model.flat()}
+
+    def changed_settings(self, saved: TrainConfig) -> list[str]:
+        """The settings (by flag name) in which ``saved`` differs from this config; ``out`` is not
+        compared, since a run folder may have moved."""
+        mine, theirs = self.flat(), saved.flat()
+        return sorted(k for k, v in theirs.items() if k != "out" and v != mine[k])
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """The config saved as ``to_dict()`` (e.g. read back from JSON); wrong keys or types are a
+        """The config saved as ``to_dict()`` (e.g. read back from JSON), or as config.json was
+        written before specs (the model's settings flat beside the others); wrong keys or types are a
         ``ConfigError``. The values are not range-checked: ``validate()`` does that."""
-        if not isinstance(values, dict):
-            raise ConfigError(f"a configuration is a mapping of settings, got {type(values).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(map(str, set(values) - known))
-        if unknown:
-            raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
-        if "hidden_dims" in values and isinstance(values["hidden_dims"], list):
-            values = {**values, "hidden_dims": tuple(values["hidden_dims"])}
-        kinds = {f.name: type(f.default) for f in dataclasses.fields(cls)}
-        for name, value in values.items():
-            if not _has_kind(value, kinds[name]):
-                raise ConfigError(f"{name} must be of type {_KIND_NAMES[kinds[name]]}, got {value!r}")
-        return cls(**values)
+        if isinstance(values, dict) and ModelSpec.is_flat(values):
+            spec, rest = ModelSpec.from_flat(values)
+            return dataclasses.replace(from_typed_dict(cls, rest), model=spec)
+        return from_typed_dict(cls, values, nested={"model": ModelSpec.from_dict})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -210,7 +147,7 @@ class TrainConfig:
 
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the shapes of the parameters: a checkpoint fits only these."""
-        return {"model": self.model, "latent_dim": self.latent_dim, "hidden_dims": list(self.hidden_dims)}
+        return self.model.shapes()
 
 
 @dataclass(frozen=True)
@@ -264,9 +201,9 @@ class EnsembleConfig:
         if not isinstance(values, dict) or set(values) != {"train", "seeds", "betas"}:
             raise ConfigError("an ensemble's configuration has exactly the keys train, seeds and betas")
         seeds, betas = values["seeds"], values["betas"]
-        if not (isinstance(seeds, list) and all(_has_kind(s, int) for s in seeds)):
+        if not (isinstance(seeds, list) and has_type(seeds, tuple[int, ...])):
             raise ConfigError(f"seeds must be a list of integers, got {seeds!r}")
-        if not (isinstance(betas, list) and all(_has_kind(b, float) for b in betas)):
+        if not (isinstance(betas, list) and has_type(betas, tuple[float, ...])):
             raise ConfigError(f"betas must be a list of numbers, got {betas!r}")
         return cls(TrainConfig.from_dict(values["train"]), tuple(seeds), tuple(float(b) for b in betas))
 

@@ -79,7 +79,7 @@ def initial_states(
     ``optimizer`` (default: ``config.train.optimizer()``) fixes only the optimizer state's structure."""
     train = config.train
     keys = jax.vmap(jax.random.key)(jnp.asarray(config.seeds))
-    return create_train_states(train.model, keys, optimizer or train.optimizer(), **train.model_settings())
+    return create_train_states(train.model, keys, optimizer or train.optimizer())
 
 
 @jax.jit
@@ -170,9 +170,7 @@ def _train_ensemble(
 
     def changed_settings(_: dict[str, Any]) -> list[str]:
         assert saved is not None  # same_runs() ran first
-        if saved.train.to_dict() | {"out": train.out} == train.to_dict():
-            return []
-        return sorted(k for k, v in saved.train.to_dict().items() if v != train.to_dict()[k])
+        return train.changed_settings(saved.train)
 
     states, resumed = restore_or_start(
         run_dir,
@@ -233,7 +231,7 @@ def _train_ensemble(
         write_rows=write_rows,
         save=lambda s: save_checkpoint(run_dir, to_host(s), config, keep=train.keep_checkpoints),
         checkpoint_every=train.checkpoint_every,
-        desc=f"train {config.runs} {train.model} runs as one program{_on(mesh)}",
+        desc=f"train {config.runs} {train.model.kind} runs as one program{_on(mesh)}",
         progress=progress,
         postfix=lambda rows: {"test": " ".join(f"{run[-1]['test_total']:.1f}" for run in rows)},
         after_epoch=None if recorder is None else lambda s, epoch: recorder(gather(s), epoch),

@@ -39,12 +39,7 @@ from jaxvae.train import TrainState, init_train_state, train_epoch
 def initial_state(config: TrainConfig, optimizer: optax.GradientTransformation | None = None) -> TrainState:
     """The state a run with ``config`` starts from: a function of the seed alone. ``optimizer``
     (default: ``config.optimizer()``) fixes only the structure of the optimizer state."""
-    return init_train_state(
-        config.model,
-        optimizer or config.optimizer(),
-        key=jax.random.key(config.seed),
-        **config.model_settings(),
-    )
+    return init_train_state(config.model, optimizer or config.optimizer(), key=jax.random.key(config.seed))
 
 
 def train(
@@ -85,8 +80,7 @@ def _train(
     optimizer = config.optimizer(steps_per_epoch=len(train_data.images) // config.batch_size)
 
     def changed_settings(saved: dict[str, Any]) -> list[str]:
-        saved_config = TrainConfig.from_dict(saved).to_dict()
-        return sorted(k for k, v in saved_config.items() if v != config.to_dict()[k])
+        return config.changed_settings(TrainConfig.from_dict(saved))
 
     state, resumed = restore_or_start(
         run_dir,
@@ -137,7 +131,7 @@ def _train(
         write_rows=write_rows,
         save=lambda s: save_checkpoint(run_dir, s, config, keep=config.keep_checkpoints),
         checkpoint_every=config.checkpoint_every,
-        desc=f"train {config.model} (seed {config.seed})",
+        desc=f"train {config.model.kind} (seed {config.seed})",
         progress=progress,
         postfix=lambda rows: {
             "train": f"{rows[0][-1]['train_total']:.2f}",

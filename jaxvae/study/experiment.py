@@ -25,6 +25,7 @@ from jaxvae.runs.checkpoint import NoIntactCheckpointError
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.runs.ensemble_run import started_with, train_ensemble
 from jaxvae.runs.single import RunResult
+from jaxvae.spec import ModelSpec
 from jaxvae.study.judge import Judge, build_judge, reconstructions
 from jaxvae.study.judge_cache import judge_folder, load_judge, save_judge
 from jaxvae.study.measures import (
@@ -118,28 +119,26 @@ def load_study_data(dataset: str | None, data_dir: str | None) -> StudyData:
 
 def train_seeds(
     data: StudyData,
+    spec: ModelSpec,
     *,
-    kind: str,
     seeds: Sequence[int],
     out: Path,
     epochs: int,
     batch_size: int,
-    latent_dim: int = 2,
     progress: bool = True,
     film: bool = False,
 ) -> list[RunResult]:
-    """Train one model once per seed, all seeds as one ensemble (one compiled program) in ``out``;
+    """Train the model of ``spec`` once per seed, all seeds as one ensemble (one compiled program) in ``out``;
     returns the runs in the order of ``seeds``. An ensemble folder left by the same call (say, an
     experiment stopped part-way) is resumed from its newest intact checkpoint, which gives the same
     models as training again; one left by other settings, or with no intact checkpoint left, is
     started over. With ``film``, the first seed's codes of a fixed training subsample are recorded
     after every epoch (``out/film.npz``, ``jaxvae.runs.film``)."""
     train_config = TrainConfig(
-        model=kind,
+        model=spec,
         dataset=data.name,
         epochs=epochs,
         batch_size=batch_size,
-        latent_dim=latent_dim,
         seed=seeds[0],
         out=str(out),
     )
@@ -215,12 +214,11 @@ def _train_helpers(
         replicas = [r for k, d, r in JUDGE_DECODERS if (k, d) == (kind, latent)]
         runs = train_seeds(
             data,
-            kind=kind,
+            ModelSpec(kind, latent_dim=latent),
             seeds=[seed + JUDGE_SEED_OFFSET + 100 * r for r in replicas],
             out=folder / f"decoders_{kind}{latent}",
             epochs=config.judge_decoder_epochs,
             batch_size=config.batch_size,
-            latent_dim=latent,
             progress=progress,
         )
         models |= {(kind, latent, r): run.state.model for r, run in zip(replicas, runs, strict=True)}

@@ -75,10 +75,11 @@ def precision_recall(
     real_radii: jax.Array | None = None,
     chunk_size: int = 1024,
 ) -> tuple[jax.Array, jax.Array]:
-    """Improved (precision, recall) of ``generated`` [M, D] against ``real`` [N, D] feature vectors.
+    """Improved (precision, recall) of ``generated`` [M, D] against ``real`` [N, D] feature vectors
+    (Kynkäänniemi et al., 2019)::
 
-    precision = mean_i [ exists j: |g_i - r_j| <= NN_k(r_j) ]
-    recall    = mean_j [ exists i: |r_j - g_i| <= NN_k(g_i) ]
+        precision = mean_i [ exists j: |g_i - r_j| <= NN_k(r_j) ]
+        recall    = mean_j [ exists i: |r_j - g_i| <= NN_k(g_i) ]
 
     ``real_radii`` (``knn_radii(real, k=k)``) may be passed to reuse them across generators.
     """
@@ -99,10 +100,11 @@ def density_coverage(
     real_radii: jax.Array | None = None,
     chunk_size: int = 1024,
 ) -> tuple[jax.Array, jax.Array]:
-    """(density, coverage) of ``generated`` [M, D] against ``real`` [N, D] (Naeem et al., 2020).
+    """(density, coverage) of ``generated`` [M, D] against ``real`` [N, D] feature vectors
+    (Naeem et al., 2020)::
 
-    density  = 1 / (k M) sum_i sum_j [ |g_i - r_j| <= NN_k(r_j) ]
-    coverage = mean_j [ min_i |r_j - g_i| <= NN_k(r_j) ]
+        density  = 1 / (k M) sum_i sum_j [ |g_i - r_j| <= NN_k(r_j) ]
+        coverage = mean_j [ min_i |r_j - g_i| <= NN_k(r_j) ]
     """
     if real_radii is None:
         real_radii = knn_radii(real, k=k, chunk_size=chunk_size)
@@ -137,8 +139,8 @@ def _sqrt_psd(c: jax.Array) -> jax.Array:
 def frechet_distance(real: jax.Array, generated: jax.Array) -> jax.Array:
     """Fréchet distance between Gaussians fitted to ``real`` [N, D] and ``generated`` [M, D].
 
-    d^2 = |m1 - m2|^2 + Tr(C1) + Tr(C2) - 2 Tr((C1^(1/2) C2 C1^(1/2))^(1/2)); the last trace equals
-    Tr((C1 C2)^(1/2)) and is computed from a symmetric matrix, so it stays real.
+    ``d^2 = |m1 - m2|^2 + Tr(C1) + Tr(C2) - 2 Tr((C1^(1/2) C2 C1^(1/2))^(1/2))``; the last trace
+    equals ``Tr((C1 C2)^(1/2))`` and is computed from a symmetric matrix, so it stays real.
     """
     m1, c1 = gaussian_fit(real)
     m2, c2 = gaussian_fit(generated)

@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxvae.batching import chunk_bounds, map_chunks
-from jaxvae.models import MODEL_KINDS, NUM_PIXELS, Model, decode, encode, make_model
+from jaxvae.models import NUM_PIXELS, Model, decode, encode, make_model
+from jaxvae.spec import MODEL_KINDS, ModelSpec
 from jaxvae.study.classifier import (
     Classifier,
     blank_images,
@@ -109,7 +110,7 @@ def untrained_decodes(key: jax.Array, count: int, *, decoders: int = 16, latent_
     out = []
     for i in range(decoders):
         model_key, z_key, scale_key = jax.random.split(jax.random.fold_in(key, i), 3)
-        model = make_model(MODEL_KINDS[i % 2], key=model_key, latent_dim=latent_dim)
+        model = make_model(ModelSpec(MODEL_KINDS[i % 2], latent_dim=latent_dim), key=model_key)
         scale = jax.random.uniform(scale_key, (per, 1), minval=0.5, maxval=5.0)
         out.append(
             to_uint8(jax.nn.sigmoid(decode(model, scale * jax.random.normal(z_key, (per, latent_dim)))))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -18,14 +18,15 @@ class Phases:
     """Wall seconds per named phase, in the order the phases were first entered."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = field(default=time.perf_counter, repr=False)  # seconds, any origin
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        began = time.perf_counter()
+        began = self.clock()
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
+            self.seconds[name] = self.seconds.get(name, 0.0) + self.clock() - began
 
 
 def phase_rows(seconds: dict[str, float], total: float) -> list[tuple[str, str, str]]:

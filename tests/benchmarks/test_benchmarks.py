@@ -128,6 +128,7 @@ def test_a_data_dir_without_mnist_is_an_error_not_random_digits(tmp_path, capsys
     assert "mnist/train is not available" in captured.err and "decode_grid" not in captured.out
 
 
+@pytest.mark.slow
 def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch, tmp_path):
     images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
     # the epochs' clock: the ensemble's first epoch, then (run alone, ensemble) pairs
@@ -161,7 +162,7 @@ def test_ensemble_suite_rows_report_the_ratio_to_runs_alone(monkeypatch, tmp_pat
 def test_checkpoint_suite_times_save_restore_and_digests_of_the_whole_state():
     images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8))
     row = checkpoint.bench_checkpoint(images, 1)
-    state = jaxvae.initial_state(jaxvae.TrainConfig(model="vae"))
+    state = jaxvae.initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("vae")))
     leaves = jax.tree.leaves(state._replace(key=jax.random.key_data(state.key)))
     assert row["checkpoint_bytes"] == sum(np.asarray(x).nbytes for x in leaves)  # Adam's moments included
     for name in ("save_median_ms", "restore_median_ms", "digests_median_ms", "epoch_median_ms"):
@@ -176,6 +177,7 @@ def test_groups_flag_takes_default_or_a_positive_count(capsys):
     assert "argument --groups: must be a positive integer, got 0" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_runs_axis_suite_spreads_runs_over_devices_and_each_equals_its_run_alone():
     images = np.random.default_rng(0).integers(0, 256, (512, 28, 28), np.uint8)
     row = runs_axis.bench_runs_axis(images, 4, 4, 128, 1)

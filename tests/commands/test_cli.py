@@ -1,12 +1,14 @@
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 
 import jax
 import numpy as np
 import pytest
+from helpers import assert_trees_equal
 
 import jaxvae
 from jaxvae.commands.cli import main
@@ -46,6 +48,7 @@ def test_train_writes_run_dir_and_model_loads_back(tmp_path, capsys):
     np.testing.assert_allclose(reloaded.total, metrics[-1]["test_total"], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_rerun_resumes_from_checkpoint(tmp_path):
     args = [
         "train",
@@ -64,8 +67,7 @@ def test_rerun_resumes_from_checkpoint(tmp_path):
     resumed = jaxvae.load_model(tmp_path)[0]
     assert main([*args, "--epochs", "2", "--out", str(tmp_path / "straight"), "--restart"]) == 0
     straight = jaxvae.load_model(tmp_path / "straight")[0]
-    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_trees_equal(resumed, straight)
     assert len(json.loads((tmp_path / "metrics.json").read_text())) == 2
 
 
@@ -177,24 +179,43 @@ def test_console_script_help_runs():
     assert "--latent-dim" in result.stdout and "--beta" in result.stdout
 
 
+# runs the command and prints how many compiled programs it read from the persistent cache
+COUNT_CACHE_HITS = """
+import sys, jax.monitoring
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **kw: hits.append(1) if event == "/jax/compilation_cache/cache_hits" else None
+)
+from jaxvae.commands.cli import main
+code = main(sys.argv[1:])
+print("cache hits:", len(hits))
+sys.exit(code)
+"""
+
+
+@pytest.mark.slow
 def test_compiled_programs_are_cached_on_disk_and_reused(tmp_path):
-    def run(out: str, *flags: str) -> list[dict]:
+    def run(out: str, *flags: str) -> tuple[list[dict], int]:
         unset = ("JAXVAE_NO_COMPILE_CACHE", "JAX_COMPILATION_CACHE_DIR")
         env = {k: v for k, v in os.environ.items() if k not in unset}
         env["JAXVAE_CACHE_DIR"] = str(tmp_path / "cache")
         # JAX keeps only programs that took at least a second to compile, and on a fast CPU none of
         # this run's do: keep them all, so the test sees the cache on any machine
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-        command = [sys.executable, "-m", "jaxvae.commands.cli", *flags, "train", "--dataset", "mnist_5k"]
+        command = [sys.executable, "-c", COUNT_CACHE_HITS, *flags, "train", "--dataset", "mnist_5k"]
         command += ["--epochs", "1", "--no-progress", "--out", str(tmp_path / out)]
-        subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        hits = int(re.search(r"cache hits: (\d+)", result.stdout).group(1))
         epochs = json.loads((tmp_path / out / "metrics.json").read_text())
-        return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in epochs]
+        return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in epochs], hits
 
     xla = tmp_path / "cache" / "xla"
-    uncached = run("a", "--no-compile-cache")
-    assert not xla.exists()
-    first = run("b")
-    assert len(list(xla.iterdir())) > 0  # executables written
-    second = run("c")  # and read back: the same program gives the same numbers
-    assert first == second == uncached
+    uncached, uncached_hits = run("a", "--no-compile-cache")
+    assert not xla.exists() and uncached_hits == 0
+    first, first_hits = run("b")
+    written = len(list(xla.iterdir()))
+    assert written > 0 and first_hits == 0  # executables written, none there to read
+    second, second_hits = run("c")
+    assert second_hits > 0  # read back from the cache, not compiled again
+    assert len(list(xla.iterdir())) == written
+    assert first == second == uncached  # and the same programs give the same numbers

@@ -2,10 +2,14 @@
 
 import json
 
+import pytest
+from helpers import write_split
+
 import jaxvae
 from jaxvae.commands.cli import main
 
 
+@pytest.mark.slow
 def test_eval_command_on_a_dynamically_binarized_run(tmp_path, capsys):
     run = tmp_path / "run"
     train_args = [
@@ -41,8 +45,8 @@ def test_eval_command_on_a_dynamically_binarized_run(tmp_path, capsys):
     assert "dynamic pixels" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_eval_reads_the_test_split_from_data_dir(tmp_path, capsys):
-    from test_data import write_split
 
     for split in ("train", "test"):
         bundled = jaxvae.load_bundled(split)

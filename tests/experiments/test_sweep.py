@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+from helpers import seed_judge
 
 from jaxvae.commands.cli import main
 from jaxvae.experiments.sweep import smallest_beta
@@ -14,9 +15,12 @@ ARGS = ["sweep", "--quick", "--dataset", "mnist_5k", "--beta", "0", "1", "--seed
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sweep")
-    assert main([*ARGS, "--out", str(out)]) == 0
+def sweep_dir(tmp_path_factory, quick_judge):
+    out, cache = tmp_path_factory.mktemp("sweep"), tmp_path_factory.mktemp("sweep_cache")
+    seed_judge(quick_judge, cache)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("JAXVAE_CACHE_DIR", str(cache))
+        assert main([*ARGS, "--out", str(out)]) == 0
     return out
 
 
@@ -69,6 +73,7 @@ def test_sweep_films_each_betas_first_run(sweep_dir):
         assert gif.n_frames == 2
 
 
+@pytest.mark.slow
 def test_rerunning_a_sweep_resumes_instead_of_training_again(sweep_dir, tmp_path):
     out = tmp_path / "sweep"
     shutil.copytree(sweep_dir, out)

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from helpers import seed_judge
 
 from jaxvae.study.why import KINDS, agreement, like_the_vae
 
@@ -36,8 +37,10 @@ def _numbers(metrics):
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("why_cache")
+def cache(tmp_path_factory, quick_judge):
+    cache = tmp_path_factory.mktemp("why_cache")
+    seed_judge(quick_judge, cache)
+    return cache
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +90,7 @@ def test_verdicts_hold_only_when_every_run_agrees():
     assert not like_the_vae({"accepted": 0.9, "coverage": 0.5, "missing_classes": [3]}, vae)
 
 
+@pytest.mark.slow
 def test_why_killed_mid_training_then_rerun_ends_as_one_never_stopped(why_report, cache, tmp_path):
     straight, _ = why_report
     killed = tmp_path / "killed"

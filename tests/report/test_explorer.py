@@ -22,7 +22,9 @@ def runs(tmp_path_factory):
     data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
     out = {}
     for kind in ("ae", "vae"):
-        config = jaxvae.TrainConfig(model=kind, dataset="mnist_5k", epochs=2, out=str(root / kind))
+        config = jaxvae.TrainConfig(
+            model=jaxvae.ModelSpec(kind), dataset="mnist_5k", epochs=2, out=str(root / kind)
+        )
         out[kind] = train(config, data=data, progress=False).state.model
     return root, out
 
@@ -48,7 +50,7 @@ def test_explorer_data_holds_each_decoder(page_dir, runs):
 
 def test_explore_rejects_a_latent_that_is_not_2d(tmp_path, capsys):
     config = jaxvae.TrainConfig(
-        model="ae", dataset="mnist_5k", epochs=1, latent_dim=3, out=str(tmp_path / "r")
+        model=jaxvae.ModelSpec("ae", latent_dim=3), dataset="mnist_5k", epochs=1, out=str(tmp_path / "r")
     )
     train(config, progress=False)
     assert main(["explore", str(tmp_path / "r"), "--out", str(tmp_path / "page")]) == 2
@@ -158,6 +160,7 @@ def test_click_pins_and_arrow_keys_and_touch_move_the_point(browser, page_dir, r
     assert seen["errors"] == []
 
 
+@pytest.mark.slow
 def test_the_page_runs_the_exported_judge_like_jaxvae(browser, runs, tmp_path):
     from jaxvae.report.explorer import ExplorerModel, write_explorer
     from jaxvae.study.classifier import digit_probability, train_classifier

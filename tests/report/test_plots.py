@@ -12,4 +12,7 @@ def test_prior_classes_draws_runs_that_agree_exactly(tmp_path):
     share = counts["sampler"] / 10
     assert np.any(share.mean(0) > share.max(0))  # the case that made matplotlib refuse the error bars
     path = plots.prior_classes(tmp_path / "classes.png", counts, [str(i) for i in range(10)])
-    assert Image.open(path).size[0] > 0
+    pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    drawn = np.abs(pixels - 255).sum(-1) > 60  # clearly not the white background
+    assert drawn.mean() > 0.02  # bars, error bars, axes and labels are drawn
+    assert len(np.unique(pixels[drawn].reshape(-1, 3) // 32, axis=0)) >= 3  # in more than one colour

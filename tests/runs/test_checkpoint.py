@@ -1,6 +1,6 @@
 import jax
-import numpy as np
 import pytest
+from helpers import assert_trees_equal
 
 import jaxvae
 from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
@@ -8,27 +8,30 @@ from jaxvae.runs.single import initial_state
 
 
 def test_roundtrip_is_exact(tmp_path):
-    config = jaxvae.TrainConfig(model="ae", seed=3)
+    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae"), seed=3)
     state = initial_state(config)
     save_checkpoint(tmp_path, state, config)
-    restored, saved_config = restore_checkpoint(tmp_path, initial_state(jaxvae.TrainConfig(model="ae")))
+    restored, saved_config = restore_checkpoint(
+        tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae")))
+    )
     assert saved_config["seed"] == 3
     assert jax.random.key_data(restored.key).tolist() == jax.random.key_data(state.key).tolist()
-    for a, b in zip(jax.tree.leaves(restored.model), jax.tree.leaves(state.model), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_trees_equal(restored.model, state.model)
 
 
 def test_other_architecture_is_a_clear_error(tmp_path):
-    config = jaxvae.TrainConfig(model="vae")
+    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("vae"))
     save_checkpoint(tmp_path, initial_state(config), config)
     with pytest.raises(jaxvae.CheckpointError, match="different model"):
-        restore_checkpoint(tmp_path, initial_state(jaxvae.TrainConfig(model="vae", latent_dim=3)))
+        restore_checkpoint(
+            tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("vae", latent_dim=3)))
+        )
     with pytest.raises(jaxvae.CheckpointError, match="different model"):
-        restore_checkpoint(tmp_path, initial_state(jaxvae.TrainConfig(model="ae")))
+        restore_checkpoint(tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae"))))
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
-    config = jaxvae.TrainConfig(model="ae")
+    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae"))
     save_checkpoint(tmp_path, initial_state(config), config)
     for path in (tmp_path / "checkpoints" / "0" / "arrays").rglob("*"):
         if path.is_file() and path.stat().st_size > 1000:

@@ -1,57 +1,15 @@
 """Multi-process training on JAX's distributed runtime: two processes on localhost, CPU devices."""
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from helpers import TRAIN_FLAGS, launch
 
 import jaxvae
 from jaxvae.commands.cli import main
 from jaxvae.runs.distributed import DistributedConfig, resolve
 from jaxvae.runs.single import initial_state, load_model, train
 
-TRAIN_FLAGS = ["--dataset", "mnist_5k", "--epochs", "2", "--batch-size", "100", "--seed", "3"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-def launch(run_dir: Path, num_processes: int, devices_per_process: int, *extra: str) -> list[str]:
-    """Start ``jaxvae train [EXTRA]`` once per process and wait for all of them; returns their outputs."""
-    address = f"localhost:{free_port()}"
-    env = {**os.environ, "JAX_NUM_CPU_DEVICES": str(devices_per_process), "JAX_PLATFORMS": "cpu"}
-    command = [sys.executable, "-m", "jaxvae.commands.cli", "train", *TRAIN_FLAGS, "--out", str(run_dir)]
-    command += ["--no-progress", "--coordinator-address", address, "--num-processes", str(num_processes)]
-    command += extra
-    procs = [
-        subprocess.Popen(
-            [*command, "--process-id", str(i)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(num_processes)
-    ]
-    outputs = []
-    for proc in procs:
-        try:
-            out, _ = proc.communicate(timeout=300)
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            pytest.fail("a training process did not finish within 300 s")
-        outputs.append(out)
-        assert proc.returncode == 0, out
-    return outputs
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("devices_per_process", [1, 2])
 def test_two_processes_train_like_one_process_with_the_same_devices(tmp_path, devices_per_process, distance):
     devices = 2 * devices_per_process  # this process has 4 fake CPU devices (conftest)

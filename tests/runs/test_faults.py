@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from helpers import assert_trees_equal, kill_then_finish
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from killing import kill_then_finish
 
 import jaxvae
 from jaxvae.commands.cli import main
@@ -22,14 +21,14 @@ from jaxvae.data import parse_idx
 TRAIN = ["train", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "100", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume_equals_uninterrupted_run(tmp_path):
     killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
     args = [*TRAIN, "--epochs", "40", "--keep-checkpoints", "3"]
     interrupted_at = kill_then_finish(args, killed_dir, straight_dir, after_checkpoint=3)
     assert interrupted_at < 40
     resumed, straight = jaxvae.load_model(killed_dir)[0], jaxvae.load_model(straight_dir)[0]
-    for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight), strict=True):
-        np.testing.assert_array_equal(a, b)  # bitwise, not approximately
+    assert_trees_equal(resumed, straight)  # bitwise, not approximately
     epochs = [m["epoch"] for m in json.loads((killed_dir / "metrics.json").read_text())]
     assert epochs == list(range(1, 41))
     kept = sorted(int(p.name) for p in (killed_dir / "checkpoints").iterdir() if p.name.isdigit())
@@ -49,8 +48,9 @@ def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_last_checkpoint(tmp
         assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(model))
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_one_line_in_a_fresh_process(tmp_path):
-    config = jaxvae.TrainConfig(model="vae", dataset="mnist_5k")
+    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("vae"), dataset="mnist_5k")
     jaxvae.runs.checkpoint.save_checkpoint(tmp_path, jaxvae.runs.single.initial_state(config), config)
     (tmp_path / "config.json").write_text(config.to_json())
     for path in (tmp_path / "checkpoints" / "0" / "arrays").rglob("*"):
@@ -81,41 +81,50 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flags, message):
     assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
 
 
-FUZZ_CASES: list[int] = []
+def test_idx_parser_fuzz():
+    """Any bytes give a uint8 array of the header's rank or a DataError; the cases are counted here,
+    so the count holds whichever tests run beside it."""
+    cases = []
+
+    @settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+    @example(header=(0, 0x08, 3), dims=[0, 2**32 - 1, 2**32 - 1], body=b"", noise=b"")  # found by CI
+    @given(
+        header=st.tuples(
+            st.integers(0, 3), st.sampled_from([0x08, 0x09, 0x0D, 0x00, 0xFF]), st.integers(0, 5)
+        ),
+        dims=st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 40), max_size=5),
+        body=st.binary(max_size=2000),
+        noise=st.binary(max_size=64),
+    )
+    def fuzz(header, dims, body, noise):
+        cases.append(1)
+        zero, code, ndim = header
+        raw = bytes([0, zero, code, ndim]) + b"".join(d.to_bytes(4, "big") for d in dims[:ndim]) + body
+        for payload in (raw, noise, raw[: len(raw) // 2]):
+            try:
+                array = parse_idx(payload)
+            except jaxvae.DataError:
+                continue
+            assert array.dtype == np.uint8 and array.ndim == payload[3]
+
+    fuzz()
+    print(f"\nIDX parser fuzzing ran {len(cases)} hypothesis cases")
+    assert len(cases) >= 400
 
 
-@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-@example(header=(0, 0x08, 3), dims=[0, 2**32 - 1, 2**32 - 1], body=b"", noise=b"")  # found by CI
-@given(
-    header=st.tuples(st.integers(0, 3), st.sampled_from([0x08, 0x09, 0x0D, 0x00, 0xFF]), st.integers(0, 5)),
-    dims=st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 40), max_size=5),
-    body=st.binary(max_size=2000),
-    noise=st.binary(max_size=64),
-)
-def test_idx_parser_fuzz(header, dims, body, noise):
-    FUZZ_CASES.append(1)
-    zero, code, ndim = header
-    raw = bytes([0, zero, code, ndim]) + b"".join(d.to_bytes(4, "big") for d in dims[:ndim]) + body
-    for payload in (raw, noise, raw[: len(raw) // 2]):
-        try:
-            array = parse_idx(payload)
-        except jaxvae.DataError:
-            continue
-        assert array.dtype == np.uint8 and array.ndim == payload[3]
+def test_gzip_idx_file_fuzz(tmp_path):
+    """Any file content, gzipped or not, reads or is a DataError."""
+    cases = []
+    path = tmp_path / "x-idx3-ubyte.gz"
 
+    @settings(max_examples=100, deadline=2000)
+    @given(st.binary(max_size=500))
+    def fuzz(payload):
+        cases.append(1)
+        for content in (payload, gzip.compress(payload)):
+            path.write_bytes(content)
+            with contextlib.suppress(jaxvae.DataError):
+                jaxvae.read_idx(path)
 
-@settings(max_examples=100, deadline=2000)
-@given(st.binary(max_size=500))
-def test_gzip_idx_file_fuzz(tmp_path_factory, payload):
-    FUZZ_CASES.append(1)
-    path = Path(tmp_path_factory.mktemp("fuzz")) / "x-idx3-ubyte.gz"
-    for content in (payload, gzip.compress(payload)):
-        path.write_bytes(content)
-        with contextlib.suppress(jaxvae.DataError):
-            jaxvae.read_idx(path)
-
-
-def test_fuzz_case_count_recorded():
-    """Runs after the fuzz tests (file order): prints how many cases ran."""
-    print(f"\nIDX fuzzing ran {len(FUZZ_CASES)} hypothesis cases")
-    assert len(FUZZ_CASES) >= 500
+    fuzz()
+    assert len(cases) >= 100

@@ -21,7 +21,7 @@ def subset():
 
 def config(tmp_path, epochs):
     train = jaxvae.TrainConfig(
-        model="vae", dataset="mnist_5k", epochs=epochs, batch_size=100, out=str(tmp_path)
+        model=jaxvae.ModelSpec("vae"), dataset="mnist_5k", epochs=epochs, batch_size=100, out=str(tmp_path)
     )
     return EnsembleConfig(train, (0, 1, 2), (1.0, 1.0, 1.0))
 
@@ -39,6 +39,7 @@ def test_film_has_a_frame_per_epoch_and_ends_at_the_final_codes(tmp_path, subset
     assert not np.array_equal(film.codes[0], film.codes[-1])  # the codes moved while training
 
 
+@pytest.mark.slow
 def test_resumed_film_equals_the_uninterrupted_one(tmp_path, subset):
     train_ensemble(config(tmp_path / "whole", 4), data=subset, progress=False, film=(1,))
     train_ensemble(config(tmp_path / "parts", 2), data=subset, progress=False, film=(1,))

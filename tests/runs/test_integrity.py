@@ -5,7 +5,6 @@ import errno
 import json
 import logging
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
+from helpers import assert_trees_equal, checkpoint_data_files, flip_bytes
 
 import jaxvae
 from jaxvae.commands.cli import main
@@ -28,24 +28,13 @@ TRAIN = ["train", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "10
 
 
 def _config(out, epochs=3, **settings):
-    settings = {"model": "vae", "dataset": "mnist_5k", "batch_size": 100, "keep_checkpoints": 5} | settings
+    settings = {
+        "model": jaxvae.ModelSpec("vae"),
+        "dataset": "mnist_5k",
+        "batch_size": 100,
+        "keep_checkpoints": 5,
+    } | settings
     return jaxvae.TrainConfig(epochs=epochs, out=str(out), **settings)
-
-
-def _data_files(run_dir, epoch):
-    """The array data files of one checkpoint (orbax's OCDBT data), largest first."""
-    folder = Path(run_dir) / "checkpoints" / str(epoch) / "arrays"
-    files = [p for p in folder.rglob("*") if p.is_file() and p.parent.name == "d"]
-    return sorted(files, key=lambda p: -p.stat().st_size)
-
-
-def _flip_bytes(path, count=8, seed=0):
-    """XOR a few bytes in the middle of ``path``, as bit rot or a bad copy would."""
-    data, rng = bytearray(path.read_bytes()), random.Random(seed)
-    for _ in range(count):
-        i = rng.randrange(len(data) // 4, 3 * len(data) // 4)
-        data[i] ^= 0xFF
-    path.write_bytes(bytes(data))
 
 
 def _rewrite_leaf(run_dir, epoch, which, change):
@@ -79,8 +68,7 @@ def _same_state(a, b):
             jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x
         )
 
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_array_equal(host(x), host(y))
+    assert_trees_equal(a, b)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +89,7 @@ def run_copy(finished_run, tmp_path):
 def test_flipped_bytes_in_the_array_files_are_caught_and_the_checkpoint_before_is_used(run_copy, caplog):
     template = initial_state(jaxvae.TrainConfig.from_dict(json.loads((run_copy / "config.json").read_text())))
     epoch_2, _ = restore_checkpoint(run_copy, template, epoch=2)
-    _flip_bytes(_data_files(run_copy, 3)[0])
+    flip_bytes(checkpoint_data_files(run_copy, 3)[0])
     with pytest.raises(CorruptCheckpointError, match="checkpoints/3"):
         restore_checkpoint(run_copy, template, epoch=3)  # asked for by number: an error, nothing moved
     with caplog.at_level(logging.WARNING, logger="jaxvae"):
@@ -122,6 +110,7 @@ def test_one_changed_array_is_caught_in_the_parameters_and_in_the_optimizer_stat
     assert checkpoint.checkpoint_epochs(run_copy) == [1, 2]
 
 
+@pytest.mark.slow
 def test_resuming_past_a_corrupt_checkpoint_ends_bitwise_equal_to_a_run_never_corrupted(run_copy, tmp_path):
     straight = tmp_path / "straight"
     shutil.copytree(run_copy, straight)
@@ -134,8 +123,9 @@ def test_resuming_past_a_corrupt_checkpoint_ends_bitwise_equal_to_a_run_never_co
     assert untimed[0] == untimed[1]
 
 
+@pytest.mark.slow
 def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(run_copy, capsys):
-    data = _data_files(run_copy, 3)[0]
+    data = checkpoint_data_files(run_copy, 3)[0]
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     args = ["eval", str(run_copy), "--num-images", "20", "--quadrature-images", "0", "--no-progress"]
     assert main(args) == 0
@@ -151,7 +141,7 @@ def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(run_copy, ca
 @pytest.mark.parametrize("command", ["eval", "train"])
 def test_no_intact_checkpoint_is_one_error_naming_the_run_folder(run_copy, capsys, command):
     for epoch in (1, 2, 3):
-        _flip_bytes(_data_files(run_copy, epoch)[0])
+        flip_bytes(checkpoint_data_files(run_copy, epoch)[0])
     args = {
         "eval": ["eval", str(run_copy), "--num-images", "20", "--no-progress"],
         "train": [*TRAIN, "--epochs", "4", "--keep-checkpoints", "5", "--out", str(run_copy)],  # resume
@@ -182,6 +172,7 @@ def _enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_saving_a_checkpoint_is_one_line_saying_what_is_intact(
     tmp_path, capsys, monkeypatch
 ):
@@ -259,6 +250,7 @@ def _tiny_tmpfs(path):
     return None if result.returncode == 0 else f"mount -t tmpfs failed: {result.stderr.decode().strip()}"
 
 
+@pytest.mark.slow
 def test_a_real_full_disk_is_one_line_and_leaves_no_partial_files(tmp_path):
     disk = tmp_path / "disk"
     reason = _tiny_tmpfs(disk)
@@ -289,6 +281,7 @@ def test_a_real_full_disk_is_one_line_and_leaves_no_partial_files(tmp_path):
         subprocess.run(["umount", str(disk)], check=False)
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_and_the_first_ends_as_a_run_alone(tmp_path):
     first_dir, alone_dir = tmp_path / "shared", tmp_path / "alone"
     args = [*TRAIN, "--epochs", "30"]
@@ -365,6 +358,7 @@ def test_an_idx_file_with_a_wrong_magic_number_says_so(tmp_path):
         jaxvae.load_dataset("mnist", "test", tmp_path)
 
 
+@pytest.mark.slow
 def test_a_corrupt_classifier_cache_is_set_aside_and_trained_again(tmp_path, caplog):
     from jaxvae.study.classifier import train_classifier
 
@@ -377,7 +371,7 @@ def test_a_corrupt_classifier_cache_is_set_aside_and_trained_again(tmp_path, cap
 
     first = fit()
     (cached,) = tmp_path.glob("classifier-*.npz")
-    _flip_bytes(cached, count=64)
+    flip_bytes(cached, count=64)
     with caplog.at_level(logging.WARNING, logger="jaxvae"):
         again = fit()
     assert "is corrupt" in caplog.text and "making it anew" in caplog.text
@@ -387,6 +381,7 @@ def test_a_corrupt_classifier_cache_is_set_aside_and_trained_again(tmp_path, cap
     _same_state(fit(), first)
 
 
+@pytest.mark.slow
 def test_no_intact_checkpoint_in_a_demo_helper_run_trains_it_again(tmp_path, caplog):
     from jaxvae.study.experiment import load_study_data, train_seeds
 
@@ -397,7 +392,7 @@ def test_no_intact_checkpoint_in_a_demo_helper_run_trains_it_again(tmp_path, cap
         return train_seeds(data, kind="ae", seeds=[10, 11], out=out, epochs=1, batch_size=100, progress=False)
 
     first = [r.state for r in run()]
-    _flip_bytes(_data_files(out, 1)[0])
+    flip_bytes(checkpoint_data_files(out, 1)[0])
     with caplog.at_level(logging.WARNING, logger="jaxvae"):
         again = [r.state for r in run()]
     assert "none of its checkpoints is intact; training it again from the start" in caplog.text

@@ -5,10 +5,8 @@ import dataclasses
 import json
 
 import jax
-import numpy as np
 import pytest
-from killing import kill_then_finish
-from test_distributed import TRAIN_FLAGS, launch
+from helpers import TRAIN_FLAGS, assert_trees_equal, kill_then_finish, launch
 
 import jaxvae
 from jaxvae.commands.cli import main
@@ -27,7 +25,9 @@ def subset():
 
 
 def config_of(out, runs, **changes):
-    train = jaxvae.TrainConfig(model="vae", dataset="mnist_5k", epochs=2, batch_size=100, out=str(out))
+    train = jaxvae.TrainConfig(
+        model=jaxvae.ModelSpec("vae"), dataset="mnist_5k", epochs=2, batch_size=100, out=str(out)
+    )
     return EnsembleConfig.of_seeds(dataclasses.replace(train, **changes), runs)
 
 
@@ -56,6 +56,7 @@ def test_a_runs_count_that_does_not_split_is_refused_in_one_line(runs, devices, 
         runs_mesh(runs, devices, per_run=per_run)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("devices", "per_run"), [(4, 1), (4, 2)])
 def test_every_run_spread_over_devices_equals_its_run_alone(subset, tmp_path, distance, devices, per_run):
     config = config_of(tmp_path / "ensemble", 4, devices=devices)
@@ -79,20 +80,21 @@ def test_train_devices_that_do_not_split_the_runs_is_one_line_error(tmp_path, ca
     assert "--devices-per-run is for --runs N" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ensemble_over_four_devices_then_resume_is_bitwise(tmp_path, monkeypatch):
     monkeypatch.setenv("JAX_NUM_CPU_DEVICES", "4")  # the subprocesses see 4 devices, as this one
     args = ["train", "--runs", "4", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "100"]
     args += ["--epochs", "8", "--keep-checkpoints", "3", "--no-progress"]
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     assert kill_then_finish(args, killed, straight, after_checkpoint=2) < 8
-    config = EnsembleConfig.of_seeds(jaxvae.TrainConfig(model="vae", epochs=8), 4)
+    config = EnsembleConfig.of_seeds(jaxvae.TrainConfig(model=jaxvae.ModelSpec("vae"), epochs=8), 4)
     for i in range(4):
         resumed = jaxvae.load_model(member_dir(killed, config, i))[0]
         uninterrupted = jaxvae.load_model(member_dir(straight, config, i))[0]
-        for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(uninterrupted), strict=True):
-            np.testing.assert_array_equal(a, b)
+        assert_trees_equal(resumed, uninterrupted)
 
 
+@pytest.mark.slow
 def test_two_processes_each_train_their_share_of_an_ensemble(tmp_path, subset, distance):
     outputs = launch(tmp_path / "two", 2, 2, "--runs", "4")
     assert outputs[0].count("test loss") == 4 and "test loss" not in outputs[1]  # process 0 reports

@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 from flax import nnx
+from helpers import assert_trees_equal
 
 import jaxvae
 from jaxvae.study.classifier import Classifier
@@ -17,8 +18,7 @@ def test_a_saved_judge_loads_back_equal_and_a_corrupt_one_is_set_aside(tmp_path,
     loaded, names = load_judge(tmp_path)
     assert names == ["ae (latent 2, #1)"]
     assert (loaded.threshold, loaded.calibration) == (judge.threshold, judge.calibration)
-    for a, b in zip(jax.tree.leaves(loaded.classifier), jax.tree.leaves(judge.classifier), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_trees_equal(loaded.classifier, judge.classifier)
     path = tmp_path / JUDGE_FILE
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -51,11 +51,13 @@ def test_the_classifier_reads_images_by_convolution_as_it_trains_by_patches():
         classifier.logits(x), classifier.logits(x, training=True), rtol=1e-4, atol=1e-4
     )
     feats, scores, classes = read_images(classifier, images)
-    np.testing.assert_allclose(feats, features(classifier, images), rtol=1e-6)
-    np.testing.assert_allclose(scores, digit_probability(classifier, images), rtol=1e-6)
+    # one function compiled into two programs sums in two orders: float32 rounding apart (4.8e-7 at
+    # most measured on features of about 0.1), where a different function would be wholly apart
+    np.testing.assert_allclose(feats, features(classifier, images), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scores, digit_probability(classifier, images), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(classes, np.argmax(class_probabilities(classifier, images), -1))
     judge = Judge(classifier, 0.5, {})
     read_feats, accepted, read_classes = judge.read(images, chunk=10)
-    np.testing.assert_allclose(read_feats, feats, rtol=1e-6)
+    np.testing.assert_allclose(read_feats, feats, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(accepted, judge.accepts(images))
     np.testing.assert_array_equal(read_classes, classes)
