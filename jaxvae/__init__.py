@@ -10,7 +10,7 @@ The public functions are ``jax.jit``-compiled and compose under a caller's ``jit
     logits = jaxvae.decode(model, z)                        # [B, 28, 28]
 """
 
-from jaxvae.data import Dataset, load_bundled, load_dataset, read_idx
+from jaxvae.data import Dataset, load_bundled, load_dataset
 from jaxvae.errors import (
     CheckpointError,
     ConfigError,
@@ -22,6 +22,7 @@ from jaxvae.errors import (
     WriteError,
 )
 from jaxvae.evaluation import evaluate
+from jaxvae.idx import read_idx
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.losses import (
     LossTerms,

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from jaxvae.report.demo_page import GENERATOR_COLUMNS, text_table, validation_rows
+from jaxvae.report.tables import GENERATOR_COLUMNS, text_table, validation_rows
 
 
 def markdown(header: list[str], rows: list[list[str]]) -> str:

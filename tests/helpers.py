@@ -183,12 +183,13 @@ def flip_bytes(path, count=8, seed=0):
 def build_quick_judge(cache: Path) -> None:
     """Build, into the cache folder ``cache``, the judge that ``--quick`` demos, ablations and sweeps
     on mnist_5k use (the experiments' own code and settings), keeping only what loading it needs."""
-    from jaxvae.study.experiment import StudyConfig, load_study_data, make_judge
+    from jaxvae.experiments.demo import QUICK
+    from jaxvae.study.study import StudyConfig, load_study_data, study_judge
 
+    epochs = {k: QUICK[k] for k in ("classifier_epochs", "judge_decoder_epochs")}
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("JAXVAE_CACHE_DIR", str(cache))
-        config = StudyConfig(dataset="mnist_5k", classifier_epochs=2, judge_decoder_epochs=1)
-        make_judge(config, load_study_data("mnist_5k", None), progress=False)
+        study_judge(StudyConfig(**epochs), load_study_data("mnist_5k", None), progress=False)
     for path in sorted(cache.rglob("*"), reverse=True):  # the helpers' runs and compiled programs go
         if path.is_file() and path.name != "judge.npz":
             path.unlink()

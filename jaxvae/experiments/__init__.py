@@ -3,6 +3,6 @@ measures (``jaxvae.study``) and writes its report (``jaxvae.report``).
 
 ``demo`` (``run_demo``), ``why`` (``run_why``, the pull-against-noise ablation), ``sweep``
 (``run_sweep``, over the KL weight), ``heldout`` (``evaluate_run``, likelihoods) and ``explore``
-(the explorer page of any trained runs); ``setup`` is what the demo, the ablation and the sweep do
-first. The commands in ``jaxvae.commands`` are thin wrappers around them.
+(the explorer page of any trained runs). The demo, the ablation and the sweep are short scripts over
+a ``jaxvae.study.study.Study``. The commands in ``jaxvae.commands`` are thin wrappers around them.
 """

@@ -16,28 +16,19 @@ from typing import Any
 import numpy as np
 
 from jaxvae.data import class_names
-from jaxvae.experiments.setup import judge_metrics, set_up
-from jaxvae.report import plots
-from jaxvae.report.demo_figures import draw_demo_figures
-from jaxvae.report.demo_page import fill_ratios, render_html
+from jaxvae.report.demo_figures import draw_demo_figures, draw_summary_figures
+from jaxvae.report.demo_page import render_html
 from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
-from jaxvae.runs.files import write_json, write_text
-from jaxvae.runs.film import read_film
+from jaxvae.runs.film import Film, read_film
 from jaxvae.runs.folder import claim
-from jaxvae.spec import ModelSpec
-from jaxvae.study.experiment import (
-    Stream,
-    StudyConfig,
-    measure_run,
-    on_device,
-    stream_key,
-    train_seeds,
-)
-from jaxvae.study.judge import with_reconstructions
+from jaxvae.spec import MODEL_NAMES, ModelSpec
 from jaxvae.study.measures import validate_generative
-from jaxvae.study.phases import Phases
+from jaxvae.study.streams import Stream, stream_key
+from jaxvae.study.study import Study, StudyConfig
 from jaxvae.study.verdicts import verdicts
+
+KINDS = ("ae", "vae")  # the two models whose claims the demo tests
 
 
 @dataclass(frozen=True)
@@ -88,121 +79,85 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     began = time.perf_counter()
     config.validate()
     with claim(config.out) as out:
-        return _run_demo(config, out, began=began, progress=progress)
-
-
-def _run_demo(config: DemoConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
-    phases = Phases()
-    setup = set_up(config, progress=progress, phases=phases)
-    data, judge, real, num_samples = setup.data, setup.judge, setup.real, setup.num_samples
-    validation = setup.validation
-    test = data.test
-    with phases("measures"):
-        generative_checks = validate_generative(
-            judge, test.images, test.labels, key=stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
-        )
-
-    images = on_device(data)
-    seeds = [config.seed + i for i in range(config.seeds)]
-    runs: list[dict[str, Any]] = []
-    figures: dict[str, str] = {}
-    metrics: dict[str, Any] = {}
-    ensembles = {}
-    for kind in ("ae", "vae"):
-        with phases(f"training: {plots.NAMES[kind]}"):
-            ensembles[kind] = train_seeds(
-                data,
-                ModelSpec(kind),
-                seeds=seeds,
-                out=out / f"runs_{kind}",
-                epochs=config.epochs,
-                batch_size=config.batch_size,
-                progress=progress,
-                film=True,
-            )
-    films = {kind: read_film(out / f"runs_{kind}") for kind in ensembles}
-    filmed = [len(film.indices) for film in films.values() if film is not None]
-    for index, seed in enumerate(seeds):
-        trained = {kind: runs[index] for kind, runs in ensembles.items()}
-        with phases("measures"):
-            measured = {
-                kind: measure_run(
-                    run.state.model, kind, judge, real, data, images, seed=seed, num_samples=num_samples
+        study = Study.open(config, out, progress=progress, began=began)
+        test = study.data.test
+        with study.phases("measures"):
+            key = stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
+            checks = validate_generative(study.judge, test.images, test.labels, key=key)
+        seeds = config.run_seeds(config.seeds)
+        ensembles = {kind: study.train(ModelSpec(kind), seeds, film=(0,)) for kind in KINDS}
+        films = {kind: read_film(out / f"runs_{kind}") for kind in KINDS}
+        runs: list[dict[str, Any]] = []
+        figures: dict[str, str] = {}
+        for index, seed in enumerate(seeds):
+            trained = {kind: ensemble[index] for kind, ensemble in ensembles.items()}
+            measured = {kind: study.measure(run.state.model, kind, seed) for kind, run in trained.items()}
+            if index == 0:
+                figures = draw_demo_figures(
+                    out,
+                    study.data,
+                    trained,
+                    measured,
+                    study.judge,
+                    grid_size=config.grid_size,
+                    seed=config.seed,
+                    films=films,
+                    progress=progress,
+                    phases=study.phases,
                 )
-                for kind, run in trained.items()
+            numbers = {
+                k: {**m.measured.numbers, "training": summarize(trained[k].metrics)}
+                for k, m in measured.items()
             }
-        if seed == seeds[0]:
-            figures = draw_demo_figures(
-                out,
-                data,
-                trained,
-                measured,
-                judge,
-                grid_size=config.grid_size,
-                seed=config.seed,
-                films=films,
-                progress=progress,
-                phases=phases,
+            runs.append({"seed": seed, "models": numbers})
+            # the report so far, rewritten after every run: an interrupted demo keeps what it measured
+            metrics = study.write(
+                demo_metrics(config, study, seeds, runs, figures, checks, films), render_html
             )
-        runs.append(
-            {
-                "seed": seed,
-                "models": {
-                    k: {**m.measured.numbers, "training": summarize(trained[k].metrics)}
-                    for k, m in measured.items()
-                },
-            }
-        )
-        # the report so far, rewritten after every run: an interrupted demo keeps what it measured
-        counts = {
-            f"{plots.NAMES[k]}: {sampler}": np.array(
-                [run["models"][k]["samplers"][sampler]["class_counts"] for run in runs]
-            )
-            for k in ("ae", "vae")
-            for sampler in runs[0]["models"][k]["samplers"]
-        }
-        classes = class_names(data.name)
-        means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in ("ae", "vae")}
-        with phases("figures"):
-            figures["prior_classes"] = plots.prior_classes(out / "prior_classes.png", counts, classes).name
-            ratios = fill_ratios([run["models"] for run in runs])
-            figures["empty_ratios"] = plots.empty_ratios(
-                out / "empty_ratios.png", {k: v[0] for k, v in fill_ratios([means]).items()}, ratios
-            ).name
-        table = with_reconstructions(
-            validation,
-            {
-                f"{plots.NAMES[k]} reconstructions of test images": [
-                    run["models"][k]["reconstructions"]["accepted"] for run in runs
-                ]
-                for k in ("ae", "vae")
-            },
-        )
-        metrics = {
-            "dataset": data.name,
-            "seed": config.seed,
-            "seeds": [run["seed"] for run in runs],
-            "planned_seeds": seeds,
-            "config": asdict(config),
-            "judge": judge_metrics(setup, table),
-            "validation": table,
-            "generative_validation": generative_checks,
-            "num_samples": num_samples,
-            "num_test_images": len(test.images),
-            "runs": runs,
-            "means": means,
-            "verdicts": verdicts(means, [run["models"] for run in runs]),
-            "why": why_summary(Path(config.why), out),
-            "figures": figures,
-            "figures_seed": seeds[0],
-            "film_images": filmed[0] if filmed else 0,
-        }
-        with phases("page"):
-            render_html(metrics | {"phases": phases.seconds, "wall_seconds": 0.0})
-        metrics |= {"phases": dict(phases.seconds), "wall_seconds": time.perf_counter() - began}
-        write_json(out / "metrics.json", metrics)
-        write_text(out / "index.html", render_html(metrics))
     return metrics
+
+
+def demo_metrics(
+    config: DemoConfig,
+    study: Study,
+    seeds: list[int],
+    runs: list[dict[str, Any]],
+    figures: dict[str, str],
+    generative_checks: list[dict[str, Any]],
+    films: dict[str, Film | None],
+) -> dict[str, Any]:
+    """metrics.json's content for the ``runs`` measured so far (of the planned ``seeds``); draws the
+    figures of all runs (``draw_summary_figures``) on the way."""
+    means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in KINDS}
+    with study.phases("figures"):
+        figures = figures | draw_summary_figures(study.out, runs, means, class_names(study.data.name))
+    reconstructions = {
+        f"{MODEL_NAMES[k]} reconstructions of test images": [
+            run["models"][k]["reconstructions"]["accepted"] for run in runs
+        ]
+        for k in KINDS
+    }
+    judged = study.judged(reconstructions)
+    filmed = [len(film.indices) for film in films.values() if film is not None]
+    return {
+        "dataset": study.data.name,
+        "seed": config.seed,
+        "seeds": [run["seed"] for run in runs],
+        "planned_seeds": seeds,
+        "config": asdict(config),
+        "judge": judged["judge"],
+        "validation": judged["validation"],
+        "generative_validation": generative_checks,
+        "num_samples": study.num_samples,
+        "num_test_images": len(study.data.test.images),
+        "runs": runs,
+        "means": means,
+        "verdicts": verdicts(means, [run["models"] for run in runs]),
+        "why": why_summary(Path(config.why), study.out),
+        "figures": figures,
+        "figures_seed": seeds[0],
+        "film_images": filmed[0] if filmed else 0,
+    }
 
 
 def why_summary(why: Path, out: Path) -> dict[str, Any] | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -22,27 +21,17 @@ from tqdm.auto import tqdm
 
 from jaxvae.data import class_names
 from jaxvae.evaluation import evaluate
-from jaxvae.experiments.setup import judge_metrics, set_up
 from jaxvae.latent import decode_grid, prior_quantile_grid
-from jaxvae.report import plots
-from jaxvae.report.film import panels_of, write_film
+from jaxvae.losses import LossTerms
+from jaxvae.report.sweep_figures import draw_sweep_figures
 from jaxvae.report.sweep_page import sweep_html
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
 from jaxvae.runs.driver import summarize, terms_dict
-from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
 from jaxvae.spec import ModelSpec
-from jaxvae.study.experiment import (
-    Stream,
-    StudyConfig,
-    measure_run,
-    on_device,
-    stream_key,
-    train_owned,
-)
-from jaxvae.study.judge import with_reconstructions
-from jaxvae.study.phases import Phases
+from jaxvae.study.streams import Stream, stream_key
+from jaxvae.study.study import Study, StudyConfig
 from jaxvae.study.verdicts import empty_ratio, fills_space, prior_generates
 
 
@@ -90,87 +79,64 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
     began = time.perf_counter()
     config.validate()
     with claim(config.out) as out:
-        return _run_sweep(config, out, began=began, progress=progress)
-
-
-def _run_sweep(config: SweepConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
-    phases = Phases()
-    setup = set_up(config, progress=progress, phases=phases)
-    data, judge, real, num_samples = setup.data, setup.judge, setup.real, setup.num_samples
-    base_validation = setup.validation
-    name, train_data, test_data = data.name, data.train, data.test
-
-    ensemble = config.ensemble(str(out / "runs"), name)
-    splits = (train_data, test_data)
-    filmed = [i for i, seed in enumerate(ensemble.seeds) if seed == config.seed]  # each beta's first run
-    with phases("training: VAEs"):
-        trained = train_owned(ensemble, splits, progress=progress, film=filmed)
-    images = on_device(data)
-    grid = jnp.asarray(prior_quantile_grid(config.grid_size))
-    runs, maps, grids = [], [], []
-    for i, run in enumerate(tqdm(trained, desc="measure each run", disable=not progress)):
-        seed, beta = ensemble.seeds[i], ensemble.betas[i]
-        model = run.state.model
-        with phases("measures"):
-            codes, measured = measure_run(
-                model, "vae", judge, real, data, images, seed=seed, num_samples=num_samples
-            )
-            held_out = evaluate(model, images[1], key=stream_key(seed, Stream.HELD_OUT), beta=1.0)
-        numbers = measured.numbers
-        runs.append(
-            {
-                "seed": seed,
-                "beta": beta,
-                **numbers,
-                **terms_dict(jax.device_get(held_out), "test"),
-                "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
-                "fills_space": fills_space(numbers),
-                "prior_generates": prior_generates(numbers),
-                "training": summarize(run.metrics),
-            }
-        )
-        if seed == config.seed:  # the figures show each beta's first run
-            maps.append((beta, codes["train"]))
-            grids.append((beta, np.asarray(decode_grid(model, grid))))
-    classes = class_names(name)
-    with phases("figures"):
-        figures = {
-            "curves": plots.sweep_curves(out / "sweep_curves.png", runs).name,
-            "maps": plots.sweep_maps(out / "sweep_maps.png", maps, grids, train_data.labels, classes).name,
-        }
+        study = Study.open(config, out, progress=progress, began=began)
+        ensemble = config.ensemble(str(out / "runs"), study.data.name)
+        filmed = [i for i, seed in enumerate(ensemble.seeds) if seed == config.seed]  # each beta's first
+        trained = study.train_ensemble(ensemble, "VAEs", film=filmed)
+        grid = jnp.asarray(prior_quantile_grid(config.grid_size))
+        runs, maps, grids = [], [], []
+        for i, run in enumerate(tqdm(trained, desc="measure each run", disable=not progress)):
+            seed, beta, model = ensemble.seeds[i], ensemble.betas[i], run.state.model
+            codes, measured = study.measure(model, "vae", seed)
+            with study.phases("measures"):
+                held_out = evaluate(model, study.images[1], key=stream_key(seed, Stream.HELD_OUT), beta=1.0)
+            runs.append(run_numbers(seed, beta, measured.numbers, held_out, run.metrics))
+            if seed == config.seed:  # the figures show each beta's first run
+                maps.append((beta, codes["train"]))
+                grids.append((beta, np.asarray(decode_grid(model, grid))))
         film = read_film(out / "runs")
-        if film is not None:
-            titles = [f"beta {ensemble.betas[i]:g}" for i in film.runs]
-            panels = panels_of(film, titles, [trained[i].metrics for i in film.runs])
-            labels, epochs = train_data.labels[film.indices], [int(e) for e in film.epochs]
-            figures["film"] = write_film(out / "sweep_film.gif", panels, labels, epochs, classes).name
-    validation = with_reconstructions(
-        base_validation,
-        {
+        with study.phases("figures"):
+            training = [run.metrics for run in trained]
+            labels, classes = study.data.train.labels, class_names(study.data.name)
+            figures = draw_sweep_figures(
+                out, runs, maps, grids, film, training, ensemble.betas, labels, classes
+            )
+        reconstructions = {
             f"VAE (beta {beta:g}) reconstructions of test images": [
                 r["reconstructions"]["accepted"] for r in runs if r["beta"] == beta
             ]
             for beta in dict.fromkeys(ensemble.betas)
-        },
-    )
-    metrics = {
-        "dataset": name,
-        "config": asdict(config),
-        "judge": judge_metrics(setup, validation),
-        "validation": validation,
-        "num_samples": num_samples,
-        "runs": runs,
-        "smallest_filling_beta": smallest_beta(runs, "fills_space"),
-        "smallest_generating_beta": smallest_beta(runs, "prior_generates"),
-        "figures": figures,
-        "film_images": len(film.indices) if film is not None else 0,
+        }
+        judged = study.judged(reconstructions)
+        metrics = {
+            "dataset": study.data.name,
+            "config": asdict(config),
+            "judge": judged["judge"],
+            "validation": judged["validation"],
+            "num_samples": study.num_samples,
+            "runs": runs,
+            "smallest_filling_beta": smallest_beta(runs, "fills_space"),
+            "smallest_generating_beta": smallest_beta(runs, "prior_generates"),
+            "figures": figures,
+            "film_images": len(film.indices) if film is not None else 0,
+        }
+        return study.write(metrics, sweep_html)
+
+
+def run_numbers(
+    seed: int, beta: float, numbers: dict[str, Any], held_out: LossTerms, training: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One run's row of metrics.json: its measures, held-out loss terms, rules and training."""
+    return {
+        "seed": seed,
+        "beta": beta,
+        **numbers,
+        **terms_dict(jax.device_get(held_out), "test"),
+        "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
+        "fills_space": fills_space(numbers),
+        "prior_generates": prior_generates(numbers),
+        "training": summarize(training),
     }
-    with phases("page"):
-        sweep_html(metrics | {"wall_seconds": 0.0})
-    metrics |= {"phases": dict(phases.seconds), "wall_seconds": time.perf_counter() - began}
-    write_json(out / "metrics.json", metrics)
-    write_text(out / "index.html", sweep_html(metrics))
-    return metrics
 
 
 def smallest_beta(runs: list[dict[str, Any]], rule: str) -> float | None:

@@ -13,27 +13,22 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jaxvae.data import class_names
-from jaxvae.experiments.setup import judge_metrics, set_up
 from jaxvae.models import Model, encode
-from jaxvae.report import plots
-from jaxvae.report.why_page import why_html
-from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
+from jaxvae.report.why_page import draw_why_figures, why_html
+from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
-from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
 from jaxvae.spec import MODEL_NAMES, ModelSpec
-from jaxvae.study.experiment import StudyConfig, measure_generation, measure_run, on_device, train_owned
-from jaxvae.study.judge import Judge, with_reconstructions
+from jaxvae.study.judge import Judge
 from jaxvae.study.measures import decode_images
-from jaxvae.study.phases import Phases
 from jaxvae.study.prior_holes import prior_holes
+from jaxvae.study.study import Study, StudyConfig
 from jaxvae.study.verdicts import empty_ratio, fills_space
 from jaxvae.study.why import KINDS, NOISE, answers, race
 
@@ -77,110 +72,76 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
     began = time.perf_counter()
     config.validate()
     with claim(config.out) as out:
-        return _run_why(config, out, began=began, progress=progress)
+        study = Study.open(config, out, progress=progress, began=began)
+        seeds = config.run_seeds(config.seeds)
+        runs: list[dict[str, Any]] = [{} for _ in seeds]
+        maps: dict[str, np.ndarray] = {}
+        races: dict[str, dict[str, Any]] = {}
+        for kind in KINDS:
+            filmed = tuple(range(len(seeds))) if NOISE[kind] else ()
+            trained = study.train(ModelSpec(kind, latent_dim=config.latent_dim), seeds, film=filmed)
+            for i, (seed, run) in enumerate(zip(seeds, trained, strict=True)):
+                numbers, codes = measure_kind(study, run.state.model, kind, seed, config.latent_dim)
+                runs[i][kind] = numbers | {"training": summarize(run.metrics)}
+                if i == 0 and codes is not None:
+                    maps[kind] = codes
+            film = read_film(out / f"runs_{kind}")
+            if film is not None and NOISE[kind]:
+                races[kind] = {
+                    "epochs": [int(e) for e in film.epochs],
+                    "runs": [race(film.run(j), film.sigmas[:, j]).tolist() for j in range(len(film.runs))],
+                }
+        with study.phases("figures"):
+            figures = draw_why_figures(
+                out, maps, races, study.data.train.labels, class_names(study.data.name)
+            )
+        reconstructions = {
+            f"{MODEL_NAMES[kind]} reconstructions of test images": [
+                run[kind]["reconstructions"]["accepted"] for run in runs
+            ]
+            for kind in KINDS
+        }
+        judged = study.judged(reconstructions)
+        metrics = {
+            "dataset": study.data.name,
+            "config": asdict(config),
+            "seeds": seeds,
+            "judge": judged["judge"],
+            "validation": judged["validation"],
+            "num_samples": study.num_samples,
+            "runs": runs,
+            "answers": answers(runs),
+            "races": races,
+            "figures": figures,
+        }
+        return study.write(metrics, why_html)
+
+
+def measure_kind(
+    study: Study, model: Model, kind: str, seed: int, latent_dim: int
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """One run's numbers and its training codes: at latent 2 the demo's measures, the prior holes
+    and the fill rule; at any other size the generation measures alone, and no codes (the maps and
+    the holes need 2-D codes)."""
+    if latent_dim != 2:
+        return study.measure_generation(model, kind, seed), None
+    codes, measured = study.measure(model, kind, seed)
+    with study.phases("measures"):
+        logvar = encode(model, study.images[0]).logvar
+        holes = prior_holes(
+            codes["train"],
+            None if logvar is None else np.asarray(logvar),
+            partial(_accepts, study.judge, model),
+        )
+    numbers = measured.numbers
+    return {
+        **numbers,
+        "prior_holes": holes,
+        "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
+        "fills_space": fills_space(numbers),
+    }, codes["train"]
 
 
 def _accepts(judge: Judge, model: Model, z: np.ndarray) -> np.ndarray:
     """Whether the judge accepts ``model``'s decode of each latent point z [P, 2]."""
     return judge.accepts(decode_images(model, z))
-
-
-def _run_why(config: WhyConfig, out: Path, *, began: float, progress: bool) -> dict[str, Any]:
-    phases = Phases()
-    setup = set_up(config, progress=progress, phases=phases)
-    data, judge, real, num_samples = setup.data, setup.judge, setup.real, setup.num_samples
-    validation = setup.validation
-    seeds = [config.seed + i for i in range(config.seeds)]
-    images = on_device(data)
-    runs: list[dict[str, Any]] = [{} for _ in seeds]
-    maps: dict[str, np.ndarray] = {}
-    races: dict[str, dict[str, Any]] = {}
-    for kind in KINDS:
-        train = TrainConfig(
-            model=ModelSpec(kind, latent_dim=config.latent_dim),
-            dataset=data.name,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            seed=seeds[0],
-            out=str(out / f"runs_{kind}"),
-        )
-        filmed = tuple(range(len(seeds))) if NOISE[kind] else ()
-        with phases(f"training: {MODEL_NAMES[kind]}"):
-            trained = train_owned(
-                EnsembleConfig.of_seeds(train, len(seeds)),
-                (data.train, data.test),
-                progress=progress,
-                film=filmed,
-            )
-        for i, (seed, run) in enumerate(zip(seeds, trained, strict=True)):
-            model = run.state.model
-            if config.latent_dim != 2:
-                with phases("measures"):
-                    numbers = measure_generation(
-                        model, kind, judge, real, data, images, seed=seed, num_samples=num_samples
-                    )
-                runs[i][kind] = {**numbers, "training": summarize(run.metrics)}
-                continue
-            with phases("measures"):
-                codes, measured = measure_run(
-                    model, kind, judge, real, data, images, seed=seed, num_samples=num_samples
-                )
-                logvar = encode(model, images[0]).logvar
-                holes = prior_holes(
-                    codes["train"],
-                    None if logvar is None else np.asarray(logvar),
-                    partial(_accepts, judge, model),
-                )
-            numbers = measured.numbers
-            runs[i][kind] = {
-                **numbers,
-                "prior_holes": holes,
-                "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
-                "fills_space": fills_space(numbers),
-                "training": summarize(run.metrics),
-            }
-            if i == 0:
-                maps[kind] = codes["train"]
-        film = read_film(out / f"runs_{kind}")
-        if film is not None and NOISE[kind]:
-            races[kind] = {
-                "epochs": [int(e) for e in film.epochs],
-                "runs": [race(film.run(j), film.sigmas[:, j]).tolist() for j in range(len(film.runs))],
-            }
-    decided = answers(runs)
-    classes = class_names(data.name)
-    with phases("figures"):
-        figures = {}
-        if maps:
-            figures["maps"] = plots.latent_maps_2x2(
-                out / "why_maps.png", maps, data.train.labels, classes
-            ).name
-        if races:
-            figures["race"] = plots.race(out / "why_race.png", races).name
-    validation = with_reconstructions(
-        validation,
-        {
-            f"{MODEL_NAMES[kind]} reconstructions of test images": [
-                run[kind]["reconstructions"]["accepted"] for run in runs
-            ]
-            for kind in KINDS
-        },
-    )
-    metrics = {
-        "dataset": data.name,
-        "config": asdict(config),
-        "seeds": seeds,
-        "judge": judge_metrics(setup, validation),
-        "validation": validation,
-        "num_samples": num_samples,
-        "runs": runs,
-        "answers": decided,
-        "races": races,
-        "figures": figures,
-    }
-    with phases("page"):
-        why_html(metrics | {"wall_seconds": 0.0})
-    metrics |= {"phases": dict(phases.seconds), "wall_seconds": time.perf_counter() - began}
-    write_json(out / "metrics.json", metrics)
-    write_text(out / "index.html", why_html(metrics))
-    return metrics

@@ -15,15 +15,17 @@ from jaxvae.data import Dataset, class_names, noun
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.models import Model, decode, encode
 from jaxvae.report import plots
+from jaxvae.report.demo_page import fill_ratios
 from jaxvae.report.explorer import ExplorerModel, write_explorer
 from jaxvae.report.film import panels_of, write_film
 from jaxvae.runs.driver import RunResult
 from jaxvae.runs.film import Film
 from jaxvae.spec import MODEL_NAMES as NAMES
-from jaxvae.study.experiment import RunMeasures, Stream, StudyData, stream_key
 from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.measures import Measured
 from jaxvae.study.phases import Phases
+from jaxvae.study.streams import Stream, stream_key
+from jaxvae.study.study import RunMeasures, StudyData
 
 FIGURES = 12  # figures drawn by draw_demo_figures, the explorer aside (its progress bar's total)
 
@@ -98,6 +100,27 @@ def draw_demo_figures(
         train = data.train
         figures["explorer"] = write_explorer(out, explorer, train.labels, train.images, classes, judge).name
     return figures
+
+
+def draw_summary_figures(
+    out: Path, runs: list[dict[str, Any]], means: dict[str, Any], classes: list[str]
+) -> dict[str, str]:
+    """The figures of all the demo's runs so far (metrics.json's ``runs`` and ``means``): the classes
+    each sampler draws, run by run, and how empty each set of codes leaves its box, run by run and
+    from the means (as the verdicts compute it). Returns each figure's file name by its key."""
+    counts = {
+        f"{plots.NAMES[k]}: {sampler}": np.array(
+            [run["models"][k]["samplers"][sampler]["class_counts"] for run in runs]
+        )
+        for k in ("ae", "vae")
+        for sampler in runs[0]["models"][k]["samplers"]
+    }
+    mean = {label: ratios[0] for label, ratios in fill_ratios([means]).items()}
+    each = fill_ratios([run["models"] for run in runs])
+    return {
+        "prior_classes": plots.prior_classes(out / "prior_classes.png", counts, classes).name,
+        "empty_ratios": plots.empty_ratios(out / "empty_ratios.png", mean, each).name,
+    }
 
 
 def every_film(films: Mapping[str, Film | None] | None) -> Mapping[str, Film | None] | None:

@@ -20,7 +20,7 @@ from jaxvae.spec import MODEL_NAMES
 NAMES = MODEL_NAMES
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save(fig: plt.Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG, atomically (a reader of the report never sees half a figure)."""
     png = io.BytesIO()
     try:
@@ -31,7 +31,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def _scatter(ax: plt.Axes, codes: np.ndarray, labels: np.ndarray, *, size: float = 1.0) -> Any:
+def scatter(ax: plt.Axes, codes: np.ndarray, labels: np.ndarray, *, size: float = 1.0) -> Any:
     order = np.random.default_rng(0).permutation(len(codes))  # no class drawn on top of all others
     return ax.scatter(
         codes[order, 0],
@@ -53,7 +53,7 @@ def latent_maps(
     """Every training image's code, coloured by label, AE and VAE side by side."""
     fig, axes = plt.subplots(1, len(codes), figsize=(6.2 * len(codes), 5.6))
     for ax, (kind, z) in zip(np.atleast_1d(axes), codes.items(), strict=True):
-        points = _scatter(ax, z, labels)
+        points = scatter(ax, z, labels)
         ax.set_title(
             f"{NAMES[kind]}: {'z' if kind == 'ae' else 'posterior mean'} of {len(z):,} training images"
         )
@@ -62,7 +62,7 @@ def latent_maps(
     bar = fig.colorbar(points, ax=axes, ticks=range(10))
     bar.ax.set_yticklabels(class_names)
     bar.set_label("label (colour only; never used in training)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def grid_decodes(
@@ -76,7 +76,7 @@ def grid_decodes(
 ) -> Path:
     """Left: the latent map with the grid's points; right: the decoded grid."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 6.2))
-    _scatter(left, codes, labels, size=0.6)
+    scatter(left, codes, labels, size=0.6)
     left.scatter(
         grid[..., 0].ravel(), grid[..., 1].ravel(), marker="+", c="black", s=18, lw=0.8, label="grid points"
     )
@@ -87,7 +87,7 @@ def grid_decodes(
     right.imshow(tile(images), cmap="gray_r", vmin=0, vmax=1)
     right.set_title(title)
     right.set_axis_off()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def holes(
@@ -119,7 +119,7 @@ def holes(
     fig.colorbar(
         image, ax=axes, label=f"p({noun}) of the decoded image (white line: threshold {threshold:.2f})"
     )
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def image_rows(path: Path, rows: dict[str, np.ndarray], title: str) -> Path:
@@ -131,7 +131,7 @@ def image_rows(path: Path, rows: dict[str, np.ndarray], title: str) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def training_curves(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> Path:
@@ -146,7 +146,7 @@ def training_curves(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> Pat
     ax.set_title("Training curves (VAE: negative ELBO; AE: reconstruction only)")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequence[str]) -> Path:
@@ -169,7 +169,7 @@ def prior_classes(path: Path, counts: dict[str, np.ndarray], class_names: Sequen
     runs = len(next(iter(counts.values())))
     ax.set_title(f"Which classes each sampler generates (mean over {runs} run{'s' * (runs > 1)})")
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def empty_ratios(path: Path, ratios: Mapping[str, float], each: Mapping[str, Sequence[float]]) -> Path:
@@ -187,7 +187,7 @@ def empty_ratios(path: Path, ratios: Mapping[str, float], each: Mapping[str, Seq
     ax.set_yticks(y, labels)
     ax.set_xlabel("empty share of the code box (50x50 cells) over a Gaussian cloud's (dots: each run)")
     ax.set_xlim(0, max(2.0, 1.25 * max(max(v) for v in each.values())))
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def acceptance_by_distance(path: Path, curves: dict[str, dict[str, Any]], far: dict[str, float]) -> Path:
@@ -211,7 +211,7 @@ def acceptance_by_distance(path: Path, curves: dict[str, dict[str, Any]], far: d
     ax.set_title("Decodes on a grid over twice each code box, by distance from the data")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def empty_regions(
@@ -230,7 +230,7 @@ def empty_regions(
     grid = fig.add_gridspec(2, len(codes) * count, height_ratios=[5, 1.2])
     for m, (kind, z) in enumerate(codes.items()):
         ax = fig.add_subplot(grid[0, m * count : (m + 1) * count])
-        _scatter(ax, z, labels, size=0.6)
+        scatter(ax, z, labels, size=0.6)
         for i, r in enumerate(regions[kind]):
             ax.add_patch(plt.Circle((r["x"], r["y"]), r["radius"], fill=False, color="black", lw=1))
             ax.text(r["x"], r["y"], str(i + 1), ha="center", va="center", fontsize=10, weight="bold")
@@ -248,7 +248,7 @@ def empty_regions(
             verdict = "accepted" if r["accepted"] else "rejected"
             cell.set_title(f"{i + 1}: {verdict}", fontsize=8, color="black" if r["accepted"] else "red")
             cell.set_axis_off()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def example_grid(
@@ -273,87 +273,7 @@ def example_grid(
             ax.set_title("yes" if ok else "no", fontsize=7, color="black" if ok else "red", pad=2)
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
-
-
-def _by_beta(runs: list[dict[str, Any]], value: Any) -> tuple[list[float], np.ndarray, list[np.ndarray]]:
-    """The sorted betas, the mean of ``value(run)`` at each, and each beta's runs' values."""
-    betas = sorted({r["beta"] for r in runs})
-    each = [np.array([value(r) for r in runs if r["beta"] == b], float) for b in betas]
-    return betas, np.array([v.mean() for v in each]), each
-
-
-def _beta_line(ax: plt.Axes, runs: list[dict[str, Any]], value: Any, label: str, **style: Any) -> None:
-    betas, means, each = _by_beta(runs, value)
-    line = ax.plot(range(len(betas)), means, marker="o", label=label, **style)[0]
-    for x, values in enumerate(each):
-        if len(values) > 1:
-            ax.scatter([x] * len(values), values, s=10, color=line.get_color(), alpha=0.6)
-
-
-def sweep_curves(path: Path, runs: list[dict[str, Any]]) -> Path:
-    """Three panels against beta: the holes, the prior samples, and the held-out loss terms."""
-    betas = sorted({r["beta"] for r in runs})
-    ticks = [
-        f"{b:g}" + ("\nfills" if all(r["fills_space"] for r in runs if r["beta"] == b) else "") for b in betas
-    ]
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
-    holes, samples, terms = axes
-    _beta_line(
-        holes, runs, lambda r: r["posterior_empty_fraction"], "empty cells, one posterior draw per image"
-    )
-    _beta_line(holes, runs, lambda r: r["empty_fraction"], "empty cells, posterior means")
-    _beta_line(holes, runs, lambda r: r["gaussian_empty_fraction"], "empty cells, Gaussian cloud", ls="--")
-    _beta_line(holes, runs, lambda r: r["samplers"]["N(0, I)"]["far"], "N(0, I) draws far from every code")
-    holes.set_title("Holes in the code box")
-    holes.set_ylabel("share")
-    _beta_line(samples, runs, lambda r: r["samplers"]["N(0, I)"]["accepted"], "N(0, I) decodes accepted")
-    _beta_line(samples, runs, lambda r: r["reconstructions"]["accepted"], "reconstructions accepted", ls="--")
-    _beta_line(samples, runs, lambda r: r["samplers"]["N(0, I)"]["coverage"], "N(0, I) coverage")
-    _beta_line(samples, runs, lambda r: r["reconstructions"]["coverage"], "reconstructions coverage", ls="--")
-    samples.set_title("Prior samples against reconstructions (judge)")
-    samples.set_ylabel("share")
-    _beta_line(terms, runs, lambda r: r["test_reconstruction"], "reconstruction term")
-    _beta_line(terms, runs, lambda r: r["test_total"], "-ELBO (beta = 1)")
-    terms.set_ylabel("nats per test image")
-    kl = terms.twinx()
-    _beta_line(kl, runs, lambda r: r["test_kl"], "KL (right axis)", color="tab:green")
-    kl.set_ylabel("KL, nats")
-    terms.set_title("Held-out loss terms")
-    for ax in axes:
-        ax.set_xticks(range(len(betas)), ticks)
-        ax.set_xlabel("beta (the KL weight in training)")
-        ax.grid(alpha=0.3)
-    holes.legend(fontsize=8)
-    samples.legend(fontsize=8)
-    fig.text(0.01, -0.04, "'fills' under a beta: every run at that beta passes claim (v)'s rule", fontsize=9)
-    lines = terms.get_legend_handles_labels()
-    more = kl.get_legend_handles_labels()
-    terms.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8)
-    return _save(fig, path)
-
-
-def sweep_maps(
-    path: Path,
-    maps: list[tuple[float, np.ndarray]],
-    grids: list[tuple[float, np.ndarray]],
-    labels: np.ndarray,
-    class_names: Sequence[str],
-) -> Path:
-    """For each beta, a column: the training images' posterior means over the decoded prior grid."""
-    fig, axes = plt.subplots(2, len(maps), figsize=(3.3 * len(maps), 6.8), squeeze=False)
-    points: Any = None
-    for column, ((beta, codes), (_, images)) in enumerate(zip(maps, grids, strict=True)):
-        top, bottom = axes[0, column], axes[1, column]
-        points = _scatter(top, codes, labels, size=0.5)
-        top.set_title(f"beta {beta:g}: posterior means")
-        top.set_aspect("equal", adjustable="datalim")
-        bottom.imshow(tile(images), cmap="gray_r", vmin=0, vmax=1)
-        bottom.set_title("decoded N(0, 1) quantiles 5%..95%", fontsize=9)
-        bottom.axis("off")
-    bar = fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), fraction=0.02)
-    bar.ax.set_yticklabels(class_names)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def latent_maps_2x2(
@@ -370,7 +290,7 @@ def latent_maps_2x2(
             if kind not in codes:
                 ax.set_axis_off()
                 continue
-            points = _scatter(ax, codes[kind], labels)
+            points = scatter(ax, codes[kind], labels)
             pull, noise = ("pull" if c else "no pull"), ("noise" if r else "no noise")
             ax.set_title(f"{NAMES[kind]} ({pull}, {noise}): {len(codes[kind]):,} codes")
             ax.set_xlabel("z[0]")
@@ -379,7 +299,7 @@ def latent_maps_2x2(
         bar = fig.colorbar(points, ax=axes, ticks=range(10), shrink=0.6)
         bar.ax.set_yticklabels(class_names)
         bar.set_label("label (colour only; never used in training)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def race(path: Path, races: Mapping[str, Mapping[str, Any]]) -> Path:
@@ -395,7 +315,7 @@ def race(path: Path, races: Mapping[str, Mapping[str, Any]]) -> Path:
     ax.set_title("The codes' race against the noise (one line per run)")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.legend()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def seed_stability(path: Path, rows: Sequence[Mapping[str, Any]], stable: float, chosen: int | None) -> Path:
@@ -421,4 +341,4 @@ def seed_stability(path: Path, rows: Sequence[Mapping[str, Any]], stable: float,
     ax.set_ylabel("share of n-seed picks giving the most common verdict")
     ax.set_ylim(0, 1.04)
     ax.legend(fontsize=8, loc="lower left")
-    return _save(fig, path)
+    return save(fig, path)

@@ -23,7 +23,7 @@ class Step:
     figures: tuple[str, ...]  # keys of metrics["figures"], drawn first, in this order
     shows: str  # one plain sentence: what the figures show (never what a run's numbers happen to be)
     claim: int | None = None  # the claim this step tests (index into verdicts.CLAIMS)
-    measures: tuple[str, ...] = ()  # rows of demo_page.MAP_MEASURES in its details
+    measures: tuple[str, ...] = ()  # rows of tables.MAP_MEASURES in its details
     generators: tuple[str, ...] = ()  # the models whose generator rows are in its details
     explorer: bool = False  # the live explorer follows this step (it sits next to the maps)
     film: str = ""  # said after ``shows`` when the film was drawn ({film_images}: the filmed images)

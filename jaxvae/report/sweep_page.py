@@ -7,8 +7,8 @@ from collections.abc import Callable
 from string import Template
 from typing import Any
 
-from jaxvae.report.demo_page import cell, html_table, judge_fields, phase_table, text_table, validation_rows
 from jaxvae.report.explorer import read_template
+from jaxvae.report.tables import cell, html_table, judge_fields, phase_table, text_table, validation_rows
 
 Row = tuple[str, Callable[[dict[str, Any]], Any], str]
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from pathlib import Path
 from string import Template
 from typing import Any
 
-from jaxvae.report.demo_page import (
-    cell,
-    html_table,
-    judge_fields,
-    phase_table,
-    text_table,
-    validation_rows,
-    verdict_class,
-)
+import numpy as np
+
+from jaxvae.report import plots
+from jaxvae.report.demo_page import verdict_class
 from jaxvae.report.explorer import read_template
+from jaxvae.report.tables import cell, html_table, judge_fields, phase_table, text_table, validation_rows
 from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR
 from jaxvae.study.why import KINDS, NOISE, PULL
@@ -175,3 +172,21 @@ def why_html(metrics: dict[str, Any]) -> str:
         wall=f"{metrics['wall_seconds']:.0f}",
         phases=f"<pre>{esc(phase_table(metrics))}</pre>" if "phases" in metrics else "",
     )
+
+
+def draw_why_figures(
+    out: Path,
+    maps: dict[str, np.ndarray],
+    races: dict[str, dict[str, Any]],
+    labels: np.ndarray,
+    classes: list[str],
+) -> dict[str, str]:
+    """The ablation's figures, where it has what they draw: the first run's codes of each kind
+    (``maps``, at latent 2) and the codes' race against the noise (``races``). Returns each figure's
+    file name by its key in the report."""
+    figures = {}
+    if maps:
+        figures["maps"] = plots.latent_maps_2x2(out / "why_maps.png", maps, labels, classes).name
+    if races:
+        figures["race"] = plots.race(out / "why_race.png", races).name
+    return figures

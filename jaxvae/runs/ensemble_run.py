@@ -34,7 +34,7 @@ from jaxvae.errors import ConfigError
 from jaxvae.evaluation import evaluate
 from jaxvae.losses import LossTerms
 from jaxvae.models import Model
-from jaxvae.runs.checkpoint import remove_checkpoints, save_checkpoint
+from jaxvae.runs.checkpoint import NoIntactCheckpointError, remove_checkpoints, save_checkpoint
 from jaxvae.runs.config import EnsembleConfig, TrainConfig
 from jaxvae.runs.distributed import is_writer
 from jaxvae.runs.driver import (
@@ -143,6 +143,27 @@ def train_ensemble(
         return _train_ensemble(
             config, run_dir, mesh, data=data, progress=progress and writer, resume=resume, film=film
         )
+
+
+def train_owned(
+    config: EnsembleConfig,
+    data: tuple[Dataset, Dataset],
+    *,
+    progress: bool = True,
+    film: Sequence[int] = (),
+) -> list[RunResult]:
+    """Train an ensemble whose folder is the caller's to rewrite (an experiment's): resume it when the
+    folder holds the same ensemble, else start it over; and start over when none of its checkpoints
+    is intact, which gives the same models as training again. Returns the runs in ``config``'s order;
+    ``film``: the runs to film (``train_ensemble``)."""
+    resume = started_with(config)
+    try:
+        return train_ensemble(config, data=data, progress=progress, resume=resume, film=film).runs
+    except NoIntactCheckpointError:
+        logger.warning(
+            "%s: none of its checkpoints is intact; training it again from the start", config.train.out
+        )
+        return train_ensemble(config, data=data, progress=progress, resume=False, film=film).runs
 
 
 def _train_ensemble(

@@ -6,7 +6,7 @@ The measure is ``digit_probability``: 1 - p("not a digit") of an 11-way classifi
 - real training digits, with their labels;
 - the reconstructions of those digits by *auxiliary* decoders (the demo trains eight: three AEs
   and three VAEs with a 2-D latent and one of each with an 8-D latent, all with seeds no judged run
-  uses; ``jaxvae.study.experiment.JUDGE_DECODERS``), labelled as the digit they reconstruct: a 2-D
+  uses; ``jaxvae.study.judge_cache.JUDGE_DECODERS``), labelled as the digit they reconstruct: a 2-D
   bottleneck blurs, and blur is not what the AE-versus-VAE question is about, so decoded-style
   digits must pass;
 - "not a digit": uniform noise, blank images, superpositions of two different digits, and the

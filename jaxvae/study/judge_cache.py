@@ -23,12 +23,29 @@ import numpy as np
 from flax import nnx
 
 from jaxvae.data import Dataset, cache_dir
+from jaxvae.models import Model
+from jaxvae.runs.config import EnsembleConfig, TrainConfig
+from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import json_digest, load_checked, save_checked
+from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import Classifier
-from jaxvae.study.judge import Judge
+from jaxvae.study.judge import Judge, build_judge
+from jaxvae.study.phases import Phases
+from jaxvae.study.streams import Stream, stream_key
 
 JUDGE_RECIPE = 1  # bump when what builds the judge (decoders, decoys, classifier, threshold) changes
 JUDGE_FILE = "judge.npz"
+# the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
+# replica); the replicas of one kind and size are one ensemble with the consecutive seeds
+# experiment's seed + JUDGE_SEED_OFFSET + replica, which no judged run uses. Three 2-D decoders of
+# each kind, so that the judge learns decoded digits in general rather than one decoder's 2-D family
+# of images, and one 8-D decoder of each kind for sharper ones.
+JUDGE_DECODERS = (
+    *((kind, 2, r) for r in range(3) for kind in ("ae", "vae")),
+    ("ae", 8, 0),
+    ("vae", 8, 0),
+)
+JUDGE_SEED_OFFSET = 10_000
 
 
 def judge_folder(train: Dataset, dataset: str, settings: dict[str, Any]) -> Path:
@@ -60,3 +77,61 @@ def load_judge(folder: Path) -> tuple[Judge, list[str]] | None:
         return judge, list(meta["decoders"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def make_judge(
+    name: str,
+    splits: tuple[Dataset, Dataset],
+    *,
+    seed: int,
+    decoder_epochs: int,
+    classifier_epochs: int,
+    batch_size: int,
+    progress: bool = True,
+    phases: Phases | None = None,
+) -> tuple[Judge, list[str]]:
+    """The judge of data set ``name`` (its ``splits``) and these settings, and the names of the
+    auxiliary decoders that taught it: from the cache when an intact one is kept there, else built
+    there: the decoders trained (one ensemble of replicas per kind and latent size), then the
+    classifier. ``phases`` times the two as "judge helpers" and "judge"."""
+    phases = phases or Phases()
+    settings = {
+        "seed": seed,
+        "decoder_epochs": decoder_epochs,
+        "classifier_epochs": classifier_epochs,
+        "batch_size": batch_size,
+        "decoders": [list(d) for d in JUDGE_DECODERS],
+    }
+    train = splits[0]
+    folder = judge_folder(train, name, settings)
+    with phases("judge helpers"):  # nothing to train when the judge is cached
+        cached = load_judge(folder)
+        if cached is not None:
+            return cached
+        models: dict[tuple[str, int, int], Model] = {}
+        for kind, latent in dict.fromkeys((kind, latent) for kind, latent, _ in JUDGE_DECODERS):
+            replicas = [r for k, d, r in JUDGE_DECODERS if (k, d) == (kind, latent)]
+            config = TrainConfig(
+                model=ModelSpec(kind, latent_dim=latent),
+                dataset=name,
+                epochs=decoder_epochs,
+                batch_size=batch_size,
+                seed=seed + JUDGE_SEED_OFFSET,
+                out=str(folder / f"decoders_{kind}{latent}"),
+            )
+            runs = train_owned(EnsembleConfig.of_seeds(config, len(replicas)), splits, progress=progress)
+            models |= {(kind, latent, r): run.state.model for r, run in zip(replicas, runs, strict=True)}
+    decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
+    with phases("judge"):
+        judge = build_judge(
+            train.images,
+            train.labels,
+            decoders,
+            key=stream_key(seed, Stream.JUDGE),
+            seed=seed,
+            epochs=classifier_epochs,
+            cache_dir=cache_dir(name),
+            progress=progress,
+        )
+        save_judge(folder, judge, list(decoders))
+    return judge, list(decoders)

@@ -186,7 +186,7 @@ def test_quick_demo_means_are_over_the_seeds(quick_report):
 
 
 def test_table_cells():
-    from jaxvae.report.demo_page import cell
+    from jaxvae.report.tables import cell
 
     assert cell([None, 0.25], "{:.1%}") == "25.0% (n/a / 25.0)"
     assert cell([0.5, 0.75], "{:.1%}") == "62.5% (50.0 / 75.0)"
@@ -203,7 +203,7 @@ def test_explicit_dataset_never_falls_back(tmp_path, capsys):
 
 def test_default_dataset_is_full_mnist_offline(monkeypatch):
     from jaxvae import data
-    from jaxvae.study.experiment import load_study_data
+    from jaxvae.study.study import load_study_data
 
     monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: pytest.fail("no download"))
     name, train, test = load_study_data(None, None)
@@ -246,16 +246,17 @@ def test_the_judge_accepts_decoded_digits_and_rejects_junk(tmp_path):
 @pytest.mark.slow
 def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, monkeypatch):
     from jaxvae.experiments import demo
+    from jaxvae.study.study import Study
 
-    real_measure, calls = demo.measure_run, []
+    real_measure, calls = Study.measure, []
 
-    def measure_until_seed_1(*args, **kwargs):  # the seeds train together, then are measured in turn
-        calls.append(args[1])
+    def measure_until_seed_1(study, model, kind, seed):  # the seeds train together, then are measured
+        calls.append(kind)
         if len(calls) == 3:  # seed 1's autoencoder
             raise KeyboardInterrupt
-        return real_measure(*args, **kwargs)
+        return real_measure(study, model, kind, seed)
 
-    monkeypatch.setattr(demo, "measure_run", measure_until_seed_1)
+    monkeypatch.setattr(Study, "measure", measure_until_seed_1)
     config = demo.DemoConfig(dataset="mnist_5k", seeds=2, out=str(tmp_path)).quick()
     assert config.seeds == 2 and config.epochs == demo.QUICK["epochs"]
     with pytest.raises(KeyboardInterrupt):

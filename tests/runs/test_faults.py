@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import jaxvae
 from jaxvae.commands.cli import main
-from jaxvae.data import parse_idx
+from jaxvae.idx import parse_idx
 
 TRAIN = ["train", "--model", "vae", "--dataset", "mnist_5k", "--batch-size", "100", "--no-progress"]
 

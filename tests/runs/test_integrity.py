@@ -383,13 +383,16 @@ def test_a_corrupt_classifier_cache_is_set_aside_and_trained_again(tmp_path, cap
 
 @pytest.mark.slow
 def test_no_intact_checkpoint_in_a_demo_helper_run_trains_it_again(tmp_path, caplog):
-    from jaxvae.study.experiment import load_study_data, train_seeds
+    from jaxvae.runs.config import EnsembleConfig
+    from jaxvae.runs.ensemble_run import train_owned
 
-    data = load_study_data("mnist_5k", None)
+    data = (jaxvae.load_dataset("mnist_5k", "train"), jaxvae.load_dataset("mnist_5k", "test"))
     out = tmp_path / "decoders"
+    spec, settings = jaxvae.ModelSpec("ae"), {"dataset": "mnist_5k", "epochs": 1, "batch_size": 100}
+    config = jaxvae.TrainConfig(model=spec, seed=10, out=str(out), **settings)
 
     def run():
-        return train_seeds(data, kind="ae", seeds=[10, 11], out=out, epochs=1, batch_size=100, progress=False)
+        return train_owned(EnsembleConfig.of_seeds(config, 2), data, progress=False)
 
     first = [r.state for r in run()]
     flip_bytes(checkpoint_data_files(out, 1)[0])
