@@ -88,7 +88,7 @@ class ModelSpec:
         """What fixes the shapes of the parameters (a checkpoint fits only these), as saved configs
         have always named them: ``{"model": kind, "latent_dim": ..., "hidden_dims": [...]}``."""
         flat = self.flat()
-        return {("model" if name == "kind" else name): flat[_key(name)] for name in _SHAPE_FIELDS}
+        return {_key(name): flat[_key(name)] for name in _SHAPE_FIELDS}
 
     def flat(self) -> dict[str, Any]:
         """The spec as the flat keys of a run's config.json before specs (``model`` for the kind)."""

@@ -39,8 +39,8 @@ def _pairs(a: Any, b: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(path, leaf of a, leaf of b) for two pytrees that must have the same structure."""
     structure_a, structure_b = jax.tree.structure(a), jax.tree.structure(b)
     assert structure_a == structure_b, f"different tree structures:\n{structure_a}\n{structure_b}"
-    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(a)[0]]
-    return list(zip(paths, map(_host, jax.tree.leaves(a)), map(_host, jax.tree.leaves(b)), strict=True))
+    pairs = zip(jax.tree_util.tree_flatten_with_path(a)[0], jax.tree.leaves(b), strict=True)
+    return [(jax.tree_util.keystr(path), _host(x), _host(y)) for (path, x), y in pairs]
 
 
 def assert_trees_equal(a: Any, *others: Any) -> None:

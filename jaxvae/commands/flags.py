@@ -30,8 +30,9 @@ def _flag_fields(config_cls: type) -> list[tuple[str | None, dataclasses.Field[A
     """Each flag's field as (the nested dataclass field it sits in or None, the field, its owner):
     a field whose default is a dataclass (a ``ModelSpec``) gives one flag per field of its own."""
     flags: list[tuple[str | None, dataclasses.Field[Any], type]] = []
+    hints = typing.get_type_hints(config_cls)
     for field in dataclasses.fields(config_cls):
-        inner = typing.get_type_hints(config_cls)[field.name]
+        inner = hints[field.name]
         if isinstance(inner, type) and dataclasses.is_dataclass(inner):
             flags += [(field.name, f, inner) for f in dataclasses.fields(inner)]
         else:
