@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxvae.data import load_dataset
+from jaxvae.sources import load_dataset
 
 HERE = Path(__file__).resolve().parent
 EPOCH_IMAGES = 60_000

@@ -10,7 +10,7 @@ The public functions are ``jax.jit``-compiled and compose under a caller's ``jit
     logits = jaxvae.decode(model, z)                        # [B, 28, 28]
 """
 
-from jaxvae.data import Dataset, load_bundled, load_dataset
+from jaxvae.data import Dataset
 from jaxvae.errors import (
     CheckpointError,
     ConfigError,
@@ -37,6 +37,7 @@ from jaxvae.models import VAE, AutoEncoder, Posterior, decode, encode, make_mode
 from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.single import initial_state, load_model
+from jaxvae.sources import load_bundled, load_dataset
 from jaxvae.spec import ModelSpec
 from jaxvae.study.generative import density_coverage, frechet_distance, knn_radii, precision_recall
 from jaxvae.train import TrainState, create_train_state, train_epoch, train_step

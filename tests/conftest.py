@@ -1,8 +1,11 @@
 """Test setup: 4 fake CPU devices (for the data-parallel tests), no silent rank promotion, every test
-in its own data and cache folders, and the quick experiments' judge built once for the whole run."""
+in its own data and cache folders, the quick experiments' judge built once for the whole run, and an
+on-disk cache of compiled programs that every worker and every later run shares."""
 
 import fcntl
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import jax
@@ -13,6 +16,38 @@ jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 # full float32 matmuls on every backend (GPUs default to TF32), so tolerances mean the same there
 jax.config.update("jax_default_matmul_precision", "float32")
+
+# XLA's persistent cache of compiled programs, for every process of the test run: the tests compile
+# the same programs in many tests and in each pytest-xdist worker, and again in every run while you
+# work. It lives in pytest's cache folder (.pytest_cache/d/jaxvae-xla), so a second run of the fast
+# tier reads what the first compiled; with -p no:cacheprovider, in a temporary folder removed at the
+# end. XLA keys each program on its HLO, options and versions, so an edit never reads a stale one.
+# The first process (the controller, or pytest alone) picks the folder and hands it to the workers
+# in the environment. It is set in this process's jax config, not in $JAX_COMPILATION_CACHE_DIR, so
+# that the commands the tests start as subprocesses keep their own caches (the compile-cache test
+# counts theirs).
+_XLA_CACHE = "JAXVAE_TEST_XLA_CACHE"
+_made_cache: list[str] = []  # the temporary folder this process made, if any
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get(_XLA_CACHE):
+        cache = getattr(config, "cache", None)
+        if cache is not None:
+            folder = str(cache.mkdir("jaxvae-xla"))
+        else:
+            folder = tempfile.mkdtemp(prefix="jaxvae-test-xla-")
+            _made_cache.append(folder)
+        os.environ[_XLA_CACHE] = folder
+    jax.config.update("jax_compilation_cache_dir", os.environ[_XLA_CACHE])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_compilation_cache_max_size", 2**30)  # the least recently used go first
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _made_cache:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(_XLA_CACHE, None)
 
 
 def _isolate(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

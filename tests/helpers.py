@@ -145,7 +145,7 @@ def idx_bytes(array: np.ndarray) -> bytes:
 
 def write_split(directory, split="train", n=5, *, gz=True, images=None, labels=None):
     """Write a split's two IDX files (random ones unless given) into ``directory``."""
-    from jaxvae.data import idx_filenames
+    from jaxvae.sources import idx_filenames
 
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -178,6 +178,15 @@ def flip_bytes(path, count=8, seed=0):
 
 
 # --- the quick experiments' judge ----------------------------------------------------------------
+
+
+def with_test_compile_cache(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a ``jaxvae`` subprocess that reads and writes the test run's cache of compiled
+    programs (tests/conftest.py), as the test processes themselves do."""
+    return env | {
+        "JAX_COMPILATION_CACHE_DIR": os.environ["JAXVAE_TEST_XLA_CACHE"],
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    }
 
 
 def build_quick_judge(cache: Path) -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from helpers import SHARED_MNIST, idx_bytes, write_split
 
-import jaxvae.data as data
+import jaxvae.sources as data
 from jaxvae import DataError, DataUnavailableError, load_bundled, load_dataset, read_idx
-from jaxvae.data import load_packaged
+from jaxvae.sources import load_packaged
 
 
 @pytest.mark.parametrize("gz", [True, False])

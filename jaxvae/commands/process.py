@@ -16,7 +16,7 @@ def enable_compile_cache(enabled: bool) -> None:
     ``$JAXVAE_NO_COMPILE_CACHE=1`` turns it off like ``--no-compile-cache``."""
     import jax
 
-    from jaxvae.data import cache_dir
+    from jaxvae.sources import cache_dir
 
     enabled = enabled and os.environ.get("JAXVAE_NO_COMPILE_CACHE", "") in ("", "0")
     if enabled and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):

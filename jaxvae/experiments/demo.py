@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from jaxvae.data import class_names
 from jaxvae.report.demo_figures import draw_demo_figures, draw_summary_figures
@@ -24,6 +22,7 @@ from jaxvae.runs.film import Film, read_film
 from jaxvae.runs.folder import claim
 from jaxvae.spec import MODEL_NAMES, ModelSpec
 from jaxvae.study.measures import validate_generative
+from jaxvae.study.records import Measures, to_json
 from jaxvae.study.streams import Stream, stream_key
 from jaxvae.study.study import Study, StudyConfig
 from jaxvae.study.verdicts import verdicts
@@ -87,7 +86,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
         seeds = config.run_seeds(config.seeds)
         ensembles = {kind: study.train(ModelSpec(kind), seeds, film=(0,)) for kind in KINDS}
         films = {kind: read_film(out / f"runs_{kind}") for kind in KINDS}
-        runs: list[dict[str, Any]] = []
+        runs: list[tuple[int, dict[str, Measures]]] = []  # (seed, each model's measures)
         figures: dict[str, str] = {}
         for index, seed in enumerate(seeds):
             trained = {kind: ensemble[index] for kind, ensemble in ensembles.items()}
@@ -106,10 +105,10 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
                     phases=study.phases,
                 )
             numbers = {
-                k: {**m.measured.numbers, "training": summarize(trained[k].metrics)}
+                k: replace(m.measured.numbers, training=summarize(trained[k].metrics))
                 for k, m in measured.items()
             }
-            runs.append({"seed": seed, "models": numbers})
+            runs.append((seed, numbers))
             # the report so far, rewritten after every run: an interrupted demo keeps what it measured
             metrics = study.write(
                 demo_metrics(config, study, seeds, runs, figures, checks, films), render_html
@@ -121,19 +120,20 @@ def demo_metrics(
     config: DemoConfig,
     study: Study,
     seeds: list[int],
-    runs: list[dict[str, Any]],
+    runs: list[tuple[int, dict[str, Measures]]],
     figures: dict[str, str],
     generative_checks: list[dict[str, Any]],
     films: dict[str, Film | None],
 ) -> dict[str, Any]:
-    """metrics.json's content for the ``runs`` measured so far (of the planned ``seeds``); draws the
-    figures of all runs (``draw_summary_figures``) on the way."""
-    means = {k: mean_over_runs([run["models"][k] for run in runs]) for k in KINDS}
+    """metrics.json's content for the ``runs`` (seed, each model's measures) measured so far (of the
+    planned ``seeds``); draws the figures of all runs (``draw_summary_figures``) on the way."""
+    models = [numbers for _, numbers in runs]
+    means = {k: Measures.mean([numbers[k] for numbers in models]) for k in KINDS}
     with study.phases("figures"):
-        figures = figures | draw_summary_figures(study.out, runs, means, class_names(study.data.name))
+        figures = figures | draw_summary_figures(study.out, models, means, class_names(study.data.name))
     reconstructions = {
         f"{MODEL_NAMES[k]} reconstructions of test images": [
-            run["models"][k]["reconstructions"]["accepted"] for run in runs
+            numbers[k].reconstructions.accepted for numbers in models
         ]
         for k in KINDS
     }
@@ -142,7 +142,7 @@ def demo_metrics(
     return {
         "dataset": study.data.name,
         "seed": config.seed,
-        "seeds": [run["seed"] for run in runs],
+        "seeds": [seed for seed, _ in runs],
         "planned_seeds": seeds,
         "config": asdict(config),
         "judge": judged["judge"],
@@ -150,9 +150,9 @@ def demo_metrics(
         "generative_validation": generative_checks,
         "num_samples": study.num_samples,
         "num_test_images": len(study.data.test.images),
-        "runs": runs,
-        "means": means,
-        "verdicts": verdicts(means, [run["models"] for run in runs]),
+        "runs": [{"seed": seed, "models": to_json(numbers)} for seed, numbers in runs],
+        "means": to_json(means),
+        "verdicts": to_json(verdicts(means, models)),
         "why": why_summary(Path(config.why), study.out),
         "figures": figures,
         "figures_seed": seeds[0],
@@ -171,19 +171,3 @@ def why_summary(why: Path, out: Path) -> dict[str, Any] | None:
         return None
     page = os.path.relpath(why.absolute() / "index.html", out.absolute())
     return {"page": page, "answers": answers, "seeds": len(metrics["seeds"]), "latent_dim": latent}
-
-
-def mean_over_runs(values: list[Any]) -> Any:
-    """The mean over runs of each number in a nest of dicts (over the runs that have one; None where
-    none has); lists of missing classes become their union, other lists are dropped."""
-    first = values[0]
-    if isinstance(first, dict):
-        merged = {}
-        for key in first:
-            if key == "missing_classes":
-                merged[key] = sorted(set().union(*(v[key] for v in values)))
-            elif not isinstance(first[key], list):
-                merged[key] = mean_over_runs([v[key] for v in values])
-        return merged
-    present = [v for v in values if v is not None]
-    return float(np.mean(present)) if present else None

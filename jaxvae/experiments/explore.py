@@ -6,11 +6,12 @@ from pathlib import Path
 
 import jax
 
-from jaxvae.data import class_names, load_dataset
+from jaxvae.data import class_names
 from jaxvae.errors import ConfigError
 from jaxvae.report.explorer import ExplorerModel, write_explorer
 from jaxvae.runs.folder import claim
 from jaxvae.runs.single import load_model
+from jaxvae.sources import load_dataset
 from jaxvae.study.measures import encode_codes
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from jaxvae.batching import chunk_bounds, pad_rows
-from jaxvae.data import load_dataset, prepare_pixels
+from jaxvae.data import prepare_pixels
 from jaxvae.errors import ConfigError
 from jaxvae.likelihood import exact_log_marginal, iwae_bounds
 from jaxvae.models import VAE
@@ -27,6 +27,7 @@ from jaxvae.runs.config import require_counts
 from jaxvae.runs.files import write_json
 from jaxvae.runs.parallel import peak_memory_bytes
 from jaxvae.runs.single import load_model
+from jaxvae.sources import load_dataset
 
 LOGITS_BUDGET_BYTES = 400 * 2**20  # bound on the decoder outputs held at once by the quadrature
 FIRST_RESOLUTION = 32  # side of the first quadrature grid; each refinement doubles it

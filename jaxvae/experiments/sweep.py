@@ -11,7 +11,8 @@ with its reconstruction and KL terms. Each run is also graded by the demo's fixe
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import jax
@@ -30,6 +31,7 @@ from jaxvae.runs.driver import summarize, terms_dict
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
 from jaxvae.spec import ModelSpec
+from jaxvae.study.records import BetaRun, Measures, to_json
 from jaxvae.study.streams import Stream, stream_key
 from jaxvae.study.study import Study, StudyConfig
 from jaxvae.study.verdicts import empty_ratio, fills_space, prior_generates
@@ -84,13 +86,14 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
         filmed = [i for i, seed in enumerate(ensemble.seeds) if seed == config.seed]  # each beta's first
         trained = study.train_ensemble(ensemble, "VAEs", film=filmed)
         grid = jnp.asarray(prior_quantile_grid(config.grid_size))
-        runs, maps, grids = [], [], []
+        runs: list[BetaRun] = []
+        maps, grids = [], []
         for i, run in enumerate(tqdm(trained, desc="measure each run", disable=not progress)):
             seed, beta, model = ensemble.seeds[i], ensemble.betas[i], run.state.model
             codes, measured = study.measure(model, "vae", seed)
             with study.phases("measures"):
                 held_out = evaluate(model, study.images[1], key=stream_key(seed, Stream.HELD_OUT), beta=1.0)
-            runs.append(run_numbers(seed, beta, measured.numbers, held_out, run.metrics))
+            runs.append(BetaRun(seed, beta, with_rules(measured.numbers, held_out, run.metrics)))
             if seed == config.seed:  # the figures show each beta's first run
                 maps.append((beta, codes["train"]))
                 grids.append((beta, np.asarray(decode_grid(model, grid))))
@@ -103,7 +106,7 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
             )
         reconstructions = {
             f"VAE (beta {beta:g}) reconstructions of test images": [
-                r["reconstructions"]["accepted"] for r in runs if r["beta"] == beta
+                r.measures.reconstructions.accepted for r in runs if r.beta == beta
             ]
             for beta in dict.fromkeys(ensemble.betas)
         }
@@ -114,33 +117,32 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
             "judge": judged["judge"],
             "validation": judged["validation"],
             "num_samples": study.num_samples,
-            "runs": runs,
-            "smallest_filling_beta": smallest_beta(runs, "fills_space"),
-            "smallest_generating_beta": smallest_beta(runs, "prior_generates"),
+            "runs": to_json(runs),
+            "smallest_filling_beta": smallest_beta(runs, fills_space),
+            "smallest_generating_beta": smallest_beta(runs, prior_generates),
             "figures": figures,
             "film_images": len(film.indices) if film is not None else 0,
         }
         return study.write(metrics, sweep_html)
 
 
-def run_numbers(
-    seed: int, beta: float, numbers: dict[str, Any], held_out: LossTerms, training: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """One run's row of metrics.json: its measures, held-out loss terms, rules and training."""
-    return {
-        "seed": seed,
-        "beta": beta,
-        **numbers,
-        **terms_dict(jax.device_get(held_out), "test"),
-        "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
-        "fills_space": fills_space(numbers),
-        "prior_generates": prior_generates(numbers),
-        "training": summarize(training),
-    }
+def with_rules(measures: Measures, held_out: LossTerms, training: list[dict[str, Any]]) -> Measures:
+    """One run's measures with its held-out loss terms, the rules' results and its training."""
+    held = terms_dict(jax.device_get(held_out), "test")
+    return replace(
+        measures,
+        test_total=held["test_total"],
+        test_reconstruction=held["test_reconstruction"],
+        test_kl=held["test_kl"],
+        posterior_empty_ratio=empty_ratio(measures, posterior=True),
+        fills_space=fills_space(measures),
+        prior_generates=prior_generates(measures),
+        training=summarize(training),
+    )
 
 
-def smallest_beta(runs: list[dict[str, Any]], rule: str) -> float | None:
+def smallest_beta(runs: list[BetaRun], rule: Callable[[Measures], bool]) -> float | None:
     """The smallest beta all of whose runs pass ``rule``, or None when no beta of the grid does."""
-    betas = sorted({r["beta"] for r in runs})
-    passing = [b for b in betas if all(r[rule] for r in runs if r["beta"] == b)]
+    betas = sorted({r.beta for r in runs})
+    passing = [b for b in betas if all(rule(r.measures) for r in runs if r.beta == b)]
     return passing[0] if passing else None

@@ -11,7 +11,7 @@ by the rules of ``jaxvae.study.why``. Nothing here is tuned; the judge is the de
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,7 @@ from jaxvae.spec import MODEL_NAMES, ModelSpec
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import decode_images
 from jaxvae.study.prior_holes import prior_holes
+from jaxvae.study.records import Generation, Measures, to_json
 from jaxvae.study.study import Study, StudyConfig
 from jaxvae.study.verdicts import empty_ratio, fills_space
 from jaxvae.study.why import KINDS, NOISE, answers, race
@@ -74,7 +75,7 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
     with claim(config.out) as out:
         study = Study.open(config, out, progress=progress, began=began)
         seeds = config.run_seeds(config.seeds)
-        runs: list[dict[str, Any]] = [{} for _ in seeds]
+        runs: list[dict[str, Measures | Generation]] = [{} for _ in seeds]  # per run: kind -> measures
         maps: dict[str, np.ndarray] = {}
         races: dict[str, dict[str, Any]] = {}
         for kind in KINDS:
@@ -82,7 +83,7 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
             trained = study.train(ModelSpec(kind, latent_dim=config.latent_dim), seeds, film=filmed)
             for i, (seed, run) in enumerate(zip(seeds, trained, strict=True)):
                 numbers, codes = measure_kind(study, run.state.model, kind, seed, config.latent_dim)
-                runs[i][kind] = numbers | {"training": summarize(run.metrics)}
+                runs[i][kind] = replace(numbers, training=summarize(run.metrics))
                 if i == 0 and codes is not None:
                     maps[kind] = codes
             film = read_film(out / f"runs_{kind}")
@@ -97,7 +98,7 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
             )
         reconstructions = {
             f"{MODEL_NAMES[kind]} reconstructions of test images": [
-                run[kind]["reconstructions"]["accepted"] for run in runs
+                run[kind].reconstructions.accepted for run in runs
             ]
             for kind in KINDS
         }
@@ -109,8 +110,8 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
             "judge": judged["judge"],
             "validation": judged["validation"],
             "num_samples": study.num_samples,
-            "runs": runs,
-            "answers": answers(runs),
+            "runs": to_json(runs),
+            "answers": to_json(answers(runs)),
             "races": races,
             "figures": figures,
         }
@@ -119,7 +120,7 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
 
 def measure_kind(
     study: Study, model: Model, kind: str, seed: int, latent_dim: int
-) -> tuple[dict[str, Any], np.ndarray | None]:
+) -> tuple[Measures | Generation, np.ndarray | None]:
     """One run's numbers and its training codes: at latent 2 the demo's measures, the prior holes
     and the fill rule; at any other size the generation measures alone, and no codes (the maps and
     the holes need 2-D codes)."""
@@ -134,12 +135,12 @@ def measure_kind(
             partial(_accepts, study.judge, model),
         )
     numbers = measured.numbers
-    return {
-        **numbers,
-        "prior_holes": holes,
-        "posterior_empty_ratio": empty_ratio(numbers, "posterior_empty_fraction"),
-        "fills_space": fills_space(numbers),
-    }, codes["train"]
+    return replace(
+        numbers,
+        prior_holes=holes,
+        posterior_empty_ratio=empty_ratio(numbers, posterior=True),
+        fills_space=fills_space(numbers),
+    ), codes["train"]
 
 
 def _accepts(judge: Judge, model: Model, z: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from jaxvae.spec import MODEL_NAMES as NAMES
 from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.measures import Measured
 from jaxvae.study.phases import Phases
+from jaxvae.study.records import Measures, of_a_run
 from jaxvae.study.streams import Stream, stream_key
 from jaxvae.study.study import RunMeasures, StudyData
 
@@ -45,7 +46,7 @@ def judge_examples(
     picks = np.asarray(jax.random.choice(key, len(test.images), (count,), replace=False))
     rows = {"real test images": test.images[picks]}
     rows |= {
-        f"{plots.NAMES[k]} reconstructions": m.pictures["reconstruction_images"][picks]
+        f"{plots.NAMES[k]} reconstructions": m.pictures.reconstruction_images[picks]
         for k, m in measured.items()
     }
     negative = negatives(jax.random.fold_in(key, 1), test.images, test.labels, count)
@@ -103,20 +104,19 @@ def draw_demo_figures(
 
 
 def draw_summary_figures(
-    out: Path, runs: list[dict[str, Any]], means: dict[str, Any], classes: list[str]
+    out: Path, runs: Sequence[Mapping[str, Measures]], means: Mapping[str, Measures], classes: list[str]
 ) -> dict[str, str]:
-    """The figures of all the demo's runs so far (metrics.json's ``runs`` and ``means``): the classes
-    each sampler draws, run by run, and how empty each set of codes leaves its box, run by run and
-    from the means (as the verdicts compute it). Returns each figure's file name by its key."""
+    """The figures of all the demo's runs so far (each run's measures of each model, and their
+    ``means``): the classes each sampler draws, run by run, and how empty each set of codes leaves
+    its box, run by run and from the means (as the verdicts compute it). Returns each figure's file
+    name by its key."""
     counts = {
-        f"{plots.NAMES[k]}: {sampler}": np.array(
-            [run["models"][k]["samplers"][sampler]["class_counts"] for run in runs]
-        )
+        f"{plots.NAMES[k]}: {sampler}": np.array([run[k].samplers[sampler].class_counts for run in runs])
         for k in ("ae", "vae")
-        for sampler in runs[0]["models"][k]["samplers"]
+        for sampler in runs[0][k].samplers
     }
     mean = {label: ratios[0] for label, ratios in fill_ratios([means]).items()}
-    each = fill_ratios([run["models"] for run in runs])
+    each = fill_ratios(runs)
     return {
         "prior_classes": plots.prior_classes(out / "prior_classes.png", counts, classes).name,
         "empty_ratios": plots.empty_ratios(out / "empty_ratios.png", mean, each).name,
@@ -160,8 +160,8 @@ def _draw(
         done("film", draw_film(out / "film.gif", filmed, trained, train.labels, classes))
     for kind, model in models.items():
         if kind == "ae":
-            box = numbers[kind]["box"]
-            grid = grid_points(tuple(box[0]), tuple(box[1]), grid_size)
+            (x0, x1), (y0, y1) = of_a_run(numbers[kind].box, "box")
+            grid = grid_points((x0, x1), (y0, y1), grid_size)
             title = "decoded grid over the code box"
         else:
             grid = prior_quantile_grid(grid_size)
@@ -169,8 +169,8 @@ def _draw(
         images = np.asarray(decode_grid(model, jnp.asarray(grid)))
         path = out / f"grid_{kind}.png"
         done(f"grid_{kind}", plots.grid_decodes(path, kind, images, grid, codes[kind], train.labels, title))
-    boxes = {k: n["box"] for k, n in numbers.items()}
-    heat = {k: p["heat"] for k, p in pictures.items()}
+    boxes = {k: of_a_run(n.box, "box") for k, n in numbers.items()}
+    heat = {k: p.heat for k, p in pictures.items()}
     done("holes", plots.holes(out / "holes.png", heat, boxes, codes, judge.threshold, noun(data.name)))
     done(
         "empty_regions",
@@ -178,23 +178,23 @@ def _draw(
             out / "empty_regions.png",
             codes,
             train.labels,
-            {k: n["empty_regions"] for k, n in numbers.items()},
-            {k: p["region_images"] for k, p in pictures.items()},
+            {k: of_a_run(n.empty_regions, "empty_regions") for k, n in numbers.items()},
+            {k: p.region_images for k, p in pictures.items()},
             boxes,
-            {k: p["hull"] for k, p in pictures.items()},
+            {k: p.hull for k, p in pictures.items()},
         ),
     )
     done(
         "by_distance",
         plots.acceptance_by_distance(
             out / "by_distance.png",
-            {k: n["by_distance"] for k, n in numbers.items()},
-            {k: n["far_spacings"] for k, n in numbers.items()},
+            {k: n.by_distance for k, n in numbers.items()},
+            {k: n.far_spacings for k, n in numbers.items()},
         ),
     )
     for kind, p in pictures.items():
         title = f"{plots.NAMES[kind]}: the first 12 draws of each sampler, decoded"
-        done(f"samples_{kind}", _judged_grid(out / f"samples_{kind}.png", p["samples"], judge, title))
+        done(f"samples_{kind}", _judged_grid(out / f"samples_{kind}.png", p.samples, judge, title))
     examples = judge_examples(
         judge, test, {k: m.measured for k, m in measured.items()}, key=stream_key(seed, Stream.EXAMPLES)
     )
@@ -203,7 +203,7 @@ def _draw(
         _judged_grid(out / "judge_examples.png", examples, judge, "Examples of each validation kind"),
     )
     rows = {"original": test.images[:12] / 255.0}
-    rows |= {plots.NAMES[k]: p["reconstruction_images"][:12] / 255.0 for k, p in pictures.items()}
+    rows |= {plots.NAMES[k]: p.reconstruction_images[:12] / 255.0 for k, p in pictures.items()}
     done(
         "reconstructions",
         plots.image_rows(out / "reconstructions.png", rows, "Test images and reconstructions"),

@@ -7,6 +7,7 @@ fills them from metrics.json's content, so the report says exactly what the numb
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from string import Template
 from typing import Any
 
@@ -19,10 +20,13 @@ from jaxvae.report.tables import (
     generator_rows,
     html_table,
     map_rows,
+    model_means,
+    model_runs,
     phase_table,
     text_table,
     validation_rows,
 )
+from jaxvae.study.records import Measures, Verdict
 from jaxvae.study.verdicts import (
     CLUSTER,
     EMPTY_RATIO,
@@ -40,18 +44,12 @@ def verdict_class(verdict: str) -> str:
     return verdict.split(" (")[0].replace(" ", "-")
 
 
-def badge(verdict: dict[str, Any], fit: bool) -> str:
+def badge(verdict: Verdict, fit: bool) -> str:
     """A claim's verdict as a badge; greyed and marked when the measure was not fit for use."""
-    esc = html.escape
+    text = html.escape(f"claim: {verdict.claim}: {verdict.verdict}")
     if not fit:
-        return (
-            f'<p><span class="badge not-fit">claim: {esc(verdict["claim"])}: {esc(verdict["verdict"])} '
-            "(measure not fit)</span></p>"
-        )
-    css = verdict_class(verdict["verdict"])
-    return (
-        f'<p><span class="badge {css}">claim: {esc(verdict["claim"])}: {esc(verdict["verdict"])}</span></p>'
-    )
+        return f'<p><span class="badge not-fit">{text} (measure not fit)</span></p>'
+    return f'<p><span class="badge {verdict_class(verdict.verdict)}">{text}</span></p>'
 
 
 def _figure(metrics: dict[str, Any], key: str) -> str:
@@ -59,11 +57,11 @@ def _figure(metrics: dict[str, Any], key: str) -> str:
     return f'<img src="{name}" alt="{html.escape(key.replace("_", " "))}">'
 
 
-def step_details(metrics: dict[str, Any], step: Step, verdict: dict[str, str] | None) -> str:
+def step_details(metrics: dict[str, Any], step: Step, verdict: Verdict | None) -> str:
     """The numbers under a step: its verdict's sentence, its map measures, its generator rows."""
     parts = []
     if verdict is not None:
-        parts.append(f"<p>{html.escape(verdict['numbers'])}</p>")
+        parts.append(f"<p>{html.escape(verdict.numbers)}</p>")
     if has_beside(metrics, step):
         parts.append(f"<p>{html.escape(beside_sentence(metrics, step.beside))}</p>")
     if step.measures:
@@ -77,21 +75,23 @@ def step_details(metrics: dict[str, Any], step: Step, verdict: dict[str, str] | 
 def has_beside(metrics: dict[str, Any], step: Step) -> bool:
     """Whether ``step`` states a sampler beside its verdict and the report measured it (reports from
     before the ex-post samplers did not)."""
-    return bool(step.beside) and step.beside in metrics["runs"][0]["models"]["ae"].get("other_samplers", {})
+    return bool(step.beside) and step.beside in model_runs(metrics, "ae")[0].other_samplers
 
 
 def beside_sentence(metrics: dict[str, Any], sampler: str) -> str:
     """What the autoencoder's ``sampler`` (one of its ``other_samplers``, such as the mixture fitted
     to its codes) gives, by the rule of claim (iv) run by run: stated beside that verdict, which stays
     about arbitrary points."""
-    runs = [run["models"]["ae"] for run in metrics["runs"]]
-    passes = [generates(run["other_samplers"][sampler], run["reconstructions"]) for run in runs]
-    mean, recon = metrics["means"]["ae"]["other_samplers"][sampler], metrics["means"]["ae"]["reconstructions"]
+    passes = [
+        generates(run.other_samplers[sampler], run.reconstructions) for run in model_runs(metrics, "ae")
+    ]
+    means = model_means(metrics, "ae")
+    mean, recon = means.other_samplers[sampler], means.reconstructions
     return (
         f"Beside the claim, which is about arbitrary points: the autoencoder's decodes of a {sampler} "
-        f"after training are accepted {pct(mean['accepted'])} of the time (its reconstructions: "
-        f"{pct(recon['accepted'])}), with coverage {mean['coverage']:.3f} (reconstructions: "
-        f"{recon['coverage']:.3f}); by the rule that decides 'generates', they generate in "
+        f"after training are accepted {pct(mean.accepted)} of the time (its reconstructions: "
+        f"{pct(recon.accepted)}), with coverage {mean.coverage:.3f} (reconstructions: "
+        f"{recon.coverage:.3f}); by the rule that decides 'generates', they generate in "
         f"{sum(passes)} of {len(passes)} runs."
     )
 
@@ -100,7 +100,7 @@ def render_step(metrics: dict[str, Any], number: int, step: Step, details: str |
     """One section of the story: figures, the sentence, the verdict's badge, the numbers folded
     (``details``, else ``step_details``)."""
     fit = metrics["judge"]["fit"]
-    verdict = metrics["verdicts"][step.claim] if step.claim is not None else None
+    verdict = verdicts_of(metrics)[step.claim] if step.claim is not None else None
     details = details if details is not None else step_details(metrics, step, verdict)
     shows = step.shows
     if step.film and "film" in metrics["figures"]:
@@ -136,25 +136,35 @@ def why_paragraph(why: dict[str, Any] | None) -> str:
     )
 
 
-FILL_SETS = {  # the why step's sets of codes: (model, the empty share used)
-    "Autoencoder: codes": ("ae", "empty_fraction"),
-    "VAE: posterior means": ("vae", "empty_fraction"),
-    "VAE: one draw per posterior": ("vae", "posterior_empty_fraction"),
+FILL_SETS = {  # the why step's sets of codes: (model, whether one draw per posterior)
+    "Autoencoder: codes": ("ae", False),
+    "VAE: posterior means": ("vae", False),
+    "VAE: one draw per posterior": ("vae", True),
 }
 
 
-def fill_ratios(measures: list[dict[str, Any]]) -> dict[str, list[float]]:
+def fill_ratios(measures: Sequence[Mapping[str, Measures]]) -> dict[str, list[float]]:
     """How empty each set of codes of the why step leaves its box over a Gaussian cloud of the same
     spread, for each of ``measures`` (each ``{"ae": ..., "vae": ...}``: a run's measures, or the
     means over the runs, which give the verdicts' ratios)."""
-    return {label: [empty_ratio(m[kind], key) for m in measures] for label, (kind, key) in FILL_SETS.items()}
+    return {
+        label: [empty_ratio(m[kind], posterior) for m in measures]
+        for label, (kind, posterior) in FILL_SETS.items()
+    }
 
 
 def ratio_cells(metrics: dict[str, Any]) -> dict[str, tuple[float, list[float]]]:
     """Each set's ratio from the means over the runs (as the verdicts compute it) and each run's."""
-    mean = fill_ratios([metrics["means"]])
-    each = fill_ratios([run["models"] for run in metrics["runs"]])
+    kinds = ("ae", "vae")
+    mean = fill_ratios([{k: model_means(metrics, k) for k in kinds}])
+    runs = {k: model_runs(metrics, k) for k in kinds}
+    each = fill_ratios([{k: runs[k][i] for k in kinds} for i in range(len(metrics["runs"]))])
     return {label: (mean[label][0], each[label]) for label in FILL_SETS}
+
+
+def verdicts_of(metrics: dict[str, Any]) -> list[Verdict]:
+    """The demo's verdicts, one per claim."""
+    return [Verdict.from_json(v) for v in metrics["verdicts"]]
 
 
 def rules_text() -> str:
@@ -211,10 +221,10 @@ def render_html(metrics: dict[str, Any]) -> str:
     verdict_table = html_table(
         ["claim", "verdict", "the numbers"],
         [
-            (v["claim"], v["verdict"] if fit else f"{v['verdict']} (measure not fit)", v["numbers"])
-            for v in metrics["verdicts"]
+            (v.claim, v.verdict if fit else f"{v.verdict} (measure not fit)", v.numbers)
+            for v in verdicts_of(metrics)
         ],
-        [verdict_class(v["verdict"]) if fit else "not-fit" for v in metrics["verdicts"]],
+        [verdict_class(v.verdict) if fit else "not-fit" for v in verdicts_of(metrics)],
         text_columns=3,
     )
     validation_figure = _figure(metrics, "judge_examples") if "judge_examples" in metrics["figures"] else ""
@@ -277,8 +287,8 @@ def format_tables(metrics: dict[str, Any]) -> str:
     for i, step in enumerate(STEPS):
         line = f"{i + 1}. {step.title}"
         if step.claim is not None:
-            v = metrics["verdicts"][step.claim]
-            line += f": {v['verdict']}{'' if fit else ' (measure not fit)'}\n   {v['numbers']}"
+            v = verdicts_of(metrics)[step.claim]
+            line += f": {v.verdict}{'' if fit else ' (measure not fit)'}\n   {v.numbers}"
             if has_beside(metrics, step):
                 line += f"\n   {beside_sentence(metrics, step.beside)}"
         elif step.measures:

@@ -13,11 +13,13 @@ from jaxvae.latent import tile
 from jaxvae.report import plots
 from jaxvae.report.film import panels_of, write_film
 from jaxvae.runs.film import Film
+from jaxvae.study.records import BetaRun
+from jaxvae.study.samplers import PRIOR
 
 
 def draw_sweep_figures(
     out: Path,
-    runs: list[dict[str, Any]],
+    runs: Sequence[BetaRun],
     maps: list[tuple[float, np.ndarray]],
     grids: list[tuple[float, np.ndarray]],
     film: Film | None,
@@ -26,7 +28,7 @@ def draw_sweep_figures(
     labels: np.ndarray,
     classes: list[str],
 ) -> dict[str, str]:
-    """The sweep's figures: the measures against beta (``runs``, metrics.json's rows), each beta's
+    """The sweep's figures: the measures against beta (``runs``), each beta's
     first run's codes and prior grid (``maps``, ``grids``), and the training film of those runs
     (``film``, with every run's ``training`` rows and ``betas`` for the titles). Returns each
     figure's file name by its key in the report."""
@@ -44,14 +46,14 @@ def draw_sweep_figures(
     return figures
 
 
-def _by_beta(runs: list[dict[str, Any]], value: Any) -> tuple[list[float], np.ndarray, list[np.ndarray]]:
-    """The sorted betas, the mean of ``value(run)`` at each, and each beta's runs' values."""
-    betas = sorted({r["beta"] for r in runs})
-    each = [np.array([value(r) for r in runs if r["beta"] == b], float) for b in betas]
+def _by_beta(runs: Sequence[BetaRun], value: Any) -> tuple[list[float], np.ndarray, list[np.ndarray]]:
+    """The sorted betas, the mean of ``value(measures)`` at each, and each beta's runs' values."""
+    betas = sorted({r.beta for r in runs})
+    each = [np.array([value(r.measures) for r in runs if r.beta == b], float) for b in betas]
     return betas, np.array([v.mean() for v in each]), each
 
 
-def _beta_line(ax: plt.Axes, runs: list[dict[str, Any]], value: Any, label: str, **style: Any) -> None:
+def _beta_line(ax: plt.Axes, runs: Sequence[BetaRun], value: Any, label: str, **style: Any) -> None:
     betas, means, each = _by_beta(runs, value)
     line = ax.plot(range(len(betas)), means, marker="o", label=label, **style)[0]
     for x, values in enumerate(each):
@@ -59,33 +61,32 @@ def _beta_line(ax: plt.Axes, runs: list[dict[str, Any]], value: Any, label: str,
             ax.scatter([x] * len(values), values, s=10, color=line.get_color(), alpha=0.6)
 
 
-def sweep_curves(path: Path, runs: list[dict[str, Any]]) -> Path:
+def sweep_curves(path: Path, runs: Sequence[BetaRun]) -> Path:
     """Three panels against beta: the holes, the prior samples, and the held-out loss terms."""
-    betas = sorted({r["beta"] for r in runs})
+    betas = sorted({r.beta for r in runs})
     ticks = [
-        f"{b:g}" + ("\nfills" if all(r["fills_space"] for r in runs if r["beta"] == b) else "") for b in betas
+        f"{b:g}" + ("\nfills" if all(r.measures.fills_space for r in runs if r.beta == b) else "")
+        for b in betas
     ]
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
     holes, samples, terms = axes
-    _beta_line(
-        holes, runs, lambda r: r["posterior_empty_fraction"], "empty cells, one posterior draw per image"
-    )
-    _beta_line(holes, runs, lambda r: r["empty_fraction"], "empty cells, posterior means")
-    _beta_line(holes, runs, lambda r: r["gaussian_empty_fraction"], "empty cells, Gaussian cloud", ls="--")
-    _beta_line(holes, runs, lambda r: r["samplers"]["N(0, I)"]["far"], "N(0, I) draws far from every code")
+    _beta_line(holes, runs, lambda m: m.posterior_empty_fraction, "empty cells, one posterior draw per image")
+    _beta_line(holes, runs, lambda m: m.empty_fraction, "empty cells, posterior means")
+    _beta_line(holes, runs, lambda m: m.gaussian_empty_fraction, "empty cells, Gaussian cloud", ls="--")
+    _beta_line(holes, runs, lambda m: m.samplers[PRIOR].far, "N(0, I) draws far from every code")
     holes.set_title("Holes in the code box")
     holes.set_ylabel("share")
-    _beta_line(samples, runs, lambda r: r["samplers"]["N(0, I)"]["accepted"], "N(0, I) decodes accepted")
-    _beta_line(samples, runs, lambda r: r["reconstructions"]["accepted"], "reconstructions accepted", ls="--")
-    _beta_line(samples, runs, lambda r: r["samplers"]["N(0, I)"]["coverage"], "N(0, I) coverage")
-    _beta_line(samples, runs, lambda r: r["reconstructions"]["coverage"], "reconstructions coverage", ls="--")
+    _beta_line(samples, runs, lambda m: m.samplers[PRIOR].accepted, "N(0, I) decodes accepted")
+    _beta_line(samples, runs, lambda m: m.reconstructions.accepted, "reconstructions accepted", ls="--")
+    _beta_line(samples, runs, lambda m: m.samplers[PRIOR].coverage, "N(0, I) coverage")
+    _beta_line(samples, runs, lambda m: m.reconstructions.coverage, "reconstructions coverage", ls="--")
     samples.set_title("Prior samples against reconstructions (judge)")
     samples.set_ylabel("share")
-    _beta_line(terms, runs, lambda r: r["test_reconstruction"], "reconstruction term")
-    _beta_line(terms, runs, lambda r: r["test_total"], "-ELBO (beta = 1)")
+    _beta_line(terms, runs, lambda m: m.test_reconstruction, "reconstruction term")
+    _beta_line(terms, runs, lambda m: m.test_total, "-ELBO (beta = 1)")
     terms.set_ylabel("nats per test image")
     kl = terms.twinx()
-    _beta_line(kl, runs, lambda r: r["test_kl"], "KL (right axis)", color="tab:green")
+    _beta_line(kl, runs, lambda m: m.test_kl, "KL (right axis)", color="tab:green")
     kl.set_ylabel("KL, nats")
     terms.set_title("Held-out loss terms")
     for ax in axes:

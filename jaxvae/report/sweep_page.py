@@ -7,35 +7,38 @@ from collections.abc import Callable
 from string import Template
 from typing import Any
 
+import numpy as np
+
 from jaxvae.report.explorer import read_template
 from jaxvae.report.tables import cell, html_table, judge_fields, phase_table, text_table, validation_rows
+from jaxvae.study.records import BetaRun, Measures
+from jaxvae.study.samplers import PRIOR
 
-Row = tuple[str, Callable[[dict[str, Any]], Any], str]
+Row = tuple[str, Callable[[Measures], Any], str]
 
-PRIOR = "N(0, I)"
 MEASURES: list[Row] = [
     (
         "empty share of the code box, one posterior draw per image",
-        lambda r: r["posterior_empty_fraction"],
+        lambda m: m.posterior_empty_fraction,
         "{:.1%}",
     ),
-    ("that share over a Gaussian cloud's (x)", lambda r: r["posterior_empty_ratio"], "{:.2f}"),
-    ("empty share, posterior means", lambda r: r["empty_fraction"], "{:.1%}"),
-    ("N(0, I) draws far from every training code", lambda r: r["samplers"][PRIOR]["far"], "{:.1%}"),
-    ("N(0, I) decodes accepted", lambda r: r["samplers"][PRIOR]["accepted"], "{:.1%}"),
-    ("reconstructions accepted", lambda r: r["reconstructions"]["accepted"], "{:.1%}"),
-    ("N(0, I) coverage", lambda r: r["samplers"][PRIOR]["coverage"], "{:.3f}"),
-    ("reconstructions coverage", lambda r: r["reconstructions"]["coverage"], "{:.3f}"),
-    ("N(0, I) Fréchet distance", lambda r: r["samplers"][PRIOR]["frechet"], "{:.1f}"),
-    ("classes N(0, I) never generates", lambda r: len(r["samplers"][PRIOR]["missing_classes"]), "{:.1f}"),
-    ("5-NN label accuracy of the test codes", lambda r: r["knn_label_accuracy"], "{:.1%}"),
-    ("test -ELBO at beta = 1 (nats)", lambda r: r["test_total"], "{:.2f}"),
-    ("its reconstruction term (nats)", lambda r: r["test_reconstruction"], "{:.2f}"),
-    ("its KL term (nats)", lambda r: r["test_kl"], "{:.2f}"),
+    ("that share over a Gaussian cloud's (x)", lambda m: m.posterior_empty_ratio, "{:.2f}"),
+    ("empty share, posterior means", lambda m: m.empty_fraction, "{:.1%}"),
+    ("N(0, I) draws far from every training code", lambda m: m.samplers[PRIOR].far, "{:.1%}"),
+    ("N(0, I) decodes accepted", lambda m: m.samplers[PRIOR].accepted, "{:.1%}"),
+    ("reconstructions accepted", lambda m: m.reconstructions.accepted, "{:.1%}"),
+    ("N(0, I) coverage", lambda m: m.samplers[PRIOR].coverage, "{:.3f}"),
+    ("reconstructions coverage", lambda m: m.reconstructions.coverage, "{:.3f}"),
+    ("N(0, I) Fréchet distance", lambda m: m.samplers[PRIOR].frechet, "{:.1f}"),
+    ("classes N(0, I) never generates", lambda m: len(m.samplers[PRIOR].missing_classes), "{:.1f}"),
+    ("5-NN label accuracy of the test codes", lambda m: m.knn_label_accuracy, "{:.1%}"),
+    ("test -ELBO at beta = 1 (nats)", lambda m: m.test_total, "{:.2f}"),
+    ("its reconstruction term (nats)", lambda m: m.test_reconstruction, "{:.2f}"),
+    ("its KL term (nats)", lambda m: m.test_kl, "{:.2f}"),
 ]
-RULES = [
-    ("fills the space (claim (v)'s rule)", "fills_space"),
-    ("prior samples decode like reconstructions", "prior_generates"),
+RULES: list[tuple[str, Callable[[Measures], bool | None]]] = [
+    ("fills the space (claim (v)'s rule)", lambda m: m.fills_space),
+    ("prior samples decode like reconstructions", lambda m: m.prior_generates),
 ]
 
 
@@ -43,8 +46,9 @@ def _betas(metrics: dict[str, Any]) -> list[float]:
     return sorted({r["beta"] for r in metrics["runs"]})
 
 
-def _runs_at(metrics: dict[str, Any], beta: float) -> list[dict[str, Any]]:
-    return [r for r in metrics["runs"] if r["beta"] == beta]
+def _runs_at(metrics: dict[str, Any], beta: float) -> list[Measures]:
+    """The measures of ``beta``'s runs."""
+    return [run.measures for run in map(BetaRun.from_json, metrics["runs"]) if run.beta == beta]
 
 
 def measure_rows(metrics: dict[str, Any]) -> list[list[str]]:
@@ -53,10 +57,10 @@ def measure_rows(metrics: dict[str, Any]) -> list[list[str]]:
         [label, *(cell([value(r) for r in _runs_at(metrics, b)], fmt) for b in _betas(metrics))]
         for label, value, fmt in MEASURES
     ]
-    for label, key in RULES:
+    for label, rule in RULES:
         cells = []
         for beta in _betas(metrics):
-            passed = [r[key] for r in _runs_at(metrics, beta)]
+            passed = [bool(rule(m)) for m in _runs_at(metrics, beta)]
             cells.append(
                 "yes" if all(passed) else "no" if not any(passed) else f"{sum(passed)} of {len(passed)}"
             )
@@ -74,12 +78,12 @@ def answer(metrics: dict[str, Any]) -> str:
         if beta is None:
             return f"no beta of the grid ({grid}) {what}"
         runs = _runs_at(metrics, beta)
-        recon = sum(r["test_reconstruction"] for r in runs) / len(runs)
+        recon = float(np.mean([m.test_reconstruction for m in runs]))
         lead = f"the smallest beta of the grid ({grid}) that {what} is {beta:g}"
         return f"{lead} (reconstruction term {recon:.1f} nats)"
 
     first = _runs_at(metrics, betas[0])
-    base = sum(r["test_reconstruction"] for r in first) / len(first)
+    base = float(np.mean([m.test_reconstruction for m in first]))
     return (
         f"By these rules, {smallest('smallest_filling_beta', 'fills the space in every run')}; "
         f"{smallest('smallest_generating_beta', 'samples like it reconstructs in every run')}. "

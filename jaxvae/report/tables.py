@@ -4,11 +4,12 @@ validation, the generator and map measures, the judge's fields and the phases, a
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxvae.data import noun
 from jaxvae.study.phases import phase_rows
+from jaxvae.study.records import Measures
 from jaxvae.study.verdicts import (
     EMPTY_RATIO,
     FILLED_FAR,
@@ -63,52 +64,61 @@ def generative_validation_rows(metrics: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def model_runs(metrics: dict[str, Any], kind: str) -> list[Measures]:
+    """Each of the demo's runs' measures of the model ``kind``."""
+    return [Measures.from_json(run["models"][kind]) for run in metrics["runs"]]
+
+
+def model_means(metrics: dict[str, Any], kind: str) -> Measures:
+    """The means over the demo's runs of the measures of the model ``kind``."""
+    return Measures.from_json(metrics["means"][kind])
+
+
 def generator_rows(metrics: dict[str, Any], kinds: Sequence[str] = ("ae", "vae")) -> list[list[str]]:
     """One row per (model, sampler), plus each model's reconstructions: the means over the runs and
     each run's value."""
     rows = []
     names = {"ae": "Autoencoder", "vae": "VAE"}
     for kind in kinds:
-        runs = [run["models"][kind] for run in metrics["runs"]]
-        sources = [("reconstructions of the test images", [r["reconstructions"] for r in runs])]
-        sources += [(name, [r["samplers"][name] for r in runs]) for name in runs[0]["samplers"]]
-        others = runs[0].get("other_samplers", {})  # reports from before the ex-post samplers lack them
-        sources += [(name, [r["other_samplers"][name] for r in runs]) for name in others]
+        runs = model_runs(metrics, kind)
+        sources = [("reconstructions of the test images", [r.reconstructions for r in runs])]
+        sources += [(name, [r.samplers[name] for r in runs]) for name in runs[0].samplers]
+        sources += [(name, [r.other_samplers[name] for r in runs]) for name in runs[0].other_samplers]
         for source, values in sources:
             cells = [f"{names[kind]}: {source}"]
             for key, _, fmt in GENERATOR_COLUMNS:
                 if key == "missing":
-                    cells.append(cell([len(v["missing_classes"]) for v in values], fmt))
+                    cells.append(cell([len(v.missing_classes) for v in values], fmt))
                 else:
-                    cells.append(cell([v.get(key) for v in values], fmt))
+                    cells.append(cell([getattr(v, key) for v in values], fmt))
             rows.append(cells)
     return rows
 
 
-MAP_MEASURES = [
-    ("test loss (nats; VAE: -ELBO)", lambda m: m["training"]["test_total"], "{:.2f}"),
-    ("5-NN label accuracy of the test codes", lambda m: m["knn_label_accuracy"], "{:.1%}"),
-    ("empty share of the code box (50x50 cells)", lambda m: m["empty_fraction"], "{:.1%}"),
-    ("... with one posterior draw per image", lambda m: m["posterior_empty_fraction"], "{:.1%}"),
-    ("... of a Gaussian cloud of the same spread", lambda m: m["gaussian_empty_fraction"], "{:.1%}"),
+MAP_MEASURES: list[tuple[str, Callable[[Measures], Any], str]] = [
+    ("test loss (nats; VAE: -ELBO)", lambda m: m.training["test_total"], "{:.2f}"),
+    ("5-NN label accuracy of the test codes", lambda m: m.knn_label_accuracy, "{:.1%}"),
+    ("empty share of the code box (50x50 cells)", lambda m: m.empty_fraction, "{:.1%}"),
+    ("... with one posterior draw per image", lambda m: m.posterior_empty_fraction, "{:.1%}"),
+    ("... of a Gaussian cloud of the same spread", lambda m: m.gaussian_empty_fraction, "{:.1%}"),
     (
         "empty share between the clusters (inside the codes' hull)",
-        lambda m: m["between_empty_fraction"],
+        lambda m: m.between_empty_fraction,
         "{:.1%}",
     ),
-    ("accepted decodes at empty cells", lambda m: m["empty_accepted"], "{:.1%}"),
-    ("... at empty cells between the clusters", lambda m: m["between_empty_accepted"], "{:.1%}"),
-    ("accepted decodes at occupied cells", lambda m: m["occupied_accepted"], "{:.1%}"),
-    ("accepted decodes on a 100x100 grid over the box", lambda m: m["grid_accepted"], "{:.1%}"),
+    ("accepted decodes at empty cells", lambda m: m.empty_accepted, "{:.1%}"),
+    ("... at empty cells between the clusters", lambda m: m.between_empty_accepted, "{:.1%}"),
+    ("accepted decodes at occupied cells", lambda m: m.occupied_accepted, "{:.1%}"),
+    ("accepted decodes on a 100x100 grid over the box", lambda m: m.grid_accepted, "{:.1%}"),
     (
         "largest empty disc between the clusters (spacings)",
-        lambda m: m["empty_regions"][0]["spacings"] if m["empty_regions"] else None,
+        lambda m: m.empty_regions[0]["spacings"] if m.empty_regions else None,
         "{:.1f}",
     ),
-    ("'far' threshold (spacings)", lambda m: m["far_spacings"], "{:.1f}"),
+    ("'far' threshold (spacings)", lambda m: m.far_spacings, "{:.1f}"),
     (
         "seconds per training epoch of all seeds at once (median)",
-        lambda m: m["training"]["median_epoch_seconds"],
+        lambda m: m.training["median_epoch_seconds"],
         "{:.2f}",
     ),
 ]
@@ -116,8 +126,9 @@ MAP_MEASURES = [
 
 def map_rows(metrics: dict[str, Any], labels: Sequence[str] | None = None) -> list[tuple[str, ...]]:
     """(measure, AE, VAE) rows of the latent-map table: every measure, or those named in ``labels``."""
+    runs = {k: model_runs(metrics, k) for k in ("ae", "vae")}
     return [
-        (label, *(cell([value(run["models"][k]) for run in metrics["runs"]], fmt) for k in ("ae", "vae")))
+        (label, *(cell([value(m) for m in runs[k]], fmt) for k in ("ae", "vae")))
         for label, value, fmt in MAP_MEASURES
         if labels is None or label in labels
     ]

@@ -15,29 +15,37 @@ from jaxvae.report.demo_page import verdict_class
 from jaxvae.report.explorer import read_template
 from jaxvae.report.tables import cell, html_table, judge_fields, phase_table, text_table, validation_rows
 from jaxvae.spec import MODEL_NAMES
+from jaxvae.study.records import Answer, Generation, Measures, measures_from_json
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR
 from jaxvae.study.why import KINDS, NOISE, PULL
 
-Row = tuple[str, Callable[[dict[str, Any]], Any], str]
+Row = tuple[str, Callable[[Measures], Any], str]  # (label, value of a run's measures, format)
+AnyRow = tuple[str, Callable[[Measures | Generation], Any], str]  # a row for any latent size
 
-MEASURES: list[Row] = [
-    ("test loss (nats; VAE: -ELBO)", lambda m: m["training"]["test_total"], "{:.2f}"),
-    ("5-NN label accuracy of the test codes", lambda m: m["knn_label_accuracy"], "{:.1%}"),
-    ("empty share of the code box, one draw per image", lambda m: m["posterior_empty_fraction"], "{:.1%}"),
-    ("that share over a Gaussian cloud's (x)", lambda m: m["posterior_empty_ratio"], "{:.2f}"),
-    ("N(0, I) draws far from every training code", lambda m: m["samplers"][PRIOR]["far"], "{:.1%}"),
-    ("fills the space (claim (v)'s rule; share of runs)", lambda m: float(m["fills_space"]), "{:.0%}"),
-    ("N(0, I) decodes accepted", lambda m: m["samplers"][PRIOR]["accepted"], "{:.1%}"),
-    ("GMM decodes accepted", lambda m: m["other_samplers"][GMM]["accepted"], "{:.1%}"),
-    ("reconstructions accepted", lambda m: m["reconstructions"]["accepted"], "{:.1%}"),
-    ("decodes at the empty cells accepted", lambda m: m["empty_accepted"], "{:.1%}"),
+GENERATION: list[AnyRow] = [
+    ("test loss (nats; VAE: -ELBO)", lambda m: m.training["test_total"], "{:.2f}"),
+    ("N(0, I) decodes accepted", lambda m: m.samplers[PRIOR].accepted, "{:.1%}"),
+    ("GMM decodes accepted", lambda m: m.other_samplers[GMM].accepted, "{:.1%}"),
+    ("reconstructions accepted", lambda m: m.reconstructions.accepted, "{:.1%}"),
+]
+MAPS: list[Row] = [  # the maps' measures: 2-D latents only
+    ("5-NN label accuracy of the test codes", lambda m: m.knn_label_accuracy, "{:.1%}"),
+    ("empty share of the code box, one draw per image", lambda m: m.posterior_empty_fraction, "{:.1%}"),
+    ("that share over a Gaussian cloud's (x)", lambda m: m.posterior_empty_ratio, "{:.2f}"),
+    ("N(0, I) draws far from every training code", lambda m: m.samplers[PRIOR].far, "{:.1%}"),
+    ("fills the space (claim (v)'s rule; share of runs)", lambda m: float(bool(m.fills_space)), "{:.0%}"),
+    ("decodes at the empty cells accepted", lambda m: m.empty_accepted, "{:.1%}"),
 ]
 HOLES: list[Row] = [
-    ("prior mass in holes", lambda m: m["prior_holes"]["hole_mass"], "{:.1%}"),
-    ("decodes in holes accepted (prior-weighted)", lambda m: m["prior_holes"]["accepted_in_holes"], "{:.1%}"),
+    ("prior mass in holes", lambda m: m.prior_holes["hole_mass"], "{:.1%}"),
+    (
+        "decodes in holes accepted (prior-weighted)",
+        lambda m: m.prior_holes["accepted_in_holes"],
+        "{:.1%}",
+    ),
     (
         "decodes elsewhere accepted (prior-weighted)",
-        lambda m: m["prior_holes"]["accepted_elsewhere"],
+        lambda m: m.prior_holes["accepted_elsewhere"],
         "{:.1%}",
     ),
 ]
@@ -48,24 +56,41 @@ COLUMNS = [
 ]
 
 
-def _of(metrics: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [run[kind] for run in metrics["runs"]]
+def _of(metrics: dict[str, Any], kind: str) -> list[Measures | Generation]:
+    """Each run's measures of ``kind``."""
+    return [measures_from_json(run[kind]) for run in metrics["runs"]]
 
 
 def _kinds(metrics: dict[str, Any]) -> list[str]:
     return [k for k in KINDS if k in metrics["runs"][0]]
 
 
+def _maps(metrics: dict[str, Any]) -> dict[str, list[Measures]]:
+    """Each kind's runs' measures when they include the maps' (a 2-D latent), else nothing."""
+    runs = {k: _of(metrics, k) for k in _kinds(metrics)}
+    if not all(isinstance(m, Measures) for values in runs.values() for m in values):
+        return {}
+    return {k: [m for m in values if isinstance(m, Measures)] for k, values in runs.items()}
+
+
 def measure_rows(metrics: dict[str, Any], rows: list[Row]) -> list[list[str]]:
-    """(measure, one cell per kind) rows: the mean over the runs and each run's value; a measure not
-    taken (the maps' measures, at a latent size other than 2) has no row."""
-    table = []
-    for label, value, fmt in rows:
-        try:
-            table.append([label, *(cell([value(m) for m in _of(metrics, k)], fmt) for k in _kinds(metrics))])
-        except KeyError:
-            continue
-    return table
+    """(measure, one cell per kind) rows of the maps' measures: the mean over the runs and each
+    run's value; none when they were not taken (a latent size other than 2)."""
+    maps = _maps(metrics)
+    return [
+        [label, *(cell([value(m) for m in runs], fmt) for runs in maps.values())]
+        for label, value, fmt in rows
+    ]
+
+
+def generation_measure_rows(metrics: dict[str, Any]) -> list[list[str]]:
+    """The rows of ``GENERATION``, then those of ``MAPS`` when the maps' measures were taken."""
+    kinds = _kinds(metrics)
+    rows = [
+        [label, *(cell([value(m) for m in _of(metrics, k)], fmt) for k in kinds)]
+        for label, value, fmt in GENERATION
+    ]
+    return rows + measure_rows(metrics, MAPS)
 
 
 def generation_rows(metrics: dict[str, Any]) -> list[list[str]]:
@@ -76,12 +101,14 @@ def generation_rows(metrics: dict[str, Any]) -> list[list[str]]:
         runs = _of(metrics, kind)
         prior = PRIOR if kind == "vae" else GAUSSIAN
         sources = [
-            [r["reconstructions"] for r in runs],
-            [r["samplers"][prior] for r in runs],
-            [r["other_samplers"][GMM] for r in runs],
-            [r["other_samplers"][MIDPOINTS] for r in runs],
+            [r.reconstructions for r in runs],
+            [r.samplers[prior] for r in runs],
+            [r.other_samplers[GMM] for r in runs],
+            [r.other_samplers[MIDPOINTS] for r in runs],
         ]
-        cells = [cell([v[key] for v in values], fmt) for values in sources for key, _, fmt in COLUMNS]
+        cells = [
+            cell([getattr(v, key) for v in values], fmt) for values in sources for key, _, fmt in COLUMNS
+        ]
         rows.append([MODEL_NAMES[kind], *cells])
     return rows
 
@@ -96,11 +123,11 @@ def answer_rows(metrics: dict[str, Any]) -> list[list[str]]:
     seeds = metrics["seeds"]
     return [
         [
-            a["question"],
-            a["verdict"],
-            ", ".join(f"seed {s}: {'yes' if r else 'no'}" for s, r in zip(seeds, a["runs"], strict=True)),
+            a.question,
+            a.verdict,
+            ", ".join(f"seed {s}: {'yes' if r else 'no'}" for s, r in zip(seeds, a.runs, strict=True)),
         ]
-        for a in metrics["answers"]
+        for a in map(Answer.from_json, metrics["answers"])
     ]
 
 
@@ -116,7 +143,7 @@ def why_tables(metrics: dict[str, Any]) -> str:
         text_table(["question", "verdict", "runs"], answer_rows(metrics)),
         "",
         "The four kinds (mean over runs; each run's value in brackets)",
-        text_table(["measure", *kinds], measure_rows(metrics, MEASURES + HOLES)),
+        text_table(["measure", *kinds], generation_measure_rows(metrics) + measure_rows(metrics, HOLES)),
         "",
         "Generation (Ghosh et al. Table 1's columns, the judge's measures)",
         text_table(generation_header(), generation_rows(metrics)),
@@ -152,7 +179,7 @@ def why_html(metrics: dict[str, Any]) -> str:
     answers = html_table(
         ["question", "verdict", "each run"],
         answer_rows(metrics),
-        [verdict_class(a["verdict"]) for a in metrics["answers"]],
+        [verdict_class(a.verdict) for a in map(Answer.from_json, metrics["answers"])],
     )
     return Template(read_template("why.html")).substitute(
         css=read_template("report.css"),
@@ -162,7 +189,7 @@ def why_html(metrics: dict[str, Any]) -> str:
         kinds=f"<ul>{items}</ul>",
         **judge_fields(metrics),
         answers=answers,
-        table=html_table(["measure", *(MODEL_NAMES[k] for k in kinds)], measure_rows(metrics, MEASURES)),
+        table=html_table(["measure", *(MODEL_NAMES[k] for k in kinds)], generation_measure_rows(metrics)),
         generation=html_table(generation_header(), generation_rows(metrics)),
         holes=html_table(["measure", *(MODEL_NAMES[k] for k in kinds)], measure_rows(metrics, HOLES))
         if measure_rows(metrics, HOLES)

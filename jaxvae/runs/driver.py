@@ -14,18 +14,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxvae.data import Dataset, load_dataset, prepare_pixels
+from jaxvae.data import Dataset, prepare_pixels
 from jaxvae.errors import ConfigError, TrainingError, WriteError
 from jaxvae.losses import LossTerms
 from jaxvae.runs.checkpoint import intact_note, latest_checkpoint, remove_checkpoints, restore_checkpoint
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import to_host
+from jaxvae.sources import load_dataset
 from jaxvae.train import TrainState
 
 logger = logging.getLogger(__name__)
@@ -118,48 +119,67 @@ def restore_or_start(
     return state, True
 
 
+class EpochFunctions(NamedTuple):
+    """What differs in the loop's compute between a single run and an ensemble: ``train``, one
+    compiled epoch returning the per-step loss terms (leaves [steps], or [runs, steps] for an
+    ensemble); ``evaluate``, the test loss terms; ``steps``, each run's optimizer step count."""
+
+    train: Callable[[TrainState], tuple[TrainState, LossTerms]]
+    evaluate: Callable[[TrainState], LossTerms]
+    steps: Callable[[TrainState], np.ndarray]
+
+
+class EpochRows(NamedTuple):
+    """The loop's rows: ``rows`` per run (appended to), the fields every row carries besides the loss
+    terms (``likelihood`` and ``fields``), the runs' names (None for a single run) and ``write``,
+    which writes all rows after every epoch."""
+
+    rows: Rows
+    likelihood: str
+    fields: dict[str, Any]
+    names: Sequence[str] | None
+    write: Callable[[Rows], None]
+
+
+class EpochBar(NamedTuple):
+    """The progress bar: its label, whether to show it and the losses it shows after each epoch."""
+
+    desc: str
+    show: bool
+    postfix: Callable[[Rows], dict[str, str]]
+
+
 def run_epochs(
     state: TrainState,
+    compute: EpochFunctions,
+    log: EpochRows,
+    bar: EpochBar,
     *,
     run_dir: Path,
-    start: int,
-    epochs: int,
-    train: Callable[[TrainState], tuple[TrainState, LossTerms]],
-    evaluate: Callable[[TrainState], LossTerms],
-    steps: Callable[[TrainState], np.ndarray],
-    rows: Rows,
-    likelihood: str,
-    row_fields: dict[str, Any],
-    run_names: Sequence[str] | None,
-    write_rows: Callable[[Rows], None],
+    epochs: tuple[int, int],
     save: Callable[[TrainState], Any],
     checkpoint_every: int,
-    desc: str,
-    progress: bool,
-    postfix: Callable[[Rows], dict[str, str]],
     after_epoch: Callable[[TrainState, int], None] | None = None,
 ) -> TrainState:
-    """Train from epoch ``start`` to ``epochs``, appending one row per run and epoch to ``rows``.
-
-    ``train`` is one compiled epoch returning the per-step loss terms (leaves [steps], or [runs,
-    steps] for an ensemble, whose runs ``run_names`` names; None for a single run), ``evaluate`` the
-    test loss terms, ``steps`` each run's optimizer step count. ``write_rows`` writes the rows after
-    every epoch; ``save`` writes a checkpoint every ``checkpoint_every`` epochs and after the last;
-    ``after_epoch(state, epoch)``, if given, runs after the rows are written (it films the codes).
-    A loss that is not finite stops training before anything of that epoch is written.
+    """Train from epoch ``epochs[0]`` to ``epochs[1]``, appending one row per run and epoch to
+    ``log.rows`` and writing them after every epoch; ``save`` writes a checkpoint every
+    ``checkpoint_every`` epochs and after the last; ``after_epoch(state, epoch)``, if given, runs
+    after the rows are written (it films the codes). A loss that is not finite stops training before
+    anything of that epoch is written.
     """
-    single = run_names is None
-    bar = tqdm(
-        range(start, epochs), desc=desc, unit="epoch", disable=not progress, initial=start, total=epochs
+    start, end = epochs
+    single = log.names is None
+    shown = tqdm(
+        range(start, end), desc=bar.desc, unit="epoch", disable=not bar.show, initial=start, total=end
     )
-    for epoch in bar:
+    for epoch in shown:
         began = time.perf_counter()
-        state, step_terms = train(state)
+        state, step_terms = compute.train(state)
         step_terms = to_host(step_terms)  # the one host sync per epoch
         seconds = time.perf_counter() - began
-        test_terms = to_host(evaluate(state))
-        last_steps = steps(state)  # one transfer for every run's step count
-        for i, run in enumerate(rows):
+        test_terms = to_host(compute.evaluate(state))
+        last_steps = compute.steps(state)  # one transfer for every run's step count
+        for i, run in enumerate(log.rows):
 
             def of_run(t: Any, i: int = i) -> Any:
                 return t if single else t[i]
@@ -169,20 +189,20 @@ def run_epochs(
                     of_run(step_terms.total), epoch=epoch + 1, last_step=int(last_steps[i]), run_dir=run_dir
                 )
             except TrainingError as e:
-                if run_names is None:
+                if log.names is None:
                     raise
-                raise TrainingError(f"{run_names[i]}: {e}") from None
-            row = {"epoch": epoch + 1, "likelihood": likelihood, "seconds": seconds, **row_fields}
+                raise TrainingError(f"{log.names[i]}: {e}") from None
+            row = {"epoch": epoch + 1, "likelihood": log.likelihood, "seconds": seconds, **log.fields}
             row |= terms_dict(jax.tree.map(lambda t: float(np.mean(of_run(t))), step_terms), "train")
             row |= terms_dict(jax.tree.map(of_run, test_terms), "test")
             run.append(row)
-        write_rows(rows)
+        log.write(log.rows)
         if after_epoch is not None:
             after_epoch(state, epoch + 1)
-        bar.set_postfix(postfix(rows))
-        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs:
+        shown.set_postfix(bar.postfix(log.rows))
+        if (epoch + 1) % checkpoint_every == 0 or epoch + 1 == end:
             save(state)
-    bar.close()
+    shown.close()
     return state
 
 

@@ -39,6 +39,9 @@ from jaxvae.runs.config import EnsembleConfig, TrainConfig
 from jaxvae.runs.distributed import is_writer
 from jaxvae.runs.driver import (
     EVAL_STREAM,
+    EpochBar,
+    EpochFunctions,
+    EpochRows,
     Rows,
     RunResult,
     load_splits,
@@ -226,35 +229,39 @@ def _train_ensemble(
         indices = film_indices(len(train_data.images))
         recorder = Recorder(run_dir, list(film), jnp.asarray(train_data.images[indices]), indices)
         recorder.resume(start)
+    pairs = zip(config.seeds, config.betas, strict=True)
+    names = [f"run {i} (seed {s}, beta {b:g})" for i, (s, b) in enumerate(pairs)]
     states = run_epochs(
         states,
-        run_dir=run_dir,
-        start=start,
-        epochs=train.epochs,
-        train=lambda s: train_ensemble_epoch(
-            s,
-            images,
-            optimizer=optimizer,
-            batch_size=train.batch_size,
-            betas=betas,
-            binarize=train.likelihood == "dynamic",
-            mesh=mesh if mesh.size > 1 else None,  # one device: the one-device program itself
+        EpochFunctions(
+            train=lambda s: train_ensemble_epoch(
+                s,
+                images,
+                optimizer=optimizer,
+                batch_size=train.batch_size,
+                betas=betas,
+                binarize=train.likelihood == "dynamic",
+                mesh=mesh if mesh.size > 1 else None,  # one device: the one-device program itself
+            ),
+            evaluate=lambda s: evaluate_runs(s.model, test_images, eval_keys, betas),
+            steps=lambda s: np.asarray(to_host(s.step)),
         ),
-        evaluate=lambda s: evaluate_runs(s.model, test_images, eval_keys, betas),
-        steps=lambda s: np.asarray(to_host(s.step)),
-        rows=metrics,
-        likelihood=train.likelihood,
-        row_fields={"runs_in_program": config.runs, "devices": mesh.size},
-        run_names=[
-            f"run {i} (seed {s}, beta {b:g})"
-            for i, (s, b) in enumerate(zip(config.seeds, config.betas, strict=True))
-        ],
-        write_rows=write_rows,
+        EpochRows(
+            metrics,
+            train.likelihood,
+            fields={"runs_in_program": config.runs, "devices": mesh.size},
+            names=names,
+            write=write_rows,
+        ),
+        EpochBar(
+            f"train {config.runs} {train.model.kind} runs as one program{_on(mesh)}",
+            progress,
+            postfix=lambda rows: {"test": " ".join(f"{run[-1]['test_total']:.1f}" for run in rows)},
+        ),
+        run_dir=run_dir,
+        epochs=(start, train.epochs),
         save=lambda s: save_checkpoint(run_dir, to_host(s), config, keep=train.keep_checkpoints),
         checkpoint_every=train.checkpoint_every,
-        desc=f"train {config.runs} {train.model.kind} runs as one program{_on(mesh)}",
-        progress=progress,
-        postfix=lambda rows: {"test": " ".join(f"{run[-1]['test_total']:.1f}" for run in rows)},
         after_epoch=None if recorder is None else lambda s, epoch: recorder(gather(s), epoch),
     )
     # the runs back on one device (or, across processes, in every process: each takes part in the saves)

@@ -23,6 +23,9 @@ from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.distributed import is_writer
 from jaxvae.runs.driver import (
     EVAL_STREAM,
+    EpochBar,
+    EpochFunctions,
+    EpochRows,
     Rows,
     RunResult,
     load_splits,
@@ -110,33 +113,32 @@ def _train(
 
     state = run_epochs(
         state,
-        run_dir=run_dir,
-        start=int(state.epoch),
-        epochs=config.epochs,
-        train=lambda s: train_epoch(
-            s,
-            images,
-            optimizer=optimizer,
-            batch_size=config.batch_size,
-            beta=config.beta,
-            data_sharding=data_sharding,
-            binarize=config.likelihood == "dynamic",
+        EpochFunctions(
+            train=lambda s: train_epoch(
+                s,
+                images,
+                optimizer=optimizer,
+                batch_size=config.batch_size,
+                beta=config.beta,
+                data_sharding=data_sharding,
+                binarize=config.likelihood == "dynamic",
+            ),
+            evaluate=lambda s: evaluate(s.model, test_images, key=eval_key, beta=config.beta),
+            steps=lambda s: np.asarray([int(s.step)]),
         ),
-        evaluate=lambda s: evaluate(s.model, test_images, key=eval_key, beta=config.beta),
-        steps=lambda s: np.asarray([int(s.step)]),
-        rows=[metrics],
-        likelihood=config.likelihood,
-        row_fields={},
-        run_names=None,
-        write_rows=write_rows,
+        EpochRows([metrics], config.likelihood, fields={}, names=None, write=write_rows),
+        EpochBar(
+            f"train {config.model.kind} (seed {config.seed})",
+            progress,
+            postfix=lambda rows: {
+                "train": f"{rows[0][-1]['train_total']:.2f}",
+                "test": f"{rows[0][-1]['test_total']:.2f}",
+            },
+        ),
+        run_dir=run_dir,
+        epochs=(int(state.epoch), config.epochs),
         save=lambda s: save_checkpoint(run_dir, s, config, keep=config.keep_checkpoints),
         checkpoint_every=config.checkpoint_every,
-        desc=f"train {config.model.kind} (seed {config.seed})",
-        progress=progress,
-        postfix=lambda rows: {
-            "train": f"{rows[0][-1]['train_total']:.2f}",
-            "test": f"{rows[0][-1]['test_total']:.2f}",
-        },
     )
     return RunResult(state=state, metrics=metrics, run_dir=run_dir)
 

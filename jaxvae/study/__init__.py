@@ -3,7 +3,8 @@
 ``classifier`` and ``judge`` build the validated "is this a digit" measure, and ``judge_cache``
 builds it or keeps it across report folders; ``generative`` scores any generator's images in a
 feature space; ``holes`` measures a 2-D code map; ``measures`` gives every number of one trained
-model; ``verdicts`` grades the claims by fixed rules. ``study`` holds the ``Study`` every experiment
+model, typed by ``records`` (which also reads them back from metrics.json); ``verdicts`` grades the
+claims by fixed rules. ``study`` holds the ``Study`` every experiment
 builds once (the data, the validated judge, the phase clock, the output folder) and its verbs
 (train, measure, write); ``streams`` names the random streams. ``samplers`` draws latent points (the
 prior, the code box, fitted densities, midpoints); ``prior_holes`` finds the prior's mass where the

@@ -25,6 +25,7 @@ generator's images with ``precision_recall(features(c, real), features(c, fake))
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -149,7 +150,7 @@ def frechet_distance(real: jax.Array, generated: jax.Array) -> jax.Array:
     return jnp.sum(jnp.square(m1 - m2)) + jnp.trace(c1) + jnp.trace(c2) - 2.0 * cross
 
 
-def class_coverage(predicted: np.ndarray, num_classes: int = 10) -> dict[str, object]:
+def class_coverage(predicted: np.ndarray, num_classes: int = 10) -> dict[str, Any]:
     """Entropy (bits) of the predicted classes, their counts, and the classes never predicted."""
     counts = np.bincount(np.asarray(predicted).ravel(), minlength=num_classes)
     p = counts[counts > 0] / counts.sum()

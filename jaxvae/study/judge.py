@@ -93,8 +93,10 @@ class Judge:
 
 
 def to_uint8(pixels: jax.Array | np.ndarray) -> np.ndarray:
-    """Pixel means in [0, 1] to uint8 images."""
-    return np.asarray(jnp.round(jnp.clip(jnp.asarray(pixels), 0.0, 1.0) * 255.0)).astype(np.uint8)
+    """Pixel means in [0, 1] to uint8 images (on the host: as eager device ops, each new batch size
+    would compile three small programs)."""
+    x = np.asarray(pixels, np.float32)
+    return np.round(np.clip(x, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
 
 
 def reconstructions(model: Model, images: jax.Array | np.ndarray, chunk: int = 10_000) -> np.ndarray:

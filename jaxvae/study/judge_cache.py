@@ -22,11 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxvae.data import Dataset, cache_dir
+from jaxvae.data import Dataset
 from jaxvae.models import Model
 from jaxvae.runs.config import EnsembleConfig, TrainConfig
 from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import json_digest, load_checked, save_checked
+from jaxvae.sources import cache_dir
 from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import Classifier
 from jaxvae.study.judge import Judge, build_judge

@@ -35,6 +35,7 @@ For each model:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import jax
@@ -63,6 +64,7 @@ from jaxvae.study.holes import (
     outline,
 )
 from jaxvae.study.judge import Judge, reconstructions, to_uint8
+from jaxvae.study.records import Measures, Scores
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR, UNIFORM, sample_latents
 
 EMPTY_CELLS = 50
@@ -74,11 +76,24 @@ OTHER_SAMPLERS = (GMM, MIDPOINTS)  # the ex-post density and Ghosh et al.'s inte
 Box = tuple[tuple[float, float], tuple[float, float]]
 
 
-class Measured(NamedTuple):
-    """What ``measure_model`` finds: JSON-ready ``numbers`` and the arrays the figures draw."""
+class Pictures(NamedTuple):
+    """The arrays the figures draw of one model: the judge's score on a grid over the box
+    (``heat``), the outline of the region between the clusters (``hull``), a few decodes of each
+    sampler (``samples``), the decodes at the centres of the largest empty regions
+    (``region_images``) and its reconstructions of the test images (``reconstruction_images``)."""
 
-    numbers: dict[str, Any]
-    pictures: dict[str, Any]
+    heat: np.ndarray
+    hull: np.ndarray
+    samples: dict[str, np.ndarray]
+    region_images: np.ndarray
+    reconstruction_images: np.ndarray
+
+
+class Measured(NamedTuple):
+    """What ``measure_model`` finds: the ``numbers`` metrics.json keeps and the arrays the figures draw."""
+
+    numbers: Measures
+    pictures: Pictures
 
 
 class Reference(NamedTuple):
@@ -138,21 +153,21 @@ def knn_label_accuracy(
     return float(np.mean(np.argmax(votes, axis=1) == test_labels))
 
 
-def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> dict[str, Any]:
+def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> Scores:
     """Accepted share, improved precision and recall, density and coverage, Fréchet distance and
     class coverage of ``images`` [N, 28, 28] uint8 against the real test images."""
     feats, accepted, classes = judge.read(images)  # one pass of the classifier
     precision, recall = precision_recall(real.features, feats, k=PR_K, real_radii=real.radii)
     density, coverage = density_coverage(real.features, feats, k=PR_K, real_radii=real.radii)
-    return {
-        "accepted": float(np.mean(accepted)),
-        "precision": float(precision),
-        "recall": float(recall),
-        "density": float(density),
-        "coverage": float(coverage),
-        "frechet": float(frechet_distance(real.features, feats)),
+    return Scores(
+        accepted=float(np.mean(accepted)),
+        precision=float(precision),
+        recall=float(recall),
+        density=float(density),
+        coverage=float(coverage),
+        frechet=float(frechet_distance(real.features, feats)),
         **class_coverage(classes),
-    }
+    )
 
 
 def validate_generative(
@@ -173,7 +188,7 @@ def validate_generative(
         f"real test images of one class (class {one_class})": rest[rest_labels == one_class],
         "uniform noise": noise,
     }
-    return [{"set": name, **generator_scores(judge, first, x)} for name, x in cases.items()]
+    return [{"set": name, **generator_scores(judge, first, x).to_json()} for name, x in cases.items()]
 
 
 def _features_and_radii(judge: Judge, images: np.ndarray) -> tuple[jax.Array, jax.Array]:
@@ -198,10 +213,8 @@ def measure_model(
     model's 2-D codes of each split and their labels; ``codes["posterior"]`` is one draw from each
     training image's posterior (for an autoencoder, its code).
 
-    Returns the JSON-ready ``numbers`` and, for the figures, the ``pictures``: ``heat``, the judge's
-    score on a ``grid_size`` grid over the box; ``hull``, the outline of the region between the
-    clusters; ``samples``, a few decodes of each sampler; ``region_images``, the decodes at the
-    centres of the largest empty regions; and ``reconstruction_images``.
+    Returns the ``numbers`` and, for the figures, the ``pictures`` (the heat map on a ``grid_size``
+    grid over the box).
     """
     train_codes, test_codes = codes["train"], codes["test"]
     index = code_map(train_codes, test_codes)
@@ -239,39 +252,35 @@ def measure_model(
         test_codes,
         key=key,
         num_samples=num_samples,
-        far=lambda z: {"far": far_share(index, z)},
+        far=lambda z: far_share(index, z),
     )
-    numbers = {
-        "knn_label_accuracy": knn_label_accuracy(train_codes, labels["train"], test_codes, labels["test"]),
-        "reconstructions": generator_scores(judge, real, recon),
-        "samplers": samplers,
-        "other_samplers": others,
-        "num_samples": num_samples,
-        "box": [list(box[0]), list(box[1])],
-        "spacing": index.spacing,
-        "far_spacings": index.far,
-        "empty_fraction": float(np.mean(empty)),
-        "posterior_empty_fraction": empty_fraction(codes["posterior"], box),
-        "gaussian_empty_fraction": empty_fraction(cloud, bounding_box(cloud)),
-        "between_empty_fraction": float(np.sum(empty_between) / max(np.sum(between), 1)),
-        "empty_accepted": float(np.mean(cell_accepted[empty])) if empty.any() else None,
-        "between_empty_accepted": float(np.mean(cell_accepted[empty_between]))
-        if empty_between.any()
-        else None,
-        "occupied_accepted": float(np.mean(cell_accepted[~empty])),
-        "grid_accepted": float(np.mean(grid_scores >= judge.threshold)),
-        "by_distance": acceptance_by_distance(
-            distance_in_spacings(index, wide), wide_accepted, DISTANCE_EDGES
-        ),
-        "empty_regions": regions,
-    }
-    pictures = {
-        "heat": grid_scores.reshape(grid_size, grid_size),
-        "hull": outline(hull),
-        "samples": shown,
-        "region_images": region_images,
-        "reconstruction_images": recon,
-    }
+    numbers = Measures(
+        knn_label_accuracy=knn_label_accuracy(train_codes, labels["train"], test_codes, labels["test"]),
+        reconstructions=generator_scores(judge, real, recon),
+        samplers=samplers,
+        other_samplers=others,
+        num_samples=num_samples,
+        box=[list(box[0]), list(box[1])],
+        spacing=index.spacing,
+        far_spacings=index.far,
+        empty_fraction=float(np.mean(empty)),
+        posterior_empty_fraction=empty_fraction(codes["posterior"], box),
+        gaussian_empty_fraction=empty_fraction(cloud, bounding_box(cloud)),
+        between_empty_fraction=float(np.sum(empty_between) / max(np.sum(between), 1)),
+        empty_accepted=float(np.mean(cell_accepted[empty])) if empty.any() else None,
+        between_empty_accepted=float(np.mean(cell_accepted[empty_between])) if empty_between.any() else None,
+        occupied_accepted=float(np.mean(cell_accepted[~empty])),
+        grid_accepted=float(np.mean(grid_scores >= judge.threshold)),
+        by_distance=acceptance_by_distance(distance_in_spacings(index, wide), wide_accepted, DISTANCE_EDGES),
+        empty_regions=regions,
+    )
+    pictures = Pictures(
+        heat=grid_scores.reshape(grid_size, grid_size),
+        hull=outline(hull),
+        samples=shown,
+        region_images=region_images,
+        reconstruction_images=recon,
+    )
     return Measured(numbers, pictures)
 
 
@@ -285,14 +294,14 @@ def sampler_scores(
     *,
     key: jax.Array,
     num_samples: int,
-    far: Callable[[np.ndarray], dict[str, float]] = lambda z: {},
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, np.ndarray]]:
-    """The generator scores of ``kind``'s samplers (``SAMPLERS``) and of ``OTHER_SAMPLERS``, with what
-    ``far(z)`` adds for each (2-D: the share of draws far from every code), and a few decodes of each.
+    far: Callable[[np.ndarray], float | None] = lambda z: None,
+) -> tuple[dict[str, Scores], dict[str, Scores], dict[str, np.ndarray]]:
+    """The generator scores of ``kind``'s samplers (``SAMPLERS``) and of ``OTHER_SAMPLERS``, each with
+    ``far(z)`` (2-D: the share of draws far from every code), and a few decodes of each.
     Any latent size: sampler ``i`` draws with ``fold_in(key, i)``, the others with
     ``fold_in(key, 100 + i)``."""
-    samplers: dict[str, dict[str, Any]] = {}
-    others: dict[str, dict[str, Any]] = {}
+    samplers: dict[str, Scores] = {}
+    others: dict[str, Scores] = {}
     shown: dict[str, np.ndarray] = {}
     named = [(name, samplers, i) for i, name in enumerate(SAMPLERS[kind])]
     named += [(name, others, 100 + i) for i, name in enumerate(OTHER_SAMPLERS)]
@@ -301,7 +310,7 @@ def sampler_scores(
             sampler, train_codes, num_samples, key=jax.random.fold_in(key, stream), test_codes=test_codes
         )
         images = decode_images(model, z)
-        scores[sampler] = generator_scores(judge, real, images) | far(z)
+        scores[sampler] = replace(generator_scores(judge, real, images), far=far(z))
         shown[sampler] = images[:12]
     return samplers, others, shown
 

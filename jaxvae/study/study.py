@@ -19,12 +19,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.data import DATASETS, Dataset, load_dataset
+from jaxvae.data import DATASETS, Dataset
 from jaxvae.models import Model
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.runs.driver import RunResult
 from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import write_json, write_text
+from jaxvae.sources import load_dataset
 from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import accuracy
 from jaxvae.study.judge import Judge, fit_for_use, reconstructions, validate, with_reconstructions
@@ -39,6 +40,7 @@ from jaxvae.study.measures import (
     sampler_scores,
 )
 from jaxvae.study.phases import Phases
+from jaxvae.study.records import Generation
 from jaxvae.study.streams import Stream, stream_key
 
 
@@ -229,7 +231,7 @@ class Study:
             )
         return RunMeasures(codes, measured)
 
-    def measure_generation(self, model: Model, kind: str, seed: int) -> dict[str, Any]:
+    def measure_generation(self, model: Model, kind: str, seed: int) -> Generation:
         """The generation measures of a run at any latent size: its reconstructions and its samplers
         (``sampler_scores``), with the same keys as ``measure``, which at latent 2 gives the same
         numbers among its others."""
@@ -246,7 +248,7 @@ class Study:
                 num_samples=self.num_samples,
             )
             recon = generator_scores(self.judge, self.real, reconstructions(model, self.data.test.images))
-        return {"reconstructions": recon, "samplers": samplers, "other_samplers": others}
+        return Generation(reconstructions=recon, samplers=samplers, other_samplers=others)
 
     def judged(self, reconstructions_accepted: dict[str, list[float]]) -> dict[str, Any]:
         """metrics.json's ``validation`` (the judge's table with a row of each judged model's

@@ -6,14 +6,16 @@ fixed here, before any comparison, and are the same for every dataset and model;
 model's numbers with yardsticks that the same run measures (its own reconstructions of real test
 images, an unstructured Gaussian cloud of its codes' spread), not with the other model.
 
-The inputs are the means over the training runs of each model's measures (``jaxvae.study.measures``),
-as ``{"ae": {...}, "vae": {...}}``.
+The inputs are the means over the training runs of each model's measures (``jaxvae.study.records``),
+as ``{"ae": Measures, "vae": Measures}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+
+from jaxvae.study.records import Measures, Scores, Verdict
+from jaxvae.study.samplers import PRIOR
 
 CLUSTER = {"holds": 0.8, "partly": 0.5}  # 5-NN label accuracy of the codes (chance: 0.1)
 EMPTY_RATIO = {"holds": 2.0, "partly": 1.25}  # empty share over that of a Gaussian cloud
@@ -40,32 +42,41 @@ def _grade(value: float, cut: dict[str, float]) -> str:
     return "partly" if value >= cut["partly"] else "does not hold"
 
 
-def generates(sampler: dict[str, Any], reference: dict[str, Any]) -> bool:
+def generates(sampler: Scores, reference: Scores) -> bool:
     """Whether a sampler's decodes are as good as the model's reconstructions (within ``GENERATES``)
     and cover every class."""
     return (
-        sampler["accepted"] >= GENERATES * reference["accepted"]
-        and sampler["coverage"] >= GENERATES * reference["coverage"]
-        and not sampler["missing_classes"]
+        sampler.accepted >= GENERATES * reference.accepted
+        and sampler.coverage >= GENERATES * reference.coverage
+        and not sampler.missing_classes
     )
 
 
-def empty_ratio(measures: dict[str, Any], key: str = "empty_fraction") -> float:
-    """A model's empty share of its code box (``key``) over that of a Gaussian cloud of its spread."""
-    return measures[key] / max(measures["gaussian_empty_fraction"], 1e-9)
+def empty_ratio(measures: Measures, posterior: bool = False) -> float:
+    """A model's empty share of its code box (of one draw per posterior when ``posterior``, else of
+    the codes or posterior means) over that of a Gaussian cloud of its spread."""
+    empty = measures.posterior_empty_fraction if posterior else measures.empty_fraction
+    return empty / max(measures.gaussian_empty_fraction, 1e-9)
 
 
-def fills_space(vae: dict[str, Any]) -> bool:
+def prior_far(measures: Measures) -> float:
+    """The share of N(0, I) draws that land far from every training code."""
+    far = measures.samplers[PRIOR].far
+    if far is None:
+        raise ValueError("the N(0, I) scores lack the share of draws far from every code")
+    return far
+
+
+def fills_space(vae: Measures) -> bool:
     """Claim (v)'s rule: one draw from each posterior leaves the code box no emptier than
     ``EMPTY_RATIO["partly"]`` times a Gaussian cloud does, and at most ``FILLED_FAR`` of the prior's
     draws land far from every training code."""
-    far = vae["samplers"]["N(0, I)"]["far"]
-    return empty_ratio(vae, "posterior_empty_fraction") < EMPTY_RATIO["partly"] and far <= FILLED_FAR
+    return empty_ratio(vae, posterior=True) < EMPTY_RATIO["partly"] and prior_far(vae) <= FILLED_FAR
 
 
-def prior_generates(vae: dict[str, Any]) -> bool:
+def prior_generates(vae: Measures) -> bool:
     """Claim (vi)'s sampler rule: the VAE's N(0, I) draws decode like its reconstructions."""
-    return generates(vae["samplers"]["N(0, I)"], vae["reconstructions"])
+    return generates(vae.samplers[PRIOR], vae.reconstructions)
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
@@ -78,9 +89,7 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def verdicts(
-    means: dict[str, dict[str, Any]], runs: Sequence[dict[str, dict[str, Any]]] = ()
-) -> list[dict[str, Any]]:
+def verdicts(means: Mapping[str, Measures], runs: Sequence[Mapping[str, Measures]] = ()) -> list[Verdict]:
     """The six rows: claim, verdict, the numbers (of ``means``) it was decided from and, given the
     ``runs`` (each run's ``{"ae": ..., "vae": ...}``), each run's own grade.
 
@@ -90,25 +99,26 @@ def verdicts(
     rows = _rows(means)
     if not runs:
         return rows
-    graded = [[row["verdict"] for row in _rows(run)] for run in runs]
+    graded = [[row.verdict for row in _rows(run)] for run in runs]
+    decided = []
     for i, row in enumerate(rows):
         grades = [run[i] for run in graded]
-        row["runs"] = grades
-        row["verdict"] = (
+        verdict = (
             grades[0] if len(set(grades)) == 1 else f"undecided ({len(grades)} runs: {', '.join(grades)})"
         )
-    return rows
+        decided.append(Verdict(claim=row.claim, verdict=verdict, numbers=row.numbers, runs=grades))
+    return decided
 
 
-def _rows(means: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _rows(means: Mapping[str, Measures]) -> list[Verdict]:
     """The six rows decided from one set of measures (the means over runs, or one run's)."""
     ae, vae = means["ae"], means["vae"]
     rows = []
 
     rows.append(
         (
-            _grade(ae["knn_label_accuracy"], CLUSTER),
-            f"5-NN label accuracy of the AE's test codes {pct(ae['knn_label_accuracy'])} "
+            _grade(ae.knn_label_accuracy, CLUSTER),
+            f"5-NN label accuracy of the AE's test codes {pct(ae.knn_label_accuracy)} "
             f"(chance 10%; holds at >= {pct(CLUSTER['holds'])})",
         )
     )
@@ -117,34 +127,34 @@ def _rows(means: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows.append(
         (
             _grade(ratio, EMPTY_RATIO),
-            f"{pct(ae['empty_fraction'])} of the AE's code box is empty, against "
-            f"{pct(ae['gaussian_empty_fraction'])} for a Gaussian cloud of the same spread "
-            f"({ratio:.2f}x; holds at >= {EMPTY_RATIO['holds']}x); {pct(ae['between_empty_fraction'])} of "
+            f"{pct(ae.empty_fraction)} of the AE's code box is empty, against "
+            f"{pct(ae.gaussian_empty_fraction)} for a Gaussian cloud of the same spread "
+            f"({ratio:.2f}x; holds at >= {EMPTY_RATIO['holds']}x); {pct(ae.between_empty_fraction)} of "
             "the cells between its clusters are empty",
         )
     )
 
-    if ae["between_empty_accepted"] is None:
+    if ae.between_empty_accepted is None or ae.empty_accepted is None:
         rows.append(("does not hold", "no empty cell of the AE's code box lies between its clusters"))
     else:
-        rejected = 1.0 - ae["between_empty_accepted"]
+        rejected = 1.0 - ae.between_empty_accepted
         rows.append(
             (
                 _grade(rejected, NONSENSE),
                 f"the judge rejects {pct(rejected)} of the AE's decodes at the empty cells between its "
-                f"clusters ({pct(1.0 - ae['empty_accepted'])} at all its empty cells, "
-                f"{pct(1.0 - ae['occupied_accepted'])} at occupied cells; "
+                f"clusters ({pct(1.0 - ae.empty_accepted)} at all its empty cells, "
+                f"{pct(1.0 - ae.occupied_accepted)} at occupied cells; "
                 f"holds at >= {pct(NONSENSE['holds'])})",
             )
         )
 
-    works = {name: generates(s, ae["reconstructions"]) for name, s in ae["samplers"].items()}
+    works = {name: generates(s, ae.reconstructions) for name, s in ae.samplers.items()}
     generating = sum(works.values())
     detail = "; ".join(
-        f"{name}: accepted {pct(s['accepted'])}, coverage {s['coverage']:.3f}, "
-        f"{count(len(s['missing_classes']), 'class', 'classes')} missing"
+        f"{name}: accepted {pct(s.accepted)}, coverage {s.coverage:.3f}, "
+        f"{count(len(s.missing_classes), 'class', 'classes')} missing"
         + (" (generates)" if works[name] else "")
-        for name, s in ae["samplers"].items()
+        for name, s in ae.samplers.items()
     )
     grade = "holds" if generating == 0 else ("does not hold" if generating == len(works) else "partly")
     rows.append(
@@ -152,35 +162,35 @@ def _rows(means: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             grade,
             f"{generating} of {len(works)} samplers {'generates' if generating == 1 else 'generate'} "
             "like the AE's reconstructions "
-            f"(accepted {pct(ae['reconstructions']['accepted'])}, coverage "
-            f"{ae['reconstructions']['coverage']:.3f}): {detail}",
+            f"(accepted {pct(ae.reconstructions.accepted)}, coverage "
+            f"{ae.reconstructions.coverage:.3f}): {detail}",
         )
     )
 
     # the claim is about the VAE's distributions, not their means: one draw from each posterior
-    vae_ratio = empty_ratio(vae, "posterior_empty_fraction")
-    prior_far = vae["samplers"]["N(0, I)"]["far"]
+    vae_ratio = empty_ratio(vae, posterior=True)
+    far = prior_far(vae)
     filled = fills_space(vae)
     fills_more = vae_ratio < ratio
     rows.append(
         (
-            "holds" if filled else ("partly" if fills_more or prior_far <= FILLED_FAR else "does not hold"),
-            f"with one draw from each posterior, {pct(vae['posterior_empty_fraction'])} of the VAE's "
+            "holds" if filled else ("partly" if fills_more or far <= FILLED_FAR else "does not hold"),
+            f"with one draw from each posterior, {pct(vae.posterior_empty_fraction)} of the VAE's "
             f"code box is empty, {vae_ratio:.2f}x a Gaussian cloud's (AE {ratio:.2f}x; holds below "
-            f"{EMPTY_RATIO['partly']}x); {pct(prior_far)} of N(0, I) draws land far from every "
+            f"{EMPTY_RATIO['partly']}x); {pct(far)} of N(0, I) draws land far from every "
             f"training code (holds at <= {pct(FILLED_FAR)})",
         )
     )
 
-    reference, prior = vae["reconstructions"], vae["samplers"]["N(0, I)"]
+    reference, prior = vae.reconstructions, vae.samplers[PRIOR]
     prior_ok = prior_generates(vae)
-    grid_ok = vae["grid_accepted"] >= GENERATES * reference["accepted"]
+    grid_ok = vae.grid_accepted >= GENERATES * reference.accepted
     rows.append(
         (
             "holds" if prior_ok and grid_ok else ("partly" if prior_ok or grid_ok else "does not hold"),
-            f"N(0, I) samples accepted {pct(prior['accepted'])} (coverage {prior['coverage']:.3f}), a grid "
-            f"over its code box {pct(vae['grid_accepted'])}, against {pct(reference['accepted'])} of its "
-            f"reconstructions (coverage {reference['coverage']:.3f})",
+            f"N(0, I) samples accepted {pct(prior.accepted)} (coverage {prior.coverage:.3f}), a grid "
+            f"over its code box {pct(vae.grid_accepted)}, against {pct(reference.accepted)} of its "
+            f"reconstructions (coverage {reference.coverage:.3f})",
         )
     )
-    return [{"claim": c, "verdict": v, "numbers": n} for c, (v, n) in zip(CLAIMS, rows, strict=True)]
+    return [Verdict(claim=c, verdict=v, numbers=n) for c, (v, n) in zip(CLAIMS, rows, strict=True)]

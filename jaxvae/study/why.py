@@ -16,11 +16,11 @@ the spread over seeds is wider than the rule's margin. These rules were fixed be
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from jaxvae.study.records import Answer, Generation, Measures, Scores
 from jaxvae.study.samplers import GMM, PRIOR
 from jaxvae.study.verdicts import GENERATES, fills_space
 
@@ -29,13 +29,13 @@ PULL = {"ae": False, "rae": True, "noisy_ae": False, "vae": True}
 NOISE = {"ae": False, "rae": False, "noisy_ae": True, "vae": True}
 
 
-def like_the_vae(sampler: dict[str, Any], vae_prior: dict[str, Any]) -> bool:
+def like_the_vae(sampler: Scores, vae_prior: Scores) -> bool:
     """Whether a sampler's decodes are as good as the VAE's N(0, I) decodes: accepted and coverage at
     least ``GENERATES`` of theirs, and no class missing that they have."""
     return (
-        sampler["accepted"] >= GENERATES * vae_prior["accepted"]
-        and sampler["coverage"] >= GENERATES * vae_prior["coverage"]
-        and set(sampler["missing_classes"]) <= set(vae_prior["missing_classes"])
+        sampler.accepted >= GENERATES * vae_prior.accepted
+        and sampler.coverage >= GENERATES * vae_prior.coverage
+        and set(sampler.missing_classes) <= set(vae_prior.missing_classes)
     )
 
 
@@ -48,31 +48,41 @@ def agreement(passes: Sequence[bool]) -> str:
     return f"undecided ({sum(passes)} of {len(passes)} runs)"
 
 
-QUESTIONS: list[tuple[str, Callable[[dict[str, dict[str, Any]]], bool]]] = [
-    ("Does the pull alone (the RAE) fill the space?", lambda run: fills_space(run["rae"])),
-    (
-        "Does the noise alone (the noisy autoencoder) fill the space?",
-        lambda run: fills_space(run["noisy_ae"]),
-    ),
+Run = Mapping[str, Measures | Generation]  # one run of each kind: its measures
+
+
+def _fills(kind: str) -> Callable[[Run], bool | None]:
+    """Claim (v)'s rule on ``kind``'s run, or None without the maps' measures (a latent size but 2)."""
+
+    def rule(run: Run) -> bool | None:
+        measures = run[kind]
+        return fills_space(measures) if isinstance(measures, Measures) else None
+
+    return rule
+
+
+QUESTIONS: list[tuple[str, Callable[[Run], bool | None]]] = [
+    ("Does the pull alone (the RAE) fill the space?", _fills("rae")),
+    ("Does the noise alone (the noisy autoencoder) fill the space?", _fills("noisy_ae")),
     (
         "Does an ex-post density (a 10-Gaussian mixture fitted to its codes) make a plain autoencoder "
         "generate like the VAE?",
-        lambda run: like_the_vae(run["ae"]["other_samplers"][GMM], run["vae"]["samplers"][PRIOR]),
+        lambda run: like_the_vae(run["ae"].other_samplers[GMM], run["vae"].samplers[PRIOR]),
     ),
 ]
 
 
-def answers(runs: list[dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def answers(runs: Sequence[Run]) -> list[Answer]:
     """Each question's verdict over ``runs`` (per run: kind -> its measures) and each run's answer;
     a question whose measures were not taken (the maps' measures, at a latent size other than 2)
     is left out."""
     decided = []
     for question, rule in QUESTIONS:
-        try:
-            passes = [bool(rule(run)) for run in runs]
-        except KeyError:
+        passes = [rule(run) for run in runs]
+        if any(p is None for p in passes):
             continue
-        decided.append({"question": question, "runs": passes, "verdict": agreement(passes)})
+        said = [bool(p) for p in passes]
+        decided.append(Answer(question=question, runs=said, verdict=agreement(said)))
     return decided
 
 

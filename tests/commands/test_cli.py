@@ -158,7 +158,7 @@ def test_broken_run_directory_is_one_line(tmp_path, capsys, config_json, message
 def test_verbose_flag_shows_info_lines(tmp_path, capsys):
     for flags, shown in (([], False), (["-v"], True)):
         main([*flags, "eval", str(tmp_path)])
-        logging.getLogger("jaxvae.data").info("probe")
+        logging.getLogger("jaxvae.sources").info("probe")
         assert ("jaxvae: probe" in capsys.readouterr().err) is shown
 
 

@@ -13,6 +13,7 @@ import jaxvae
 from jaxvae.commands.cli import main
 from jaxvae.report.demo_page import format_tables
 from jaxvae.report.story import STEPS, WHY
+from jaxvae.study.records import Measures
 from jaxvae.study.samplers import GMM
 from jaxvae.study.verdicts import generates
 
@@ -103,10 +104,8 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
     assert text.index("was validated first") < positions[0]  # whether the measure is fit: at the top
     assert text.index('id="explorer"') < positions[2]  # the explorer sits next to the maps
     # beside claim (iv), about arbitrary points: the mixture fitted to the AE's codes, run by run
-    passes = [
-        generates(r["models"]["ae"]["other_samplers"][GMM], r["models"]["ae"]["reconstructions"])
-        for r in metrics["runs"]
-    ]
+    ae = [Measures.from_json(r["models"]["ae"]) for r in metrics["runs"]]
+    passes = [generates(m.other_samplers[GMM], m.reconstructions) for m in ae]
     beside = f"by the rule that decides 'generates', they generate in {sum(passes)} of 2 runs."
     step5 = text[positions[4] : positions[5]]
     assert html.escape(beside) in step5 and "Beside the claim, which is about arbitrary points" in step5
@@ -202,10 +201,10 @@ def test_explicit_dataset_never_falls_back(tmp_path, capsys):
 
 
 def test_default_dataset_is_full_mnist_offline(monkeypatch):
-    from jaxvae import data
+    from jaxvae import sources
     from jaxvae.study.study import load_study_data
 
-    monkeypatch.setattr(data, "_reachable", lambda url, timeout=5.0: pytest.fail("no download"))
+    monkeypatch.setattr(sources, "_reachable", lambda url, timeout=5.0: pytest.fail("no download"))
     name, train, test = load_study_data(None, None)
     assert name == "mnist" and len(train.images) == 60000 and len(test.images) == 10000
 
@@ -270,7 +269,7 @@ def test_an_interrupted_demo_keeps_the_report_of_the_runs_it_finished(tmp_path, 
 
 
 def test_mean_over_runs_skips_runs_without_a_value():
-    from jaxvae.experiments.demo import mean_over_runs
+    from jaxvae.study.records import mean_over_runs
 
     runs = [
         {"a": 1.0, "b": None, "c": {"missing_classes": [1], "d": 2.0}, "e": [1, 2]},
@@ -279,6 +278,20 @@ def test_mean_over_runs_skips_runs_without_a_value():
     ]
     assert mean_over_runs(runs) == {"a": 3.0, "b": 0.5, "c": {"missing_classes": [1, 3], "d": 3.0}}
     assert mean_over_runs([{"x": None}, {"x": None}]) == {"x": None}
+
+
+def test_the_typed_records_read_back_exactly_what_metrics_json_holds(quick_report):
+    from jaxvae.study.records import Verdict
+
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    for measures in [
+        *(run["models"][k] for run in metrics["runs"] for k in ("ae", "vae")),
+        *metrics["means"].values(),
+    ]:
+        assert Measures.from_json(measures).to_json() == measures
+        assert list(Measures.from_json(measures).to_json()) == list(measures)  # and in the same order
+    assert [Verdict.from_json(v).to_json() for v in metrics["verdicts"]] == metrics["verdicts"]
+    assert "box" in metrics["runs"][0]["models"]["ae"] and "box" not in metrics["means"]["ae"]  # a run's
 
 
 def test_generative_validation_halves_are_random_even_when_the_split_is_sorted(quick_report):

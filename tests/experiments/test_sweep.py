@@ -9,6 +9,7 @@ from helpers import seed_judge
 
 from jaxvae.commands.cli import main
 from jaxvae.experiments.sweep import smallest_beta
+from jaxvae.study.records import BetaRun, Measures
 from jaxvae.study.verdicts import fills_space, prior_generates
 
 ARGS = ["sweep", "--quick", "--dataset", "mnist_5k", "--beta", "0", "1", "--seeds", "2", "--no-progress"]
@@ -31,13 +32,16 @@ def test_sweep_trains_every_beta_and_seed_and_measures_each(sweep_dir):
     for run in runs:
         assert 0 <= run["posterior_empty_fraction"] <= 1 and 0 <= run["samplers"]["N(0, I)"]["accepted"] <= 1
         assert run["test_total"] == pytest.approx(run["test_reconstruction"] + run["test_kl"], rel=1e-5)
-        assert run["fills_space"] == fills_space(run) and run["prior_generates"] == prior_generates(run)
+        measures = Measures.from_json(run)
+        assert BetaRun.from_json(run).to_json() == run  # the typed record reads back the whole row
+        assert run["fills_space"] == fills_space(measures)
+        assert run["prior_generates"] == prior_generates(measures)
         assert run["training"]["epochs"] == 2
     # without a KL term in training, nothing holds the posteriors near N(0, I)
     for seed in (0, 1):
         kl = {r["beta"]: r["test_kl"] for r in runs if r["seed"] == seed}
         assert kl[0.0] > kl[1.0]
-    assert metrics["smallest_filling_beta"] == smallest_beta(runs, "fills_space")
+    assert metrics["smallest_filling_beta"] == smallest_beta(list(map(BetaRun.from_json, runs)), fills_space)
     kinds = [row["kind"] for row in metrics["validation"]]
     assert kinds[1:3] == [
         "VAE (beta 0) reconstructions of test images",
@@ -98,11 +102,9 @@ def test_bad_sweeps_are_one_line_errors(tmp_path, capsys, flags, message):
 
 
 def test_smallest_beta_needs_every_run_of_a_beta():
-    runs = [
-        {"beta": 0.3, "ok": True},
-        {"beta": 0.1, "ok": True},
-        {"beta": 0.1, "ok": False},
-        {"beta": 1.0, "ok": True},
-    ]
-    assert smallest_beta(runs, "ok") == 0.3
-    assert smallest_beta([{"beta": 1.0, "ok": False}], "ok") is None
+    def run(beta: float, passes: bool) -> BetaRun:
+        return BetaRun(0, beta, passes)  # type: ignore[arg-type]  # the rule reads nothing else
+
+    runs = [run(0.3, True), run(0.1, True), run(0.1, False), run(1.0, True)]
+    assert smallest_beta(runs, bool) == 0.3
+    assert smallest_beta([run(1.0, False)], bool) is None

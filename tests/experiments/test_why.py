@@ -9,8 +9,9 @@ import sys
 import time
 
 import pytest
-from helpers import seed_judge
+from helpers import seed_judge, with_test_compile_cache
 
+from jaxvae.study.records import Answer, Scores, measures_from_json
 from jaxvae.study.why import KINDS, agreement, like_the_vae
 
 ARGS = [
@@ -47,7 +48,7 @@ def cache(tmp_path_factory, quick_judge):
 def why_report(tmp_path_factory, cache):
     """One quick ablation, in its own process (as the interrupted one below), with a shared cache."""
     out = tmp_path_factory.mktemp("why")
-    env = {**os.environ, "JAXVAE_CACHE_DIR": str(cache)}
+    env = with_test_compile_cache({**os.environ, "JAXVAE_CACHE_DIR": str(cache)})
     done = subprocess.run([*ARGS, "--out", str(out)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return out, done.stdout
@@ -67,6 +68,9 @@ def test_quick_why_writes_a_report_with_every_kind_measured_and_decided(why_repo
             holes = m["prior_holes"]
             assert 0 <= holes["hole_mass"] <= 1
             assert isinstance(m["fills_space"], bool) and m["posterior_empty_ratio"] > 0
+    for run in metrics["runs"]:  # the typed records read back exactly what metrics.json holds
+        assert {k: measures_from_json(m).to_json() for k, m in run.items()} == run
+    assert [Answer.from_json(a).to_json() for a in metrics["answers"]] == metrics["answers"]
     assert [len(a["runs"]) for a in metrics["answers"]] == [2, 2, 2]
     for a in metrics["answers"]:
         assert a["verdict"] == agreement(a["runs"])
@@ -84,10 +88,15 @@ def test_verdicts_hold_only_when_every_run_agrees():
     assert agreement([True, True, True]) == "holds"
     assert agreement([False, False]) == "does not hold"
     assert agreement([True, False, True]) == "undecided (2 of 3 runs)"
-    vae = {"accepted": 0.8, "coverage": 0.5, "missing_classes": [7]}
-    assert like_the_vae({"accepted": 0.75, "coverage": 0.46, "missing_classes": [7]}, vae)
-    assert not like_the_vae({"accepted": 0.7, "coverage": 0.5, "missing_classes": []}, vae)
-    assert not like_the_vae({"accepted": 0.9, "coverage": 0.5, "missing_classes": [3]}, vae)
+
+    def scores(accepted, coverage, missing):
+        unread = {"precision": 0.5, "recall": 0.0, "density": 1.0, "frechet": 9.0, "class_entropy_bits": 3.0}
+        return Scores(accepted=accepted, coverage=coverage, missing_classes=missing, **unread)
+
+    vae = scores(0.8, 0.5, [7])
+    assert like_the_vae(scores(0.75, 0.46, [7]), vae)
+    assert not like_the_vae(scores(0.7, 0.5, []), vae)
+    assert not like_the_vae(scores(0.9, 0.5, [3]), vae)
 
 
 @pytest.mark.slow

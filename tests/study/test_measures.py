@@ -1,6 +1,6 @@
 """The judge's threshold rule, the latent-map geometry and the verdict rules, on hand-made inputs."""
 
-import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from jaxvae.study.holes import (
 )
 from jaxvae.study.judge import choose_threshold, fit_for_use, rates
 from jaxvae.study.measures import cell_centres, empty_fraction, occupancy
+from jaxvae.study.records import Measures, Scores
 from jaxvae.study.samplers import sample_latents
 from jaxvae.study.verdicts import CLAIMS, generates, verdicts
 
@@ -90,62 +91,85 @@ def test_cell_helpers_and_samplers():
     np.testing.assert_allclose(prior.std(0), [1.0, 1.0], rtol=0.03)
 
 
-def _generator(accepted, coverage, missing=()):
-    return {"accepted": accepted, "coverage": coverage, "missing_classes": list(missing), "far": 0.0}
+def _generator(accepted, coverage, missing=(), far=0.0):
+    return Scores(
+        accepted=accepted,
+        precision=0.5,
+        recall=0.0,
+        density=1.0,
+        coverage=coverage,
+        frechet=10.0,
+        class_entropy_bits=3.0,
+        missing_classes=list(missing),
+        far=far,
+    )
+
+
+def _measures(**numbers):
+    """Measures with the numbers the verdicts read, the rest set to values no rule reads."""
+    unread = {"num_samples": 100, "spacing": 0.1, "far_spacings": 3.0, "by_distance": {}}
+    return Measures(**{"between_empty_fraction": 0.0, "between_empty_accepted": None} | unread | numbers)
 
 
 def _means():
     """A hand-made pair of models for which every claim of the project brief holds."""
     reference = _generator(0.95, 0.5)
-    ae = {
-        "knn_label_accuracy": 0.9,
-        "between_empty_fraction": 0.2,
-        "empty_fraction": 0.4,
-        "posterior_empty_fraction": 0.4,
-        "gaussian_empty_fraction": 0.1,
-        "empty_accepted": 0.3,
-        "between_empty_accepted": 0.2,
-        "occupied_accepted": 0.9,
-        "grid_accepted": 0.6,
-        "reconstructions": reference,
-        "samplers": {
+    ae = _measures(
+        knn_label_accuracy=0.9,
+        between_empty_fraction=0.2,
+        empty_fraction=0.4,
+        posterior_empty_fraction=0.4,
+        gaussian_empty_fraction=0.1,
+        empty_accepted=0.3,
+        between_empty_accepted=0.2,
+        occupied_accepted=0.9,
+        grid_accepted=0.6,
+        reconstructions=reference,
+        samplers={
             "N(0, I)": _generator(0.5, 0.1, [1]),
             "uniform over the code box": _generator(0.6, 0.3),
             "Gaussian fitted to the codes": _generator(0.9, 0.2),
         },
-    }
-    vae = {
-        "knn_label_accuracy": 0.7,
-        "empty_fraction": 0.3,  # its posterior means leave gaps, its posterior draws do not
-        "posterior_empty_fraction": 0.11,
-        "gaussian_empty_fraction": 0.1,
-        "empty_accepted": 0.9,
-        "occupied_accepted": 0.95,
-        "grid_accepted": 0.94,
-        "reconstructions": reference,
-        "samplers": {"N(0, I)": _generator(0.93, 0.48) | {"far": 0.01}},
-    }
+    )
+    vae = _measures(
+        knn_label_accuracy=0.7,
+        empty_fraction=0.3,  # its posterior means leave gaps, its posterior draws do not
+        posterior_empty_fraction=0.11,
+        gaussian_empty_fraction=0.1,
+        empty_accepted=0.9,
+        occupied_accepted=0.95,
+        grid_accepted=0.94,
+        reconstructions=reference,
+        samplers={"N(0, I)": _generator(0.93, 0.48, far=0.01)},
+    )
     return {"ae": ae, "vae": vae}
 
 
 def test_verdicts_when_every_claim_holds():
     rows = verdicts(_means())
-    assert [r["claim"] for r in rows] == list(CLAIMS)
-    assert [r["verdict"] for r in rows] == ["holds"] * 6
-    assert "90.0%" in rows[0]["numbers"] and "4.00x" in rows[1]["numbers"]
+    assert [r.claim for r in rows] == list(CLAIMS)
+    assert [r.verdict for r in rows] == ["holds"] * 6
+    assert "90.0%" in rows[0].numbers and "4.00x" in rows[1].numbers
 
 
 def test_verdicts_follow_the_numbers():
-    means = _means()
-    means["ae"]["knn_label_accuracy"] = 0.6
-    means["ae"]["empty_fraction"] = 0.1  # no emptier than an unstructured cloud
-    means["ae"]["between_empty_accepted"] = 0.95  # its empty cells between clusters decode to digits
-    for sampler in means["ae"]["samplers"].values():  # every sampler generates as well as reconstruction
-        sampler.update(accepted=0.95, coverage=0.5, missing_classes=[])
-    means["vae"]["samplers"]["N(0, I)"]["far"] = 0.2
-    means["vae"]["posterior_empty_fraction"] = 0.3
-    means["vae"]["grid_accepted"] = 0.5
-    rows = {r["claim"]: r["verdict"] for r in verdicts(means)}
+    ae, vae = _means().values()
+    every_sampler_generates = {name: _generator(0.95, 0.5) for name in ae.samplers}  # as reconstruction
+    ae = replace(
+        ae,
+        knn_label_accuracy=0.6,
+        empty_fraction=0.1,  # no emptier than an unstructured cloud
+        between_empty_accepted=0.95,  # its empty cells between clusters decode to digits
+        samplers=every_sampler_generates,
+    )
+    vae = replace(
+        vae,
+        samplers={"N(0, I)": _generator(0.93, 0.48, far=0.2)},
+        posterior_empty_fraction=0.3,
+        grid_accepted=0.5,
+    )
+    means = {"ae": ae, "vae": vae}
+    rows = {r.claim: r.verdict for r in verdicts(means)}
     assert list(rows.values()) == [
         "partly",
         "does not hold",
@@ -154,23 +178,21 @@ def test_verdicts_follow_the_numbers():
         "does not hold",
         "partly",
     ]
-    partial = copy.deepcopy(means)
-    partial["ae"]["samplers"]["N(0, I)"]["missing_classes"] = [1]  # one sampler of three fails
-    assert verdicts(partial)[3]["verdict"] == "partly"
-    partial["vae"]["samplers"]["N(0, I)"]["coverage"] = 0.1  # neither prior samples nor the grid pass
-    assert verdicts(partial)[5]["verdict"] == "does not hold"
+    one_fails = ae.samplers | {"N(0, I)": _generator(0.95, 0.5, [1])}  # one sampler of three fails
+    partial = {"ae": replace(ae, samplers=one_fails), "vae": vae}
+    assert verdicts(partial)[3].verdict == "partly"
+    narrow = {"N(0, I)": _generator(0.93, 0.1, far=0.2)}  # neither prior samples nor the grid pass
+    partial["vae"] = replace(vae, samplers=narrow)
+    assert verdicts(partial)[5].verdict == "does not hold"
     assert generates(_generator(0.9, 0.5), _generator(0.95, 0.5))
     assert not generates(_generator(0.9, 0.5, [3]), _generator(0.95, 0.5))
     assert not generates(_generator(0.8, 0.5), _generator(0.95, 0.5))
 
 
 def test_a_verdict_is_a_grade_only_when_every_run_has_it():
-    import copy
-
     good = _means()
-    bad = copy.deepcopy(good)
-    bad["ae"]["knn_label_accuracy"] = 0.3  # clusters no better than a third right: does not hold
+    bad = good | {"ae": replace(good["ae"], knn_label_accuracy=0.3)}  # a third right: does not hold
     rows = verdicts(good, [good, bad])
-    assert rows[0]["runs"] == ["holds", "does not hold"]
-    assert rows[0]["verdict"] == "undecided (2 runs: holds, does not hold)"
-    assert [r["verdict"] for r in verdicts(good, [good, good])] == [r["verdict"] for r in verdicts(good)]
+    assert rows[0].runs == ["holds", "does not hold"]
+    assert rows[0].verdict == "undecided (2 runs: holds, does not hold)"
+    assert [r.verdict for r in verdicts(good, [good, good])] == [r.verdict for r in verdicts(good)]
