@@ -21,7 +21,9 @@ jax.config.update("jax_default_matmul_precision", "float32")
 # the same programs in many tests and in each pytest-xdist worker, and again in every run while you
 # work. It lives in pytest's cache folder (.pytest_cache/d/jaxvae-xla), so a second run of the fast
 # tier reads what the first compiled; with -p no:cacheprovider, in a temporary folder removed at the
-# end. XLA keys each program on its HLO, options and versions, so an edit never reads a stale one.
+# end. XLA keys each program on its HLO, options and versions, so an edit never reads a stale one;
+# a whole run adds about 30 MB, and `pytest --cache-clear` empties it. (No size bound: jax's bounded
+# cache races between the workers, each reading the others' access times while they write them.)
 # The first process (the controller, or pytest alone) picks the folder and hands it to the workers
 # in the environment. It is set in this process's jax config, not in $JAX_COMPILATION_CACHE_DIR, so
 # that the commands the tests start as subprocesses keep their own caches (the compile-cache test
@@ -41,7 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[_XLA_CACHE] = folder
     jax.config.update("jax_compilation_cache_dir", os.environ[_XLA_CACHE])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_compilation_cache_max_size", 2**30)  # the least recently used go first
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
