@@ -18,6 +18,7 @@ from jaxvae.report.tables import (
     GENERATOR_COLUMNS,
     generative_validation_rows,
     generator_rows,
+    graded,
     html_table,
     map_rows,
     model_means,
@@ -39,17 +40,10 @@ from jaxvae.study.verdicts import (
 )
 
 
-def verdict_class(verdict: str) -> str:
-    """The CSS class of a verdict: its grade ("undecided (3 runs: ...)" is "undecided")."""
-    return verdict.split(" (")[0].replace(" ", "-")
-
-
 def badge(verdict: Verdict, fit: bool) -> str:
     """A claim's verdict as a badge; greyed and marked when the measure was not fit for use."""
-    text = html.escape(f"claim: {verdict.claim}: {verdict.verdict}")
-    if not fit:
-        return f'<p><span class="badge not-fit">{text} (measure not fit)</span></p>'
-    return f'<p><span class="badge {verdict_class(verdict.verdict)}">{text}</span></p>'
+    shown, css = graded(verdict.verdict, fit)
+    return f'<p><span class="badge {css}">{html.escape(f"claim: {verdict.claim}: {shown}")}</span></p>'
 
 
 def _figure(metrics: dict[str, Any], key: str) -> str:
@@ -220,11 +214,8 @@ def render_html(metrics: dict[str, Any]) -> str:
     )
     verdict_table = html_table(
         ["claim", "verdict", "the numbers"],
-        [
-            (v.claim, v.verdict if fit else f"{v.verdict} (measure not fit)", v.numbers)
-            for v in verdicts_of(metrics)
-        ],
-        [verdict_class(v.verdict) if fit else "not-fit" for v in verdicts_of(metrics)],
+        [(v.claim, graded(v.verdict, fit)[0], v.numbers) for v in verdicts_of(metrics)],
+        [graded(v.verdict, fit)[1] for v in verdicts_of(metrics)],
         text_columns=3,
     )
     validation_figure = _figure(metrics, "judge_examples") if "judge_examples" in metrics["figures"] else ""
@@ -288,7 +279,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
         line = f"{i + 1}. {step.title}"
         if step.claim is not None:
             v = verdicts_of(metrics)[step.claim]
-            line += f": {v.verdict}{'' if fit else ' (measure not fit)'}\n   {v.numbers}"
+            line += f": {graded(v.verdict, fit)[0]}\n   {v.numbers}"
             if has_beside(metrics, step):
                 line += f"\n   {beside_sentence(metrics, step.beside)}"
         elif step.measures:

@@ -10,7 +10,15 @@ from typing import Any
 import numpy as np
 
 from jaxvae.report.explorer import read_template
-from jaxvae.report.tables import cell, html_table, judge_fields, phase_table, text_table, validation_rows
+from jaxvae.report.tables import (
+    cell,
+    graded,
+    html_table,
+    judge_fields,
+    phase_table,
+    text_table,
+    validation_rows,
+)
 from jaxvae.study.records import BetaRun, Measures
 from jaxvae.study.samplers import PRIOR
 
@@ -69,7 +77,8 @@ def measure_rows(metrics: dict[str, Any]) -> list[list[str]]:
 
 
 def answer(metrics: dict[str, Any]) -> str:
-    """The sweep's answer in one paragraph, from the rules' results."""
+    """The sweep's answer in one paragraph, from the rules' results; under a judge not fit for use,
+    marked "(measure not fit)": it decides nothing."""
     betas = _betas(metrics)
     grid = ", ".join(f"{b:g}" for b in betas)
 
@@ -84,9 +93,12 @@ def answer(metrics: dict[str, Any]) -> str:
 
     first = _runs_at(metrics, betas[0])
     base = float(np.mean([m.test_reconstruction for m in first]))
-    return (
+    said = (
         f"By these rules, {smallest('smallest_filling_beta', 'fills the space in every run')}; "
-        f"{smallest('smallest_generating_beta', 'samples like it reconstructs in every run')}. "
+        f"{smallest('smallest_generating_beta', 'samples like it reconstructs in every run')}"
+    )
+    return (
+        f"{graded(said, metrics['judge']['fit'])[0]}. "
         f"At beta {betas[0]:g} the held-out reconstruction term is {base:.1f} nats per image."
     )
 
@@ -118,8 +130,10 @@ def sweep_tables(metrics: dict[str, Any]) -> str:
 
 
 def sweep_html(metrics: dict[str, Any]) -> str:
-    """The sweep's self-contained page, in the demo report's style."""
+    """The sweep's self-contained page, in the demo report's style; under a judge not fit for use,
+    the answer and the rules' rows are greyed."""
     esc = html.escape
+    rule_class = "" if metrics["judge"]["fit"] else "not-fit"
     config = metrics["config"]
     seeds = config["seeds"]
     first = config["seed"]
@@ -148,7 +162,12 @@ def sweep_html(metrics: dict[str, Any]) -> str:
         runs=esc(runs),
         **judge_fields(metrics),
         answer=esc(answer(metrics)),
-        table=html_table(["measure", *(f"beta {b:g}" for b in _betas(metrics))], measure_rows(metrics)),
+        answer_class="answer" if metrics["judge"]["fit"] else "answer not-fit",
+        table=html_table(
+            ["measure", *(f"beta {b:g}" for b in _betas(metrics))],
+            measure_rows(metrics),
+            [rule_class if label in dict(RULES) else "" for label, *_ in measure_rows(metrics)],
+        ),
         runs_note="<p>Each cell gives the mean over the beta's runs and, in brackets, each run's value.</p>"
         if seeds > 1
         else "",

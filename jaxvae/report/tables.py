@@ -17,6 +17,19 @@ from jaxvae.study.verdicts import (
     pct,
 )
 
+NOT_FIT = " (measure not fit)"
+
+
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict: its grade ("undecided (3 runs: ...)" is "undecided")."""
+    return verdict.split(" (")[0].replace(" ", "-")
+
+
+def graded(verdict: str, fit: bool) -> tuple[str, str]:
+    """A verdict as a page shows it, and its CSS class: as it is under a judge fit for use; under
+    one that missed a target, marked "(measure not fit)" and greyed, for it decides nothing."""
+    return (verdict, verdict_class(verdict)) if fit else (verdict + NOT_FIT, "not-fit")
+
 
 def cell(values: list[Any], fmt: str) -> str:
     """The mean of ``values`` (None left out) and, for several runs, each run's value in brackets."""
@@ -185,7 +198,8 @@ def judge_fields(metrics: dict[str, Any]) -> dict[str, Any]:
         "fit_class": "met" if fit else "unmet",
         "fit_text": "every target met"
         if fit
-        else "some targets missed (rows in red); read every number below with it",
+        else "some targets missed (rows in red), so it decides nothing: every answer below is greyed "
+        'and marked "measure not fit"; read every number below with it',
         "validation": html_table(
             ["kind", "a fit judge should", "rate", "target", "met"],
             validation_rows(metrics),

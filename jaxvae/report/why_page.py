@@ -11,9 +11,16 @@ from typing import Any
 import numpy as np
 
 from jaxvae.report import plots
-from jaxvae.report.demo_page import verdict_class
 from jaxvae.report.explorer import read_template
-from jaxvae.report.tables import cell, html_table, judge_fields, phase_table, text_table, validation_rows
+from jaxvae.report.tables import (
+    cell,
+    graded,
+    html_table,
+    judge_fields,
+    phase_table,
+    text_table,
+    validation_rows,
+)
 from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.records import Answer, Generation, Measures, measures_from_json
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR
@@ -119,12 +126,13 @@ def generation_header() -> list[str]:
 
 
 def answer_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    """(question, verdict, each run's answer) rows."""
-    seeds = metrics["seeds"]
+    """(question, verdict, each run's answer) rows; under a judge not fit for use, each verdict is
+    marked "(measure not fit)"."""
+    seeds, fit = metrics["seeds"], metrics["judge"]["fit"]
     return [
         [
             a.question,
-            a.verdict,
+            graded(a.verdict, fit)[0],
             ", ".join(f"seed {s}: {'yes' if r else 'no'}" for s, r in zip(seeds, a.runs, strict=True)),
         ]
         for a in map(Answer.from_json, metrics["answers"])
@@ -179,7 +187,7 @@ def why_html(metrics: dict[str, Any]) -> str:
     answers = html_table(
         ["question", "verdict", "each run"],
         answer_rows(metrics),
-        [verdict_class(a.verdict) for a in map(Answer.from_json, metrics["answers"])],
+        [graded(a.verdict, metrics["judge"]["fit"])[1] for a in map(Answer.from_json, metrics["answers"])],
     )
     return Template(read_template("why.html")).substitute(
         css=read_template("report.css"),

@@ -101,6 +101,18 @@ def test_bad_sweeps_are_one_line_errors(tmp_path, capsys, flags, message):
     assert not (tmp_path / "metrics.json").exists()
 
 
+def test_an_unfit_measure_greys_the_answer(sweep_dir):
+    from jaxvae.report.sweep_page import RULES, sweep_html, sweep_tables
+
+    metrics = json.loads((sweep_dir / "metrics.json").read_text())
+    for fit in (True, False):
+        metrics["judge"]["fit"] = fit
+        page, text = sweep_html(metrics), sweep_tables(metrics)
+        assert page.count("(measure not fit)") == text.count("(measure not fit)") == (0 if fit else 1)
+        assert ('<p class="answer not-fit">' in page) != fit
+        assert page.count('<tr class="not-fit">') == (0 if fit else len(RULES))
+
+
 def test_smallest_beta_needs_every_run_of_a_beta():
     def run(beta: float, passes: bool) -> BetaRun:
         return BetaRun(0, beta, passes)  # type: ignore[arg-type]  # the rule reads nothing else

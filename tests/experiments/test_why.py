@@ -84,6 +84,21 @@ def test_quick_why_writes_a_report_with_every_kind_measured_and_decided(why_repo
     assert "Answers (decided run by run)" in stdout and "Where the time went" in stdout
 
 
+def test_an_unfit_measure_greys_every_answer(why_report):
+    from jaxvae.report.why_page import why_html, why_tables
+
+    out, _ = why_report
+    metrics = json.loads((out / "metrics.json").read_text())
+    answers = len(metrics["answers"])
+    for fit in (True, False):
+        metrics["judge"]["fit"] = fit
+        page, text = why_html(metrics), why_tables(metrics)
+        assert page.count("(measure not fit)") == (0 if fit else answers)
+        assert page.count('<tr class="not-fit">') == (0 if fit else answers)
+        assert text.count("(measure not fit)") == (0 if fit else answers)
+        assert ("so it decides nothing" in page) != fit
+
+
 def test_verdicts_hold_only_when_every_run_agrees():
     assert agreement([True, True, True]) == "holds"
     assert agreement([False, False]) == "does not hold"
