@@ -151,8 +151,7 @@ def ratio_cells(metrics: dict[str, Any]) -> dict[str, tuple[float, list[float]]]
     """Each set's ratio from the means over the runs (as the verdicts compute it) and each run's."""
     kinds = ("ae", "vae")
     mean = fill_ratios([{k: model_means(metrics, k) for k in kinds}])
-    runs = {k: model_runs(metrics, k) for k in kinds}
-    each = fill_ratios([{k: runs[k][i] for k in kinds} for i in range(len(metrics["runs"]))])
+    each = fill_ratios([{k: Measures.from_json(run["models"][k]) for k in kinds} for run in metrics["runs"]])
     return {label: (mean[label][0], each[label]) for label in FILL_SETS}
 
 
@@ -212,10 +211,11 @@ def render_html(metrics: dict[str, Any]) -> str:
         why_paragraph(metrics.get("why"))
         + html_table(["codes", "empty share over a Gaussian cloud's"], ratios),
     )
+    verdicts = verdicts_of(metrics)
     verdict_table = html_table(
         ["claim", "verdict", "the numbers"],
-        [(v.claim, graded(v.verdict, fit)[0], v.numbers) for v in verdicts_of(metrics)],
-        [graded(v.verdict, fit)[1] for v in verdicts_of(metrics)],
+        [(v.claim, graded(v.verdict, fit)[0], v.numbers) for v in verdicts],
+        [graded(v.verdict, fit)[1] for v in verdicts],
         text_columns=3,
     )
     validation_figure = _figure(metrics, "judge_examples") if "judge_examples" in metrics["figures"] else ""

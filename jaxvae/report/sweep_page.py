@@ -134,6 +134,7 @@ def sweep_html(metrics: dict[str, Any]) -> str:
     the answer and the rules' rows are greyed."""
     esc = html.escape
     rule_class = "" if metrics["judge"]["fit"] else "not-fit"
+    rows = measure_rows(metrics)
     config = metrics["config"]
     seeds = config["seeds"]
     first = config["seed"]
@@ -165,8 +166,8 @@ def sweep_html(metrics: dict[str, Any]) -> str:
         answer_class="answer" if metrics["judge"]["fit"] else "answer not-fit",
         table=html_table(
             ["measure", *(f"beta {b:g}" for b in _betas(metrics))],
-            measure_rows(metrics),
-            [rule_class if label in dict(RULES) else "" for label, *_ in measure_rows(metrics)],
+            rows,
+            [rule_class if label in dict(RULES) else "" for label, *_ in rows],
         ),
         runs_note="<p>Each cell gives the mean over the beta's runs and, in brackets, each run's value.</p>"
         if seeds > 1

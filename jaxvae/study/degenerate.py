@@ -103,6 +103,11 @@ def _blobs(key: jax.Array, x: jax.Array) -> jax.Array:
     return jax.vmap(_blob)(jax.random.split(key, len(x)), x)
 
 
+@partial(jax.jit, static_argnames="size")
+def _shrunks(keys: jax.Array, x: jax.Array, size: int) -> jax.Array:
+    return jax.vmap(partial(_shrunk, size=size))(keys, x)
+
+
 @partial(jax.jit, static_argnames="count")
 def _dots(key: jax.Array, count: int) -> jax.Array:
     return jax.vmap(_strokes)(jax.random.split(key, count))
@@ -128,12 +133,11 @@ def shrunken(key: jax.Array, images: np.ndarray) -> np.ndarray:
     size_key, place_key = jax.random.split(key)
     sizes = np.asarray(jax.random.choice(size_key, jnp.asarray(SHRUNK_SIZES), (len(images),)))
     out = np.zeros((len(images), SIDE, SIDE), np.float32)
-    for size in SHRUNK_SIZES:  # one compiled program per size
+    for size in SHRUNK_SIZES:  # one compiled program per size (and batch size)
         rows = np.flatnonzero(sizes == size)
         if len(rows):
             keys = jax.random.split(jax.random.fold_in(place_key, size), len(rows))
-            resize = jax.jit(jax.vmap(partial(_shrunk, size=size)))
-            out[rows] = np.asarray(resize(keys, _pixels(images[rows])))
+            out[rows] = np.asarray(_shrunks(keys, _pixels(images[rows]), size=size))
     return to_uint8(out)
 
 
