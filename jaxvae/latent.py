@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from jaxvae.models import Model, decode
+from jaxvae.batching import map_chunks
+from jaxvae.models import Model, decode, to_uint8
 
 
 def grid_points(x_range: tuple[float, float], y_range: tuple[float, float], size: int) -> np.ndarray:
@@ -24,6 +25,12 @@ def prior_quantile_grid(size: int, *, tail: float = 0.05) -> np.ndarray:
     """A [size, size, 2] grid at the N(0, 1) quantiles ``tail .. 1 - tail`` in each axis."""
     values = np.asarray(jax.scipy.stats.norm.ppf(np.linspace(tail, 1.0 - tail, size)), np.float32)
     return np.stack(np.meshgrid(values, values[::-1]), axis=-1)
+
+
+def decode_images(model: Model, z: np.ndarray) -> np.ndarray:
+    """Decode latent points [N, d] to uint8 images [N, 28, 28] (the Bernoulli means), 10,000 at a
+    time."""
+    return to_uint8(map_chunks(lambda b: jax.nn.sigmoid(decode(model, b)), z.astype(np.float32), 10_000))
 
 
 @jax.jit

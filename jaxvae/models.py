@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from jaxvae.spec import DECODER_L2, NOISE, ModelSpec
@@ -165,6 +166,13 @@ def to_pixels(images: jax.Array) -> jax.Array:
     if images.dtype == jnp.uint8:
         return x.astype(jnp.float32) / 255.0
     return x.astype(jnp.float32)
+
+
+def to_uint8(pixels: jax.Array | np.ndarray) -> np.ndarray:
+    """Pixel means in [0, 1] to uint8 images, the inverse of ``to_pixels`` up to rounding (on the
+    host: as eager device ops, each new batch size would compile three small programs)."""
+    x = np.asarray(pixels, np.float32)
+    return np.round(np.clip(x, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
 
 
 @jax.jit

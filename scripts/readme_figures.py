@@ -4,7 +4,8 @@
     python scripts/readme_figures.py [--report report]
 
 Runs `jaxvae demo --out REPORT` first when REPORT holds no finished report (the same command
-resumes a stopped one), then copies its film, latent maps, empty-region decodes and samples, and
+resumes a stopped one), then copies its film, latent maps, empty-region decodes, samples, the judge's
+validation examples, the decodes along rays far outside the codes and the by-distance curves, and
 screenshots its explorer (scripts/screenshot_explorer.py: Debian's chromium and playwright).
 """
 
@@ -23,6 +24,9 @@ FIGURES = (
     "samples_ae.png",
     "samples_vae.png",
     "empty_ratios.png",
+    "judge_examples.png",
+    "rays.png",
+    "by_distance.png",
 )
 
 

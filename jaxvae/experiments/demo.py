@@ -82,7 +82,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
         test = study.data.test
         with study.phases("measures"):
             key = stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
-            checks = validate_generative(study.judge, test.images, test.labels, key=key)
+            checks = validate_generative(study.judge, study.real, test.images, test.labels, key=key)
         seeds = config.run_seeds(config.seeds)
         ensembles = {kind: study.train(ModelSpec(kind), seeds, film=(0,)) for kind in KINDS}
         films = {kind: read_film(out / f"runs_{kind}") for kind in KINDS}
@@ -101,6 +101,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
                     grid_size=config.grid_size,
                     seed=config.seed,
                     films=films,
+                    typical=study.real.typical,
                     progress=progress,
                     phases=study.phases,
                 )

@@ -21,6 +21,7 @@ from jaxvae.report.film import panels_of, write_film
 from jaxvae.runs.driver import RunResult
 from jaxvae.runs.film import Film
 from jaxvae.spec import MODEL_NAMES as NAMES
+from jaxvae.study.far_field import Typical
 from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.measures import Measured
 from jaxvae.study.phases import Phases
@@ -28,7 +29,7 @@ from jaxvae.study.records import Measures, of_a_run
 from jaxvae.study.streams import Stream, stream_key
 from jaxvae.study.study import RunMeasures, StudyData
 
-FIGURES = 12  # figures drawn by draw_demo_figures, the explorer aside (its progress bar's total)
+FIGURES = 13  # figures drawn by draw_demo_figures, the explorer aside (its progress bar's total)
 
 
 def interpolate(model: Model, a: np.ndarray, b: np.ndarray, steps: int = 12) -> np.ndarray:
@@ -63,14 +64,15 @@ def draw_demo_figures(
     grid_size: int,
     seed: int,
     films: Mapping[str, Film | None] | None = None,
+    typical: Typical | None = None,
     progress: bool = True,
     phases: Phases | None = None,
 ) -> dict[str, str]:
     """Draw every figure of one run of each model (``trained`` and ``measured`` keyed by kind) into
     ``out``, and write the explorer; returns each figure's file name by its key in the report.
     ``films``: each kind's recording of training (``jaxvae.runs.film``), drawn as an animation and
-    given to the explorer's epoch slider when every kind has one. ``phases`` times the figures and
-    the explorer."""
+    given to the explorer's epoch slider when every kind has one. ``typical``: the real images the
+    explorer's realism score is measured against. ``phases`` times the figures and the explorer."""
     phases = phases or Phases()
     with phases("figures"):
         figures = _draw(
@@ -99,7 +101,9 @@ def draw_demo_figures(
         }
         classes = class_names(data.name)
         train = data.train
-        figures["explorer"] = write_explorer(out, explorer, train.labels, train.images, classes, judge).name
+        figures["explorer"] = write_explorer(
+            out, explorer, train.labels, train.images, classes, judge, typical
+        ).name
     return figures
 
 
@@ -190,6 +194,16 @@ def _draw(
             out / "by_distance.png",
             {k: n.by_distance for k, n in numbers.items()},
             {k: n.far_spacings for k, n in numbers.items()},
+        ),
+    )
+    done(
+        "rays",
+        plots.far_rays(
+            out / "rays.png",
+            {k: p.rays.images for k, p in pictures.items()},
+            {k: p.rays.accepted for k, p in pictures.items()},
+            {k: p.rays.realism for k, p in pictures.items()},
+            next(iter(pictures.values())).rays.factors,
         ),
     )
     for kind, p in pictures.items():

@@ -16,6 +16,7 @@ from jaxvae.report.explorer import explorer_section, read_template
 from jaxvae.report.story import STEPS, WHY, Step
 from jaxvae.report.tables import (
     GENERATOR_COLUMNS,
+    VALIDATION_HEADER,
     generative_validation_rows,
     generator_rows,
     graded,
@@ -51,11 +52,9 @@ def _figure(metrics: dict[str, Any], key: str) -> str:
     return f'<img src="{name}" alt="{html.escape(key.replace("_", " "))}">'
 
 
-def step_details(metrics: dict[str, Any], step: Step, verdict: Verdict | None) -> str:
-    """The numbers under a step: its verdict's sentence, its map measures, its generator rows."""
-    parts = []
-    if verdict is not None:
-        parts.append(f"<p>{html.escape(verdict.numbers)}</p>")
+def step_details(metrics: dict[str, Any], step: Step, verdicts: Sequence[Verdict]) -> str:
+    """The numbers under a step: its verdicts' sentences, its map measures, its generator rows."""
+    parts = [f"<p>{html.escape(verdict.numbers)}</p>" for verdict in verdicts]
     if has_beside(metrics, step):
         parts.append(f"<p>{html.escape(beside_sentence(metrics, step.beside))}</p>")
     if step.measures:
@@ -94,8 +93,8 @@ def render_step(metrics: dict[str, Any], number: int, step: Step, details: str |
     """One section of the story: figures, the sentence, the verdict's badge, the numbers folded
     (``details``, else ``step_details``)."""
     fit = metrics["judge"]["fit"]
-    verdict = verdicts_of(metrics)[step.claim] if step.claim is not None else None
-    details = details if details is not None else step_details(metrics, step, verdict)
+    verdicts = [verdicts_of(metrics)[i] for i in step.claims]
+    details = details if details is not None else step_details(metrics, step, verdicts)
     shows = step.shows
     if step.film and "film" in metrics["figures"]:
         shows += " " + step.film.format(film_images=metrics["film_images"])
@@ -104,7 +103,7 @@ def render_step(metrics: dict[str, Any], number: int, step: Step, details: str |
         title=html.escape(step.title),
         figures="".join(_figure(metrics, key) for key in step.figures if key in metrics["figures"]),
         shows=html.escape(shows),
-        badge=badge(verdict, fit) if verdict is not None else "",
+        badge="".join(badge(verdict, fit) for verdict in verdicts),
         details=details or "<p>No numbers for this step.</p>",
     )
     if step.explorer and "explorer" in metrics["figures"]:
@@ -234,9 +233,7 @@ def render_html(metrics: dict[str, Any]) -> str:
         validation_figure=validation_figure,
         samples=f"{metrics['num_samples']:,}",
         real=f"{metrics['num_test_images']:,}",
-        generative_validation=html_table(
-            ["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])], generative_validation_rows(metrics)
-        ),
+        generative_validation=html_table(VALIDATION_HEADER, generative_validation_rows(metrics)),
         generators=html_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),
         rules=esc(rules_text()),
         measures=html_table(["measure", "Autoencoder", "VAE"], map_rows(metrics)),
@@ -275,11 +272,12 @@ def format_tables(metrics: dict[str, Any]) -> str:
         + ("fit for use, every target met" if fit else "NOT fit: some targets missed; every verdict is void"),
         f"The story (means over seeds {seeds}):",
     ]
-    for i, step in enumerate(STEPS):
-        line = f"{i + 1}. {step.title}"
-        if step.claim is not None:
-            v = verdicts_of(metrics)[step.claim]
-            line += f": {graded(v.verdict, fit)[0]}\n   {v.numbers}"
+    verdicts = verdicts_of(metrics)
+    for number, step in enumerate(STEPS, start=1):
+        line = f"{number}. {step.title}"
+        for v in (verdicts[i] for i in step.claims):
+            line += f"\n   {v.claim}: {graded(v.verdict, fit)[0]}\n   {v.numbers}"
+        if step.claims:
             if has_beside(metrics, step):
                 line += f"\n   {beside_sentence(metrics, step.beside)}"
         elif step.measures:
@@ -297,7 +295,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
         text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
         "",
         "Validation of the generation measures (each set against the other half of the test images)",
-        text_table(["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])], generative_validation_rows(metrics)),
+        text_table(VALIDATION_HEADER, generative_validation_rows(metrics)),
         "",
         f"Generators (mean over seeds {seeds}; each seed's value in brackets)",
         text_table(["source", *(c[1] for c in GENERATOR_COLUMNS)], generator_rows(metrics)),

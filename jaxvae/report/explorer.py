@@ -23,9 +23,11 @@ from jaxvae.models import Model
 from jaxvae.runs.files import write_text
 from jaxvae.runs.film import Film
 from jaxvae.spec import MODEL_NAMES
+from jaxvae.study.far_field import Typical
 from jaxvae.study.holes import code_map
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import bounding_box
+from jaxvae.study.verdicts import OUTSIDE
 
 DATA_FILE = "explorer_data.js"
 PAGE_FILE = "explorer.html"
@@ -78,12 +80,26 @@ def film_data(film: Film) -> dict[str, Any]:
     }
 
 
-def judge_weights(judge: Judge) -> dict[str, Any]:
+def judge_weights(judge: Judge, typical: Typical | None = None) -> dict[str, Any]:
     """The judge's network for the page: its two patch convolutions and two dense layers (float32,
-    base64; ``jaxvae.study.classifier.Classifier``) and its threshold."""
+    base64; ``jaxvae.study.classifier.Classifier``) and its threshold; with ``typical``, the real
+    digits its realism score is measured against, with their classes (only the balls no wider than
+    their class's median, the only ones it reads) and the rings' factor from which on a point is
+    outside its code box (claims (vii) and (viii): ``OUTSIDE``)."""
     c = judge.classifier
     layers = {"conv1": c.conv1.dense, "conv2": c.conv2.dense, "hidden": c.hidden, "out": c.out}
-    return {"threshold": judge.threshold, **{name: _dense(layer) for name, layer in layers.items()}}
+    out = {"threshold": judge.threshold, **{name: _dense(layer) for name, layer in layers.items()}}
+    if typical is not None:
+        radii, classes = np.asarray(typical.radii), np.asarray(typical.classes)
+        medians = {c: np.median(radii[classes == c]) for c in np.unique(classes)}
+        kept = radii <= np.array([medians[c] for c in classes])
+        out["realism"] = {
+            "features": _b64(np.asarray(typical.features)[kept], "<f4"),
+            "radii": _b64(radii[kept], "<f4"),
+            "classes": _b64(classes[kept], "u1"),
+        }
+        out["outside"] = float(OUTSIDE[0].rstrip("x"))
+    return out
 
 
 def explorer_data(
@@ -92,6 +108,7 @@ def explorer_data(
     images: np.ndarray,
     class_names: list[str],
     judge: Judge | None = None,
+    typical: Typical | None = None,
 ) -> dict[str, Any]:
     """The JSON the page reads: per model its decoder, codes, spacing and film (if any); the labels; a fixed
     subsample of ``SHOWN_IMAGES`` training images (uint8, base64) with their indices; and, if given,
@@ -104,7 +121,7 @@ def explorer_data(
         "shown": _b64(shown, "<i4"),
         "images": _b64(images[shown], "u1"),
         "models": {},
-        "judge": judge_weights(judge) if judge is not None else None,
+        "judge": judge_weights(judge, typical) if judge is not None else None,
     }
     for name, m in models.items():
         index = code_map(m.train_codes, m.test_codes)
@@ -143,9 +160,10 @@ def write_explorer(
     images: np.ndarray,
     class_names: list[str],
     judge: Judge | None = None,
+    typical: Typical | None = None,
 ) -> Path:
     """Write ``out/explorer_data.js`` and the standalone ``out/explorer.html``; returns the page."""
-    data = json.dumps(explorer_data(models, labels, images, class_names, judge))
+    data = json.dumps(explorer_data(models, labels, images, class_names, judge, typical))
     write_text(out / DATA_FILE, f"window.JAXVAE_EXPLORER = {data};\n")
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>jaxvae: latent explorer</title>'

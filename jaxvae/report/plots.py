@@ -192,22 +192,25 @@ def empty_ratios(path: Path, ratios: Mapping[str, float], each: Mapping[str, Seq
 
 def acceptance_by_distance(path: Path, curves: dict[str, dict[str, Any]], far: dict[str, float]) -> Path:
     """The judge's accepted share of decodes against the distance to the nearest training code (in
-    spacings), one line per model, each model's "far" threshold dashed."""
+    spacings), one solid line per model, and the realistic share (realism >= 1) dotted when the
+    curves have it; each model's "far" threshold dashed."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, (kind, curve) in enumerate(curves.items()):
         edges = np.asarray(curve["edges"])
         upper = np.where(np.isinf(edges[1:]), edges[:-1] * 2, edges[1:])
         centres = np.sqrt(np.maximum(edges[:-1], 0.25) * upper)
-        shares = np.array([np.nan if v is None else v for v in curve["accepted"]], float)
         color = f"C{i}"
-        ax.plot(centres, shares, "-o", color=color, label=f"{NAMES[kind]}")
+        for key, style, what in (("accepted", "-o", "accepted"), ("realistic", ":s", "realistic")):
+            if key in curve:
+                shares = np.array([np.nan if v is None else v for v in curve[key]], float)
+                ax.plot(centres, shares, style, color=color, label=f"{NAMES[kind]}: {what}")
         ax.axvline(
             far[kind], color=color, ls="--", lw=1, label=f"{NAMES[kind]}: 'far' beyond {far[kind]:.1f}"
         )
     ax.set_xscale("log")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("distance to the nearest training code (spacings: median nearest-neighbour distance)")
-    ax.set_ylabel("share of decodes the judge accepts")
+    ax.set_ylabel("share of decodes")
     ax.set_title("Decodes on a grid over twice each code box, by distance from the data")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -273,6 +276,55 @@ def example_grid(
             ax.set_title("yes" if ok else "no", fontsize=7, color="black" if ok else "red", pad=2)
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title)
+    return save(fig, path)
+
+
+def far_rays(
+    path: Path,
+    images: dict[str, np.ndarray],
+    accepted: dict[str, np.ndarray],
+    realism: dict[str, np.ndarray],
+    factors: Sequence[int],
+) -> Path:
+    """Per model, its decodes along rays from the centre of its code box (rows) at ``factors`` times
+    the box (columns), each titled with the judge's verdict and its realism score, in red when the
+    judge rejects it or its realism is below 1."""
+    kinds = list(images)
+    rays, steps = images[kinds[0]].shape[:2]
+    fig, axes = plt.subplots(
+        rays, len(kinds) * steps, figsize=(0.72 * len(kinds) * steps + 0.6, 0.86 * rays + 0.9), squeeze=False
+    )
+    for m, kind in enumerate(kinds):
+        for r in range(rays):
+            for c in range(steps):
+                ax = axes[r, m * steps + c]
+                ax.imshow(images[kind][r, c] / 255.0, cmap="gray_r", vmin=0, vmax=1)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ok, score = bool(accepted[kind][r, c]), float(realism[kind][r, c])
+                good = ok and score >= 1.0
+                ax.set_title(
+                    f"{'yes' if ok else 'no'} {score:.2f}",
+                    fontsize=6,
+                    pad=1,
+                    color="black" if good else "red",
+                )
+                if r == rays - 1:
+                    ax.set_xlabel(f"{factors[c]}x", fontsize=7)
+        axes[0, m * steps].annotate(
+            NAMES[kind],
+            (0, 1),
+            xycoords="axes fraction",
+            xytext=(0, 16),
+            textcoords="offset points",
+            fontsize=10,
+            weight="bold",
+        )
+    fig.suptitle(
+        "Decodes along rays from each code box's centre out to 8 times the box (columns); above each: "
+        "does the judge accept it, and its realism (at least 1: realistic; red: rejected or not realistic)",
+        fontsize=8,
+    )
     return save(fig, path)
 
 

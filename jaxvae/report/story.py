@@ -1,17 +1,18 @@
 """The demo report's story: the steps a learner follows, in order, each with its pictures.
 
 1. compress and reconstruct; 2. the map of codes clusters by class without labels; 3. the map has
-empty regions; 4. what the decoder makes there; 5. whether sampling the AE generates; 6. the VAE's
-overlapping clouds; 7. the VAE's samples; 8. why. Each step names the figures it shows (keys of
-metrics.json's ``figures``), one plain sentence on what they show, the claim it tests (an index
-into ``jaxvae.study.verdicts.CLAIMS``), and the numbers it details. The page (``demo_page``) and
-the terminal summary both walk these steps.
+empty regions; 4. what the decoder makes there, and far outside its codes; 5. whether sampling the
+AE generates; 6. the VAE's overlapping clouds; 7. the VAE's samples; 8. why. Each step names the
+figures it shows (keys of metrics.json's ``figures``), one plain sentence on what they show, the
+claims it tests (indices into ``jaxvae.study.verdicts.CLAIMS``), and the numbers it details. The
+page (``demo_page``) and the terminal summary both walk these steps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jaxvae.report.tables import FAR_FIELD_ROWS
 from jaxvae.study.samplers import GMM
 
 
@@ -22,7 +23,7 @@ class Step:
     title: str
     figures: tuple[str, ...]  # keys of metrics["figures"], drawn first, in this order
     shows: str  # one plain sentence: what the figures show (never what a run's numbers happen to be)
-    claim: int | None = None  # the claim this step tests (index into verdicts.CLAIMS)
+    claims: tuple[int, ...] = ()  # the claims this step tests (indices into verdicts.CLAIMS)
     measures: tuple[str, ...] = ()  # rows of tables.MAP_MEASURES in its details
     generators: tuple[str, ...] = ()  # the models whose generator rows are in its details
     explorer: bool = False  # the live explorer follows this step (it sits next to the maps)
@@ -44,7 +45,7 @@ STEPS = (
         ("latent_maps", "film"),
         "Each dot is one training image's code (the autoencoder's z, the VAE's posterior mean), "
         "coloured by its label, which neither model saw.",
-        claim=0,
+        claims=(0,),
         measures=("5-NN label accuracy of the test codes",),
         explorer=True,
         film="The animation replays training: the codes of the same {film_images:,} training images "
@@ -56,7 +57,7 @@ STEPS = (
         "The largest discs that hold no training code, between the clusters (inside the dashed convex "
         "hull of the codes), numbered by size, and the decode at each disc's centre with the judge's "
         "verdict.",
-        claim=1,
+        claims=(1,),
         measures=(
             "empty share of the code box (50x50 cells)",
             "... of a Gaussian cloud of the same spread",
@@ -65,19 +66,22 @@ STEPS = (
         ),
     ),
     Step(
-        "What the decoder makes there",
-        ("grid_ae", "holes", "interpolation", "by_distance"),
+        "What the decoder makes there, and far outside its codes",
+        ("grid_ae", "holes", "interpolation", "rays", "by_distance"),
         "The autoencoder's decodes of an even grid over its code box (crosses on the map); the judge's "
         "score of the decode at every point of each code box (white line: the threshold); decodes "
-        "along a straight line between two test images' codes; and the share of decodes the judge "
-        "accepts against the distance to the nearest training code.",
-        claim=2,
+        "along a straight line between two test images' codes; decodes along rays from the centre "
+        "of each code box out to 8 times its size, each marked with the judge's verdict and its "
+        "realism; and the shares of decodes the judge accepts and that are realistic against the "
+        "distance to the nearest training code.",
+        claims=(2, 6, 7),
         measures=(
             "accepted decodes at empty cells",
             "... at empty cells between the clusters",
             "accepted decodes at occupied cells",
             "accepted decodes on a 100x100 grid over the box",
             "'far' threshold (spacings)",
+            *FAR_FIELD_ROWS,
         ),
     ),
     Step(
@@ -85,7 +89,7 @@ STEPS = (
         ("samples_ae",),
         "The first 12 decoded draws of each sampler over the autoencoder's codes, with the judge's "
         "verdict above each.",
-        claim=3,
+        claims=(3,),
         generators=("ae",),
         beside=GMM,
     ),
@@ -93,7 +97,7 @@ STEPS = (
         "The VAE's clouds overlap",
         ("grid_vae",),
         "The VAE's map with a grid at the prior's 5%..95% quantiles (left), and the grid's decodes (right).",
-        claim=4,
+        claims=(4,),
         measures=(
             "empty share of the code box (50x50 cells)",
             "... with one posterior draw per image",
@@ -105,7 +109,7 @@ STEPS = (
         ("samples_vae", "prior_classes"),
         "The first 12 decoded draws of each sampler over the VAE's codes, with the judge's verdict "
         "above each; then the share of each class among every sampler's decodes, for both models.",
-        claim=5,
+        claims=(5,),
         generators=("vae",),
     ),
 )

@@ -65,8 +65,11 @@ GENERATOR_COLUMNS = [
 ]
 
 
+VALIDATION_HEADER = ["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])]  # the generation measures'
+
+
 def generative_validation_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    """One row per known set of the generation measures' validation."""
+    """One row per known set of the generation measures' validation (``VALIDATION_HEADER``)."""
     rows = []
     for row in metrics["generative_validation"]:
         cells = [row["set"]]
@@ -108,6 +111,11 @@ def generator_rows(metrics: dict[str, Any], kinds: Sequence[str] = ("ae", "vae")
     return rows
 
 
+FAR_FIELD_KEYS = ("reconstructions", "1x", "2x", "4x", "8x")
+FAR_FIELD_ROWS = (
+    "reconstructions accepted and realistic",
+    *(f"decodes accepted and realistic, ring at {r} the box" for r in FAR_FIELD_KEYS[1:]),
+)
 MAP_MEASURES: list[tuple[str, Callable[[Measures], Any], str]] = [
     ("test loss (nats; VAE: -ELBO)", lambda m: m.training["test_total"], "{:.2f}"),
     ("5-NN label accuracy of the test codes", lambda m: m.knn_label_accuracy, "{:.1%}"),
@@ -129,6 +137,10 @@ MAP_MEASURES: list[tuple[str, Callable[[Measures], Any], str]] = [
         "{:.1f}",
     ),
     ("'far' threshold (spacings)", lambda m: m.far_spacings, "{:.1f}"),
+    *(
+        (label, lambda m, ring=ring: m.far_field[ring]["both"] if m.far_field else None, "{:.1%}")
+        for label, ring in zip(FAR_FIELD_ROWS, FAR_FIELD_KEYS, strict=True)
+    ),
     (
         "seconds per training epoch of all seeds at once (median)",
         lambda m: m.training["median_epoch_seconds"],

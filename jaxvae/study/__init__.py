@@ -4,12 +4,13 @@
 builds it or keeps it across report folders; ``degenerate`` makes the degenerate images a decoder
 makes far from its codes (fragments, dots, shrunken digits, blobs), with a known answer;
 ``generative`` scores any generator's images in a feature space; ``holes`` measures a 2-D code
-map; ``measures`` gives every number of one trained model, typed by ``records`` (which also reads
-them back from metrics.json); ``verdicts`` grades the claims by fixed rules. ``study`` holds the
-``Study`` every experiment builds once (the data, the validated judge, the phase clock, the output
-folder) and its verbs (train, measure, write); ``streams`` names the random streams. ``samplers``
-draws latent points (the prior, the code box, fitted densities, midpoints); ``prior_holes`` finds
-the prior's mass where the codes are thin; ``why`` holds the pull-against-noise questions and
-their rules; ``seed_count`` finds how many seeds keep the verdicts from flipping; ``phases`` times
-an experiment's phases.
+map; ``far_field`` scores a decoder's decodes far outside its codes; ``measures`` gives every
+number of one trained model, typed by ``records`` (which also reads them back from metrics.json);
+``verdicts`` grades the claims by fixed rules. ``study`` holds the ``Study`` every experiment
+builds once (the data, the validated judge, the phase clock, the output folder) and its verbs
+(train, measure, write); ``streams`` names the random streams. ``samplers`` draws latent points
+(the prior, the code box, fitted densities, midpoints); ``prior_holes`` finds the prior's mass
+where the codes are thin; ``why`` holds the pull-against-noise questions and their rules;
+``seed_count`` finds how many seeds keep the verdicts from flipping; ``phases`` times an
+experiment's phases.
 """

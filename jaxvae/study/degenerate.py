@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.study.judge import to_uint8
+from jaxvae.models import to_uint8
 
 SIDE = 28
 FRAGMENT_SHARE = 0.2

@@ -5,6 +5,8 @@
   point's k-th nearest neighbour in the same set (k = 3). *Precision* is the share of generated
   points inside the real manifold (are the samples realistic?), *recall* the share of real points
   inside the generated manifold (is the variety of the data covered?).
+- The realism score of one image (Kynkäänniemi et al., 2019): how deep inside the real manifold
+  its feature vector lies, at least 1 inside it; the per-image form of precision.
 - Density and coverage (Naeem et al., 2020), which use the real set's balls only. *Coverage* is
   the share of real points whose ball holds at least one generated point; *density* the mean
   number of real balls a generated point falls in, over k. Recall needs balls around the generated
@@ -65,6 +67,50 @@ def in_manifold(
         return jnp.any(_squared_distances(chunk, points) <= jnp.square(radii)[None, :], axis=1)
 
     return jax.lax.map(per_chunk, chunks).reshape(-1)[: queries.shape[0]]
+
+
+@partial(jax.jit, static_argnames=("num_classes", "chunk_size"))
+def realism(
+    queries: jax.Array,
+    points: jax.Array,
+    radii: jax.Array,
+    *,
+    query_classes: jax.Array | None = None,
+    point_classes: jax.Array | None = None,
+    num_classes: int = 10,
+    chunk_size: int = 1024,
+) -> jax.Array:
+    """The realism score of each of ``queries`` [M, D] against the real ``points`` [N, D] with their
+    k-NN ``radii`` [N] (Kynkäänniemi et al., 2019, section 5)::
+
+        R(q) = max_j { radii[j] / |q - points[j]| }   over the j with radii[j] <= median(radii)
+
+    R >= 1 when ``q`` lies in the ball of some real point, and grows the deeper inside it lies;
+    near 0 far from every real point. The balls wider than the median, those of the real set's
+    outliers, are left out so that an outlier's wide ball does not make its neighbourhood count
+    as typical.
+
+    With classes (``query_classes`` [M] and ``point_classes`` [N], in ``range(num_classes)``), a
+    query is scored against the real points of its own class only, and the median is each class's
+    own (``radii`` then being k-NN radii within each class): dense classes (the 1s) and sparse
+    ones (the 2s) are then typical equally often.
+    """
+    if point_classes is None or query_classes is None:
+        point_classes = jnp.zeros(points.shape[0], jnp.int32)
+        query_classes = jnp.zeros(queries.shape[0], jnp.int32)
+    same = point_classes[None, :] == jnp.arange(num_classes)[:, None]  # [classes, N]
+    medians = jnp.nanmedian(jnp.where(same, radii[None, :], jnp.nan), axis=1)
+    kept = jnp.where(radii <= medians[point_classes], radii, 0.0)
+    chunks, _ = pad_to_chunks(queries, min(chunk_size, queries.shape[0]))
+    classes, _ = pad_to_chunks(query_classes, min(chunk_size, queries.shape[0]))
+
+    def per_chunk(args: tuple[jax.Array, jax.Array]) -> jax.Array:
+        chunk, chunk_classes = args
+        distance = jnp.sqrt(_squared_distances(chunk, points))
+        own = chunk_classes[:, None] == point_classes[None, :]
+        return jnp.max(jnp.where(own, kept[None, :] / jnp.maximum(distance, 1e-6), 0.0), axis=1)
+
+    return jax.lax.map(per_chunk, (chunks, classes)).reshape(-1)[: queries.shape[0]]
 
 
 @partial(jax.jit, static_argnames=("k", "chunk_size"))

@@ -106,19 +106,26 @@ def largest_empty_regions(
 
 
 def acceptance_by_distance(
-    distance: np.ndarray, accepted: np.ndarray, edges: np.ndarray
+    distance: np.ndarray, accepted: np.ndarray, edges: np.ndarray, *, realistic: np.ndarray | None = None
 ) -> dict[str, list[float | int | None]]:
-    """The share of ``accepted`` decodes among the points whose ``distance`` (spacings) falls in each
-    bin of ``edges``, with the bin's count; ``None`` for an empty bin."""
-    distance, accepted = np.ravel(distance), np.ravel(accepted)
+    """The share of ``accepted`` decodes (and, when given, of ``realistic`` ones) among the points
+    whose ``distance`` (spacings) falls in each bin of ``edges``, with the bin's count; ``None`` for
+    an empty bin."""
+    distance = np.ravel(distance)
     index = np.digitize(distance, edges) - 1
-    shares: list[float | int | None] = []
-    counts: list[float | int | None] = []
-    for i in range(len(edges) - 1):
-        inside = index == i
-        counts.append(int(inside.sum()))
-        shares.append(float(accepted[inside].mean()) if inside.any() else None)
-    return {"edges": [float(e) for e in edges], "accepted": shares, "count": counts}
+    bins = [index == i for i in range(len(edges) - 1)]
+
+    def share(flags: np.ndarray) -> list[float | int | None]:
+        flags = np.ravel(flags)
+        return [float(flags[inside].mean()) if inside.any() else None for inside in bins]
+
+    out: dict[str, list[float | int | None]] = {
+        "edges": [float(e) for e in edges],
+        "accepted": share(accepted),
+    }
+    if realistic is not None:
+        out["realistic"] = share(realistic)
+    return out | {"count": [int(inside.sum()) for inside in bins]}
 
 
 DISTANCE_EDGES = np.array([0.0, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, np.inf])

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxvae.batching import chunk_bounds, map_chunks
-from jaxvae.models import NUM_PIXELS, Model, decode, encode, make_model
+from jaxvae.models import NUM_PIXELS, Model, decode, encode, make_model, to_uint8
 from jaxvae.spec import MODEL_KINDS, ModelSpec
 from jaxvae.study.classifier import (
     Classifier,
@@ -43,11 +43,17 @@ from jaxvae.study.classifier import (
     read_images,
     train_classifier,
 )
+from jaxvae.study.degenerate import degenerate_images
 
 CALIBRATION_SHARE = 0.1
 # what a fit measure must do on held-out data: accept at least this share of each positive kind,
 # reject at least this share of each negative kind
 TARGETS = {"accept": 0.90, "reject": 0.95}
+# and what its realism score (jaxvae.study.far_field) must do: find at least this share of held-out
+# real digits realistic (by construction about half: only the balls no wider than the median count),
+# and at most 5% of each negative kind, like the judge's reject target
+TARGETS |= {"realistic": 0.25, "not realistic": 0.95}
+DECOYS = 20_000  # untrained decodes in the judge's decoy pool, and as many degenerate images
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.99, 0.01), 2)
 
 
@@ -92,13 +98,6 @@ class Judge:
         return map_chunks(lambda x: jnp.argmax(class_probabilities(self.classifier, x), -1), images, chunk)
 
 
-def to_uint8(pixels: jax.Array | np.ndarray) -> np.ndarray:
-    """Pixel means in [0, 1] to uint8 images (on the host: as eager device ops, each new batch size
-    would compile three small programs)."""
-    x = np.asarray(pixels, np.float32)
-    return np.round(np.clip(x, 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
-
-
 def reconstructions(model: Model, images: jax.Array | np.ndarray, chunk: int = 10_000) -> np.ndarray:
     """The model's reconstructions (decoded posterior means) of ``images`` [N, 28, 28] as uint8."""
     recon = lambda x: jax.nn.sigmoid(decode(model, encode(model, x).mean))  # noqa: E731
@@ -120,10 +119,21 @@ def untrained_decodes(key: jax.Array, count: int, *, decoders: int = 16, latent_
     return np.concatenate(out)[:count]
 
 
+def decoys(key: jax.Array, images: np.ndarray, count: int = DECOYS) -> np.ndarray:
+    """The judge's pool of "not a digit" images to learn from beside the junk drawn fresh each step:
+    ``count`` decodes of untrained decoders and ``count // 4`` of each degenerate kind made from the
+    training digits ``images`` (uint8, [2 * count, 28, 28])."""
+    untrained_key, degenerate_key = jax.random.split(key)
+    made = degenerate_images(degenerate_key, images, count // 4)
+    return np.concatenate([untrained_decodes(untrained_key, count), *made.values()])
+
+
 def negatives(key: jax.Array, images: np.ndarray, labels: np.ndarray, count: int) -> dict[str, np.ndarray]:
-    """``count`` held-out images of each negative kind (uint8); the blends superpose pairs of a random
-    permutation of ``images``, so that a split sorted by class still yields different-class pairs."""
-    noise_key, blank_key, blend_key, decoder_key, order_key = jax.random.split(key, 5)
+    """``count`` held-out images of each negative kind (uint8): noise, blanks, blends, untrained
+    decodes and the degenerate kinds (``jaxvae.study.degenerate``) made from ``images``. The blends
+    superpose pairs of a random permutation of ``images``, so that a split sorted by class still
+    yields different-class pairs."""
+    noise_key, blank_key, blend_key, decoder_key, order_key, degenerate_key = jax.random.split(key, 6)
     noise = noise_images(noise_key, count, brightness_key=jax.random.fold_in(noise_key, 1))
     blank = blank_images(blank_key, count)
     order = np.asarray(jax.random.permutation(order_key, len(images)))[: 2 * count]
@@ -134,6 +144,7 @@ def negatives(key: jax.Array, images: np.ndarray, labels: np.ndarray, count: int
         "blank images": to_uint8(blank.reshape(-1, 28, 28)),
         "two-class blends": to_uint8(blends[np.asarray(differs)][:count].reshape(-1, 28, 28)),
         "untrained decoders": untrained_decodes(decoder_key, count),
+        **degenerate_images(degenerate_key, images, count),
     }
 
 
@@ -186,7 +197,7 @@ def build_judge(
         cache_dir=cache_dir,
         progress=progress,
         decoded=decoded,
-        decoys=untrained_decodes(decoy_key, 20_000),
+        decoys=decoys(decoy_key, images[fit]),
     )
     score = lambda x: map_chunks(lambda b: digit_probability(classifier, b), x, 10_000)  # noqa: E731
     scores = {"real images": score(images[held])}
@@ -213,13 +224,14 @@ def validate(
     positives = {"real test images": test_images, **reconstructed}
     for kind, images in positives.items():
         rate = float(np.mean(judge.accepts(images)))
-        rows.append(_row(kind, "accept", rate))
+        rows.append(row(kind, "accept", rate))
     for kind, images in negatives(key, test_images, test_labels, min(len(test_images), 5000)).items():
-        rows.append(_row(kind, "reject", float(np.mean(~judge.accepts(images)))))
+        rows.append(row(kind, "reject", float(np.mean(~judge.accepts(images)))))
     return rows
 
 
-def _row(kind: str, action: str, rate: float) -> dict[str, Any]:
+def row(kind: str, action: str, rate: float) -> dict[str, Any]:
+    """One row of the validation table: ``kind``'s ``rate`` of doing ``action`` against its target."""
     target = TARGETS[action]
     return {"kind": kind, "action": action, "rate": rate, "target": target, "met": rate >= target}
 

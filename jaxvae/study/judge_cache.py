@@ -34,7 +34,7 @@ from jaxvae.study.judge import Judge, build_judge
 from jaxvae.study.phases import Phases
 from jaxvae.study.streams import Stream, stream_key
 
-JUDGE_RECIPE = 1  # bump when what builds the judge (decoders, decoys, classifier, threshold) changes
+JUDGE_RECIPE = 2  # bump when what builds the judge (decoders, decoys, classifier, threshold) changes
 JUDGE_FILE = "judge.npz"
 # the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
 # replica); the replicas of one kind and size are one ensemble with the consecutive seeds

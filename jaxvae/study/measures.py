@@ -25,9 +25,11 @@ For each model:
 - ``empty_accepted`` / ``occupied_accepted``: accepted shares of the decodes at the centres of
   the empty and of the occupied cells; ``between_empty_accepted``: of the empty cells between the
   clusters; ``grid_accepted``: of a dense grid over the box.
-- ``by_distance``: the accepted share against the distance to the nearest training code, over a
-  grid spanning twice the box; ``empty_regions``: the largest empty discs centred between the
-  clusters, with whether the decode at each centre is accepted.
+- ``by_distance``: the accepted and the realistic shares against the distance to the nearest
+  training code, over a grid spanning twice the box; ``empty_regions``: the largest empty discs
+  centred between the clusters, with whether the decode at each centre is accepted.
+- ``far_field``: the accepted, realistic and both shares of the decodes on rings at 1, 2, 4 and 8
+  times the box, and of the reconstructions (``jaxvae.study.far_field``).
 - ``knn_label_accuracy``: how well the codes cluster by class: the share of test codes whose 5
   nearest training codes vote for the right label (labels are used for this measure only).
 """
@@ -42,9 +44,9 @@ import jax
 import numpy as np
 from scipy.spatial import cKDTree
 
-from jaxvae.batching import map_chunks
-from jaxvae.latent import grid_points
-from jaxvae.models import Model, decode, encode, reparameterize
+from jaxvae.latent import decode_images, grid_points
+from jaxvae.models import Model, encode, reparameterize
+from jaxvae.study.far_field import REALISTIC, Rays, Typical, far_field, judged, rays, typical
 from jaxvae.study.generative import (
     class_coverage,
     density_coverage,
@@ -63,7 +65,7 @@ from jaxvae.study.holes import (
     largest_empty_regions,
     outline,
 )
-from jaxvae.study.judge import Judge, reconstructions, to_uint8
+from jaxvae.study.judge import Judge, negatives, reconstructions
 from jaxvae.study.records import Measures, Scores
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR, UNIFORM, sample_latents
 
@@ -80,13 +82,15 @@ class Pictures(NamedTuple):
     """The arrays the figures draw of one model: the judge's score on a grid over the box
     (``heat``), the outline of the region between the clusters (``hull``), a few decodes of each
     sampler (``samples``), the decodes at the centres of the largest empty regions
-    (``region_images``) and its reconstructions of the test images (``reconstruction_images``)."""
+    (``region_images``), its reconstructions of the test images (``reconstruction_images``) and its
+    decodes along rays far outside its codes (``rays``)."""
 
     heat: np.ndarray
     hull: np.ndarray
     samples: dict[str, np.ndarray]
     region_images: np.ndarray
     reconstruction_images: np.ndarray
+    rays: Rays
 
 
 class Measured(NamedTuple):
@@ -97,15 +101,19 @@ class Measured(NamedTuple):
 
 
 class Reference(NamedTuple):
-    """The real test images in the judge's feature space, computed once for every generator."""
+    """The real test images in the judge's feature space, computed once for every generator: all
+    of them with their k-NN radii, and the fixed half that realism is scored against."""
 
     features: jax.Array
     radii: jax.Array
+    typical: Typical
 
 
-def reference(judge: Judge, images: np.ndarray) -> Reference:
-    """Features and k-NN radii of the real test ``images`` [N, 28, 28]."""
-    return Reference(*_features_and_radii(judge, images))
+def reference(judge: Judge, images: np.ndarray, labels: np.ndarray, *, key: jax.Array) -> Reference:
+    """Features and k-NN radii of the real test ``images`` [N, 28, 28], and the half of them (a
+    random half drawn with ``key``, with their ``labels``) that realism is scored against."""
+    features, radii = _features_and_radii(judge, images)
+    return Reference(features, radii, typical(features, labels, key=key, k=PR_K))
 
 
 def bounding_box(z: np.ndarray, low: float = 0.5, high: float = 99.5) -> Box:
@@ -139,11 +147,6 @@ def doubled(box: Box) -> Box:
     return tuple((1.5 * lo - 0.5 * hi, 1.5 * hi - 0.5 * lo) for lo, hi in box)  # type: ignore[return-value]
 
 
-def decode_images(model: Model, z: np.ndarray) -> np.ndarray:
-    """Decode latent points [N, d] to uint8 images [N, 28, 28] (the Bernoulli means)."""
-    return to_uint8(map_chunks(lambda b: jax.nn.sigmoid(decode(model, b)), z.astype(np.float32), 10_000))
-
-
 def knn_label_accuracy(
     train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray
 ) -> float:
@@ -171,22 +174,22 @@ def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> Score
 
 
 def validate_generative(
-    judge: Judge, images: np.ndarray, labels: np.ndarray, *, key: jax.Array
+    judge: Judge, real: Reference, images: np.ndarray, labels: np.ndarray, *, key: jax.Array
 ) -> list[dict[str, Any]]:
-    """The generation measures on sets whose answer is known, each against one half of the test
-    ``images`` (a random half: a split may be sorted by class): the other half (realistic and
-    varied: all high), the other half's images of one class (realistic, a tenth of the variety: low
-    recall and coverage), and uniform noise (not realistic: precision near 0)."""
-    order = np.asarray(jax.random.permutation(jax.random.fold_in(key, 1), len(images)))
-    half = len(images) // 2
-    first = Reference(*_features_and_radii(judge, images[order[:half]]))
-    rest, rest_labels = images[order[half:]], labels[order[half:]]
+    """The generation measures on sets whose answer is known, each against the half of the test
+    ``images`` that ``real.typical`` holds: the other half (realistic and varied: all high), the
+    other half's images of one class (realistic, a tenth of the variety: low recall and coverage),
+    and each negative kind of the judge's validation made from the other half (``negatives``: not
+    realistic, precision near 0)."""
+    half = real.features[real.typical.indices]
+    first = Reference(half, knn_radii(half, k=PR_K), real.typical)
+    rest_index = real.typical.held_out
+    rest, rest_labels = images[rest_index], labels[rest_index]
     one_class = int(np.bincount(rest_labels).argmax())
-    noise = np.asarray(jax.random.randint(key, (len(rest), 28, 28), 0, 256), np.uint8)
     cases = {
         "real test images (the other half)": rest,
         f"real test images of one class (class {one_class})": rest[rest_labels == one_class],
-        "uniform noise": noise,
+        **negatives(key, rest, rest_labels, len(rest)),
     }
     return [{"set": name, **generator_scores(judge, first, x).to_json()} for name, x in cases.items()]
 
@@ -235,7 +238,7 @@ def measure_model(
     grid = grid_points(box[0], box[1], grid_size).reshape(-1, 2)
     grid_scores = judge.scores(decode_images(model, grid))
     wide = grid_points(*doubled(box), 120).reshape(-1, 2)
-    wide_accepted = judge.accepts(decode_images(model, wide))
+    wide_accepted, wide_realism = judged(judge, real.typical, decode_images(model, wide))
 
     regions = largest_empty_regions(index, box, hull=hull)
     region_centres = np.array([[r["x"], r["y"]] for r in regions], np.float32).reshape(-1, 2)
@@ -271,8 +274,14 @@ def measure_model(
         between_empty_accepted=float(np.mean(cell_accepted[empty_between])) if empty_between.any() else None,
         occupied_accepted=float(np.mean(cell_accepted[~empty])),
         grid_accepted=float(np.mean(grid_scores >= judge.threshold)),
-        by_distance=acceptance_by_distance(distance_in_spacings(index, wide), wide_accepted, DISTANCE_EDGES),
+        by_distance=acceptance_by_distance(
+            distance_in_spacings(index, wide),
+            wide_accepted,
+            DISTANCE_EDGES,
+            realistic=wide_realism >= REALISTIC,
+        ),
         empty_regions=regions,
+        far_field=far_field(model, judge, real.typical, box, index, recon),
     )
     pictures = Pictures(
         heat=grid_scores.reshape(grid_size, grid_size),
@@ -280,6 +289,7 @@ def measure_model(
         samples=shown,
         region_images=region_images,
         reconstruction_images=recon,
+        rays=rays(model, judge, real.typical, box),
     )
     return Measured(numbers, pictures)
 

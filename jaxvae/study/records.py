@@ -163,6 +163,7 @@ class Measures(_Scored):
     grid_accepted: float
     by_distance: dict[str, list[Any]]  # empty in a mean over runs
     empty_regions: list[dict[str, Any]] | None = field(default=None, metadata=OMIT)
+    far_field: dict[str, dict[str, float]] = field(default_factory=dict, metadata=OMIT)
     test_total: float | None = field(default=None, metadata=OMIT)  # held out, at beta 1 (the sweep)
     test_reconstruction: float | None = field(default=None, metadata=OMIT)
     test_kl: float | None = field(default=None, metadata=OMIT)

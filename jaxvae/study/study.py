@@ -28,6 +28,7 @@ from jaxvae.runs.files import write_json, write_text
 from jaxvae.sources import load_dataset
 from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import accuracy
+from jaxvae.study.far_field import realism_rows
 from jaxvae.study.judge import Judge, fit_for_use, reconstructions, validate, with_reconstructions
 from jaxvae.study.judge_cache import make_judge
 from jaxvae.study.measures import (
@@ -167,7 +168,11 @@ class Study:
                 judge, test.images, test.labels, {}, key=stream_key(config.seed, Stream.VALIDATION)
             )
             judge_accuracy = accuracy(judge.classifier, test.images, test.labels)
-            real = reference(judge, test.images)
+            halves_key = stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
+            real = reference(judge, test.images, test.labels, key=halves_key)
+            validation += realism_rows(
+                judge, real.typical, test.images, test.labels, key=stream_key(config.seed, Stream.VALIDATION)
+            )
         return cls(
             config=config,
             out=out,

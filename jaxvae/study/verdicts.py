@@ -25,6 +25,11 @@ NONSENSE = {"holds": 0.5, "partly": 0.2}  # share of empty-region decodes the ju
 # missing (coverage, not recall: recall is near 0 for any 2-D decoder, see jaxvae.study.generative)
 GENERATES = 0.9
 FILLED_FAR = 0.05  # at most this share of prior draws may land where no training code is near
+# claims (vii) and (viii): a decoder extrapolates poorly when its decodes on the rings outside its
+# code box (jaxvae.study.far_field) are accepted and realistic much less often than its own
+# reconstructions of real digits: by this shortfall, 1 - (their share) / (the reconstructions')
+OUTSIDE = ("2x", "4x", "8x")
+POORLY = {"holds": 0.5, "partly": 0.2}
 
 CLAIMS = (
     "the AE's codes cluster by class without labels",
@@ -33,6 +38,8 @@ CLAIMS = (
     "the AE cannot generate new images by sampling arbitrary points",
     "the VAE's distributions overlap and fill those regions",
     "any point, or any prior sample, of the VAE decodes to a meaningful image",
+    "the AE's decoder extrapolates poorly outside the region of its codes",
+    "the VAE's decoder extrapolates poorly outside the region of its codes",
 )
 
 
@@ -74,6 +81,22 @@ def fills_space(vae: Measures) -> bool:
     return empty_ratio(vae, posterior=True) < EMPTY_RATIO["partly"] and prior_far(vae) <= FILLED_FAR
 
 
+def outside_share(measures: Measures) -> float:
+    """The share of a model's decodes on the rings outside its code box (``OUTSIDE``, pooled) that
+    the judge accepts and that are realistic."""
+    if not measures.far_field:
+        raise ValueError("these measures lack the decodes far outside the codes (far_field)")
+    return sum(measures.far_field[ring]["both"] for ring in OUTSIDE) / len(OUTSIDE)
+
+
+def shortfall(measures: Measures) -> float:
+    """Claims (vii) and (viii)'s number: how far the decodes outside the code box fall short of the
+    model's reconstructions, ``1 - outside_share / (the reconstructions' both share)``; 0 when they
+    do as well, 1 when none is accepted and realistic, negative when they do better."""
+    reference = measures.far_field["reconstructions"]["both"] if measures.far_field else 0.0
+    return 1.0 - outside_share(measures) / max(reference, 1e-9)
+
+
 def prior_generates(vae: Measures) -> bool:
     """Claim (vi)'s sampler rule: the VAE's N(0, I) draws decode like its reconstructions."""
     return generates(vae.samplers[PRIOR], vae.reconstructions)
@@ -90,7 +113,7 @@ def pct(x: float | None) -> str:
 
 
 def verdicts(means: Mapping[str, Measures], runs: Sequence[Mapping[str, Measures]] = ()) -> list[Verdict]:
-    """The six rows: claim, verdict, the numbers (of ``means``) it was decided from and, given the
+    """The rows, one per claim: claim, verdict, the numbers (of ``means``) it was decided from and, given the
     ``runs`` (each run's ``{"ae": ..., "vae": ...}``), each run's own grade.
 
     With runs, a verdict is a grade only when every run has it; otherwise it is "undecided (n runs:
@@ -111,7 +134,7 @@ def verdicts(means: Mapping[str, Measures], runs: Sequence[Mapping[str, Measures
 
 
 def _rows(means: Mapping[str, Measures]) -> list[Verdict]:
-    """The six rows decided from one set of measures (the means over runs, or one run's)."""
+    """The rows decided from one set of measures (the means over runs, or one run's)."""
     ae, vae = means["ae"], means["vae"]
     rows = []
 
@@ -193,4 +216,20 @@ def _rows(means: Mapping[str, Measures]) -> list[Verdict]:
             f"reconstructions (coverage {reference.coverage:.3f})",
         )
     )
+    rows += [_extrapolates(name, m) for name, m in (("AE", ae), ("VAE", vae))]
     return [Verdict(claim=c, verdict=v, numbers=n) for c, (v, n) in zip(CLAIMS, rows, strict=True)]
+
+
+def _extrapolates(name: str, measures: Measures) -> tuple[str, str]:
+    """Claim (vii) (the AE) or (viii) (the VAE): the grade of its ``shortfall`` and its numbers."""
+    field, short = measures.far_field, shortfall(measures)
+    recon = field["reconstructions"]
+    rings = ", ".join(f"{r} {pct(field[r]['both'])}" for r in ("1x", *OUTSIDE))
+    return (
+        _grade(short, POORLY),
+        f"on rings outside the {name}'s code box (at {', '.join(OUTSIDE)} its size) "
+        f"{pct(outside_share(measures))} of its decodes are both accepted by the judge and realistic, "
+        f"against {pct(recon['both'])} of its reconstructions (accepted {pct(recon['accepted'])}, "
+        f"realistic {pct(recon['realistic'])}): {pct(short)} short (holds at >= {pct(POORLY['holds'])}); "
+        f"by ring: {rings}",
+    )

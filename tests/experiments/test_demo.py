@@ -69,7 +69,14 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         "Autoencoder reconstructions of test images",
         "VAE reconstructions of test images",
     ]
-    assert set(kinds[3:]) == {"uniform noise", "blank images", "two-class blends", "untrained decoders"}
+    negative = ["uniform noise", "blank images", "two-class blends", "untrained decoders"]
+    negative += ["fragments", "dots and dashes", "shrunken digits", "blobs"]
+    assert kinds[3:] == [
+        *negative,
+        "realism: real test images (the other half), its least realistic class",
+    ] + [f"realism: {kind}" for kind in negative]
+    actions = {row["action"] for row in metrics["validation"]}
+    assert actions == {"accept", "reject", "realistic", "not realistic"}
     assert metrics["judge"]["fit"] == all(row["met"] for row in metrics["validation"])
     assert [len(run["models"]["ae"]["samplers"]) for run in metrics["runs"]] == [3, 3]
     for run, kind in itertools.product(metrics["runs"], ("ae", "vae")):
@@ -212,6 +219,7 @@ def test_default_dataset_is_full_mnist_offline(monkeypatch):
 @pytest.mark.slow
 def test_the_judge_accepts_decoded_digits_and_rejects_junk(tmp_path):
     from jaxvae.runs.single import train
+    from jaxvae.study.far_field import realism_rows, typical
     from jaxvae.study.judge import build_judge, reconstructions, validate
 
     train_split, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
@@ -240,6 +248,21 @@ def test_the_judge_accepts_decoded_digits_and_rejects_junk(tmp_path):
     assert rows["real test images"] > 0.9 and rows["ae"] > 0.5
     assert rows["uniform noise"] > 0.95 and rows["blank images"] > 0.95 and rows["untrained decoders"] > 0.95
     assert rows["two-class blends"] > 0.5
+    # the degenerate kinds, taught as decoys: a small judge rejects most of each
+    for kind in ("fragments", "dots and dashes", "shrunken digits", "blobs"):
+        assert rows[kind] > 0.7, kind
+    # its realism score: held-out real digits realistic far more often than blends or fragments
+    features = judge.features(test.images)
+    reference = typical(features, test.labels, key=jax.random.key(2))
+    realism = {
+        row["kind"]: row["rate"]
+        for row in realism_rows(judge, reference, test.images, test.labels, key=jax.random.key(3))
+    }
+    real = realism["realism: real test images (the other half), its least realistic class"]
+    assert real > 0.25
+    assert 1 - realism["realism: two-class blends"] < real  # real > blends: this small judge's order
+    for kind in ("fragments", "untrained decoders"):
+        assert 1 - realism[f"realism: {kind}"] < 0.5 * real, kind
 
 
 @pytest.mark.slow
@@ -296,10 +319,12 @@ def test_the_typed_records_read_back_exactly_what_metrics_json_holds(quick_repor
 
 def test_generative_validation_halves_are_random_even_when_the_split_is_sorted(quick_report):
     metrics = json.loads((quick_report / "metrics.json").read_text())
-    real, one_class, noise = metrics["generative_validation"]
+    real, one_class, *negatives = metrics["generative_validation"]
+    noise = next(row for row in negatives if row["set"] == "uniform noise")
     # the bundled test split is sorted by class: halves in file order would share no class
     assert real["missing_classes"] == [] and real["coverage"] > one_class["coverage"]
     assert noise["precision"] < 0.05 and real["precision"] > 0.5
+    assert {row["set"] for row in negatives} >= {"two-class blends", "fragments", "blobs"}
 
 
 def _numbers(metrics):

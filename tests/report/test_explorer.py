@@ -162,8 +162,10 @@ def test_click_pins_and_arrow_keys_and_touch_move_the_point(browser, page_dir, r
 
 @pytest.mark.slow
 def test_the_page_runs_the_exported_judge_like_jaxvae(browser, runs, tmp_path):
-    from jaxvae.report.explorer import ExplorerModel, write_explorer
-    from jaxvae.study.classifier import digit_probability, train_classifier
+    from jaxvae.report.explorer import ExplorerModel, explorer_data, write_explorer
+    from jaxvae.study.classifier import digit_probability, features, train_classifier
+    from jaxvae.study.far_field import typical
+    from jaxvae.study.generative import realism
     from jaxvae.study.judge import Judge
     from jaxvae.study.measures import encode_codes
 
@@ -178,15 +180,33 @@ def test_the_page_runs_the_exported_judge_like_jaxvae(browser, runs, tmp_path):
     }
     explorer = {"vae": ExplorerModel("vae", models["vae"], codes["train"], codes["test"])}
     judge = Judge(classifier, 0.5, {})
-    write_explorer(tmp_path, explorer, train_split.labels, train_split.images, list("0123456789"), judge)
+    reference = typical(features(classifier, jnp.asarray(test.images)), test.labels, key=jax.random.key(1))
+    classes = list("0123456789")
+    write_explorer(tmp_path, explorer, train_split.labels, train_split.images, classes, judge, reference)
     page, seen = _open(browser, tmp_path)
-    order = np.random.default_rng(0).permutation(len(test.images))[:24]
+    order = reference.held_out[:24]  # not in the realism's reference: none at distance 0 from it
     x = (test.images[order] / 255.0).astype(np.float32)
     x[12:] = 0.5 * x[12:] + 0.5 * x[:12]  # half of them superpositions, which the judge should doubt
-    got = np.array([page.evaluate("p => jaxvaeExplorer.judge(p).digit", xi.ravel().tolist()) for xi in x])
+    verdicts = [page.evaluate("p => jaxvaeExplorer.judge(p)", xi.ravel().tolist()) for xi in x]
     want = np.asarray(digit_probability(classifier, jnp.asarray(x)))
-    np.testing.assert_allclose(got, want, atol=1e-4)
+    np.testing.assert_allclose([v["digit"] for v in verdicts], want, atol=1e-4)
     assert want.min() < 0.5 < want.max()  # both verdicts occur among them
+    want_realism = realism(
+        features(classifier, jnp.asarray(x)),
+        reference.features,
+        reference.radii,
+        query_classes=jnp.array([v["label"] for v in verdicts]),
+        point_classes=reference.classes,
+    )
+    np.testing.assert_allclose([v["realism"] for v in verdicts], want_realism, rtol=1e-3)
+    assert min(want_realism) < 1 < max(want_realism)  # realistic and not among them
     info = page.evaluate("document.querySelector(`[data-model='vae'] .jx-info`).textContent")
-    assert "judge: " in info
+    assert "judge: " in info and "realism: " in info and "far from anything" not in info  # the centre
+    (x0, x1), (y0, y1) = explorer_data(explorer, train_split.labels, train_split.images, classes)["models"][
+        "vae"
+    ]["box"]
+    far = (x1 + 7 * (x1 - x0) / 2, (y0 + y1) / 2)  # on the ray to the right, at 8x the box
+    page.evaluate("z => jaxvaeExplorer.panels.vae.moveTo(z[0], z[1])", list(far))
+    info = page.evaluate("document.querySelector(`[data-model='vae'] .jx-info`).textContent")
+    assert "realism: " in info and "8.0x its code box: far from anything the decoder was trained on" in info
     assert seen["errors"] == []

@@ -14,6 +14,7 @@ from jaxvae.study.generative import (
     in_manifold,
     knn_radii,
     precision_recall,
+    realism,
 )
 
 
@@ -29,6 +30,42 @@ def test_knn_radii_and_manifold_match_brute_force():
     inside = (to_points <= expected[None]).any(axis=1)
     got = in_manifold(jnp.asarray(queries), jnp.asarray(points), jnp.asarray(expected), chunk_size=32)
     assert np.array_equal(np.asarray(got), inside)
+
+
+def test_realism_matches_brute_force_and_is_one_on_the_edge_of_a_ball():
+    rng = np.random.default_rng(4)
+    points = rng.normal(size=(200, 3)).astype(np.float32)
+    queries = rng.normal(size=(50, 3)).astype(np.float32) * 1.5
+    radii = np.sort(np.linalg.norm(points[:, None] - points[None], axis=-1), axis=1)[:, 3]
+    kept = np.where(radii <= np.median(radii), radii, 0.0)  # the wider half of the balls left out
+    distance = np.linalg.norm(queries[:, None] - points[None], axis=-1)
+    expected = (kept[None] / distance).max(axis=1)
+    got = realism(jnp.asarray(queries), jnp.asarray(points), jnp.asarray(radii), chunk_size=16)
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-4)
+    # a query on the edge of the narrowest ball scores 1, one farther out less, one inside more
+    j = int(np.argmin(radii))
+    direction = np.array([1.0, 0.0, 0.0], np.float32)
+    edge = points[j] + direction * radii[j] * np.array([[0.5], [1.0]], np.float32)
+    inner, on_edge = np.asarray(realism(jnp.asarray(edge), jnp.asarray(points), jnp.asarray(radii)))
+    assert inner >= 2.0 - 1e-4 and on_edge >= 1.0 - 1e-4
+    far = np.asarray(realism(jnp.asarray(points[:1] + 100.0), jnp.asarray(points), jnp.asarray(radii)))
+    assert far[0] < 0.05
+    # with classes: each query against its own class's points, each class pruned at its own median
+    point_classes, query_classes = rng.integers(0, 3, 200), rng.integers(0, 3, 50)
+    own = query_classes[:, None] == point_classes[None, :]
+    medians = np.array([np.median(radii[point_classes == c]) for c in range(3)])
+    kept = np.where(radii <= medians[point_classes], radii, 0.0)
+    expected = np.where(own, kept[None] / distance, 0.0).max(axis=1)
+    got = realism(
+        jnp.asarray(queries),
+        jnp.asarray(points),
+        jnp.asarray(radii),
+        query_classes=jnp.asarray(query_classes),
+        point_classes=jnp.asarray(point_classes),
+        num_classes=3,
+        chunk_size=16,
+    )
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-4)
 
 
 def test_frechet_distance_matches_the_formula():
@@ -72,6 +109,20 @@ def test_real_digits_against_real_digits(digit_features):
     assert real_fid < 0.05 * noise_fid
     noise_precision, _ = precision_recall(real, noise)
     assert float(noise_precision) < 0.05
+
+
+def test_realism_finds_real_digits_realistic_and_noise_and_fragments_not(digit_features):
+    from jaxvae.study.degenerate import fragments
+
+    classifier, train, real, other = digit_features
+    radii = knn_radii(real)
+    score = lambda images: np.asarray(realism(features(classifier, jnp.asarray(images)), real, radii))  # noqa: E731
+    held_out = score(train.images[other])
+    noise = score(np.asarray(jax.random.randint(jax.random.key(2), (2000, 28, 28), 0, 256), np.uint8))
+    cut = score(fragments(jax.random.key(3), train.images[other]))
+    assert np.mean(held_out >= 1) > 0.25  # by construction about half: only the narrower balls count
+    assert np.mean(noise >= 1) == 0 and np.median(noise) < 0.5 * np.median(held_out)
+    assert np.mean(cut >= 1) < 0.5 * np.mean(held_out >= 1)
 
 
 def test_one_class_generator_has_low_recall(digit_features):

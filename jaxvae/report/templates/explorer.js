@@ -93,14 +93,33 @@
       if (relu) for (var k = 0; k < y.length; k++) if (y[k] < 0) y[k] = 0;
       return y;
     }
+    var realism = spec.realism ? makeRealism(spec.realism) : null;
     return function judge(pixels) {
-      var logits = matmul(matmul(conv(conv(pixels, 28, 1, conv1), 14, 16, conv2), hidden, true), out, false);
+      var features = matmul(conv(conv(pixels, 28, 1, conv1), 14, 16, conv2), hidden, true);
+      var logits = matmul(features, out, false);
       var top = -Infinity, best = 0, total = 0, p = new Float64Array(logits.length);
       for (var k = 0; k < logits.length; k++) top = Math.max(top, logits[k]);
       for (var k2 = 0; k2 < logits.length; k2++) { p[k2] = Math.exp(logits[k2] - top); total += p[k2]; }
       for (var d = 0; d < 10; d++) if (p[d] > p[best]) best = d;
       var digit = 1 - p[10] / total;
-      return { digit: digit, accepted: digit >= spec.threshold, label: best };
+      return { digit: digit, accepted: digit >= spec.threshold, label: best,
+               realism: realism ? realism(features, best) : null };
+    };
+  }
+  // the realism score (jaxvae.study.generative.realism): max over the balls of the real digits of the
+  // judged class, no wider than that class's median, of (radius / distance) in the judge's feature
+  // space; at least 1 inside some ball
+  function makeRealism(spec) {
+    var f = floats(spec.features), r = floats(spec.radii), cls = bytes(spec.classes), n = r.length, d = f.length / n;
+    return function (x, label) {
+      var best = 0;
+      for (var j = 0; j < n; j++) {
+        if (cls[j] !== label) continue;
+        var s = 0, base = j * d;
+        for (var i = 0; i < d; i++) { var t = x[i] - f[base + i]; s += t * t; }
+        best = Math.max(best, r[j] / Math.max(Math.sqrt(s), 1e-6));
+      }
+      return best;
     };
   }
   var judge = data.judge ? makeJudge(data.judge) : null;
@@ -246,9 +265,21 @@
       (far ? ' <span class="jx-far">far from the data</span>' : "") +
       "<br>its label: " + data.classes[labels[all.index]];
     if (judge) {
-      this.verdict = judge(this.pixels);
-      this.info.innerHTML += "<br>judge: " + (this.verdict.accepted ? "accepted" : '<span class="jx-far">rejected</span>') +
-        " (p = " + this.verdict.digit.toFixed(3) + ", most like " + data.classes[this.verdict.label] + ")";
+      var v = this.verdict = judge(this.pixels);
+      this.info.innerHTML += "<br>judge: " + (v.accepted ? "accepted" : '<span class="jx-far">rejected</span>') +
+        " (p = " + v.digit.toFixed(3) + ", most like " + data.classes[v.label] + ")";
+      if (v.realism !== null) {
+        this.info.innerHTML += "<br>realism: " + v.realism.toFixed(2) + (v.realism >= 1 ? " (realistic)" :
+          " (below 1: less typical than real images of class " + data.classes[v.label] +
+          ", as most reconstructions are)");
+      }
+      var b = this.box, cx = (b[0][0] + b[0][1]) / 2, cy = (b[1][0] + b[1][1]) / 2;
+      var times = Math.hypot((z0 - cx) / ((b[0][1] - b[0][0]) / 2), (z1 - cy) / ((b[1][1] - b[1][0]) / 2));
+      this.outside = data.judge.outside !== undefined && times >= data.judge.outside;
+      if (this.outside) {
+        this.info.innerHTML += '<br><span class="jx-far">' + times.toFixed(1) + "x its code box: far from anything " +
+          "the decoder was trained on</span>";
+      }
     }
     var seen = nearest(this.codes, z0, z1, shown), slot = 0;
     while (shown[slot] !== seen.index) slot++;
