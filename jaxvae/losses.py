@@ -127,8 +127,7 @@ def rae_loss(model: RAE, images: jax.Array, *, beta: float = 1.0) -> LossTerms:
     z = model.encode(x).mean
     reconstruction = bernoulli_nll(model.decode(z), x)
     pull = 0.5 * jnp.sum(jnp.square(z), axis=-1)
-    kernels = [layer.kernel[...] for layer in model.decoder.layers]
-    decay = model.decoder_l2 * sum(jnp.sum(jnp.square(k)) for k in kernels)
+    decay = model.decoder_l2 * sum(jnp.sum(jnp.square(k)) for k in model.decoder.kernels())
     return LossTerms(reconstruction + beta * pull + decay, reconstruction, pull)
 
 

@@ -19,7 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxvae.spec import DECODER_L2, NOISE, ModelSpec
+from jaxvae.conv import FORMS, Conv, ConvTranspose, default_form
+from jaxvae.errors import ConfigError
+from jaxvae.spec import ModelSpec
 
 NUM_PIXELS = 28 * 28
 
@@ -45,20 +47,108 @@ class MLP(nnx.Module):
             x = jax.nn.relu(layer(x))
         return self.layers[-1](x)
 
+    def kernels(self) -> list[jax.Array]:
+        """The weight matrices (not the biases): what the RAE's weight decay acts on."""
+        return [layer.kernel[...] for layer in self.layers]
 
-class AutoEncoder(nnx.Module):
-    """784 -> hidden -> latent -> reversed hidden -> 784 logits, trained only to reconstruct."""
+
+class ConvEncoder(nnx.Module):
+    """Pixels [..., 784] -> two 4x4 stride-2 convolutions with ReLU (28 -> 14 -> 7, ``channels``)
+    -> a dense layer to ``out`` (with ``out`` None: the flattened 7x7 maps, after their ReLU)."""
 
     def __init__(
         self,
-        latent_dim: int = 2,
-        hidden_dims: Sequence[int] = (512, 256),
+        channels: Sequence[int],
+        out: int | None,
         *,
+        form: str,
         rngs: nnx.Rngs,
         dtype: jnp.dtype | None = None,
     ) -> None:
-        self.encoder = MLP([NUM_PIXELS, *hidden_dims, latent_dim], rngs=rngs, dtype=dtype)
-        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs, dtype=dtype)
+        first, second = channels
+        self.convs = nnx.List(
+            [
+                Conv(1, first, form=form, rngs=rngs, dtype=dtype),
+                Conv(first, second, form=form, rngs=rngs, dtype=dtype),
+            ]
+        )
+        self.dense = None if out is None else nnx.Linear(7 * 7 * second, out, rngs=rngs, dtype=dtype)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h = x.reshape(-1, 28, 28, 1)
+        for conv in self.convs:
+            h = jax.nn.relu(conv(h))
+        h = h.reshape(*x.shape[:-1], -1)
+        return h if self.dense is None else self.dense(h)
+
+
+class ConvDecoder(nnx.Module):
+    """The mirror of ``ConvEncoder``: codes [..., latent] -> a dense layer to 7x7 maps of the last of
+    ``channels`` -> two 4x4 stride-2 transposed convolutions (7 -> 14 -> 28) -> 784 logits."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: Sequence[int],
+        *,
+        form: str,
+        rngs: nnx.Rngs,
+        dtype: jnp.dtype | None = None,
+    ) -> None:
+        first, second = channels
+        self.dense = nnx.Linear(latent_dim, 7 * 7 * second, rngs=rngs, dtype=dtype)
+        self.convs = nnx.List(
+            [
+                ConvTranspose(second, first, form=form, rngs=rngs, dtype=dtype),
+                ConvTranspose(first, 1, form=form, rngs=rngs, dtype=dtype),
+            ]
+        )
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        h = jax.nn.relu(self.dense(z)).reshape(-1, 7, 7, self.dense.out_features // 49)
+        h = self.convs[1](jax.nn.relu(self.convs[0](h)))
+        return h.reshape(*z.shape[:-1], NUM_PIXELS)
+
+    def kernels(self) -> list[jax.Array]:
+        """The weights (not the biases): what the RAE's weight decay acts on."""
+        return [self.dense.kernel[...], *(conv.kernel[...] for conv in self.convs)]
+
+
+def _compute(spec: ModelSpec) -> jnp.dtype | None:
+    return None if spec.dtype == "float32" else jnp.dtype(spec.dtype)
+
+
+def encoder_network(
+    spec: ModelSpec, out: int | None, *, form: str | None, rngs: nnx.Rngs
+) -> MLP | ConvEncoder:
+    """The spec's encoder network from pixels to ``out`` numbers (None: to its last hidden layer)."""
+    if spec.arch == "conv":
+        return ConvEncoder(spec.channels, out, form=form or default_form(), rngs=rngs, dtype=_compute(spec))
+    sizes = [NUM_PIXELS, *spec.hidden_dims, *([] if out is None else [out])]
+    return MLP(sizes, rngs=rngs, dtype=_compute(spec))
+
+
+def decoder_network(spec: ModelSpec, *, form: str | None, rngs: nnx.Rngs) -> MLP | ConvDecoder:
+    """The spec's decoder network from codes to 784 logits."""
+    if spec.arch == "conv":
+        return ConvDecoder(
+            spec.latent_dim, spec.channels, form=form or default_form(), rngs=rngs, dtype=_compute(spec)
+        )
+    return MLP([spec.latent_dim, *reversed(spec.hidden_dims), NUM_PIXELS], rngs=rngs, dtype=_compute(spec))
+
+
+def feature_width(spec: ModelSpec) -> int:
+    """How many numbers the VAE's encoder trunk gives its two heads."""
+    return 7 * 7 * spec.channels[-1] if spec.arch == "conv" else spec.hidden_dims[-1]
+
+
+class AutoEncoder(nnx.Module):
+    """Encoder to a code, decoder to 784 logits (``spec.arch``: dense layers, 784 -> hidden -> latent
+    and back, or convolutions), trained only to reconstruct."""
+
+    def __init__(self, spec: ModelSpec, *, rngs: nnx.Rngs, form: str | None = None) -> None:
+        self.encoder = encoder_network(spec, spec.latent_dim, form=form, rngs=rngs)
+        self.decoder = decoder_network(spec, form=form, rngs=rngs)
 
     def encode(self, x: jax.Array) -> Posterior:
         return Posterior(self.encoder(x).astype(jnp.float32), None)
@@ -70,18 +160,12 @@ class AutoEncoder(nnx.Module):
 class VAE(nnx.Module):
     """Like the autoencoder, but the encoder gives a Gaussian posterior: mean and log-variance heads."""
 
-    def __init__(
-        self,
-        latent_dim: int = 2,
-        hidden_dims: Sequence[int] = (512, 256),
-        *,
-        rngs: nnx.Rngs,
-        dtype: jnp.dtype | None = None,
-    ) -> None:
-        self.trunk = MLP([NUM_PIXELS, *hidden_dims], rngs=rngs, dtype=dtype)
-        self.mean_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs, dtype=dtype)
-        self.logvar_head = nnx.Linear(hidden_dims[-1], latent_dim, rngs=rngs, dtype=dtype)
-        self.decoder = MLP([latent_dim, *reversed(hidden_dims), NUM_PIXELS], rngs=rngs, dtype=dtype)
+    def __init__(self, spec: ModelSpec, *, rngs: nnx.Rngs, form: str | None = None) -> None:
+        self.trunk = encoder_network(spec, None, form=form, rngs=rngs)
+        width, dtype = feature_width(spec), _compute(spec)
+        self.mean_head = nnx.Linear(width, spec.latent_dim, rngs=rngs, dtype=dtype)
+        self.logvar_head = nnx.Linear(width, spec.latent_dim, rngs=rngs, dtype=dtype)
+        self.decoder = decoder_network(spec, form=form, rngs=rngs)
 
     def encode(self, x: jax.Array) -> Posterior:
         h = jax.nn.relu(self.trunk(x))
@@ -96,34 +180,18 @@ class RAE(AutoEncoder):
     network, trained with a pull of the codes towards the origin and weight decay on the decoder
     (``jaxvae.losses.rae_loss``); ``decoder_l2`` is the weight of that decay."""
 
-    def __init__(
-        self,
-        latent_dim: int = 2,
-        hidden_dims: Sequence[int] = (512, 256),
-        *,
-        rngs: nnx.Rngs,
-        dtype: jnp.dtype | None = None,
-        decoder_l2: float = DECODER_L2,
-    ) -> None:
-        super().__init__(latent_dim, hidden_dims, rngs=rngs, dtype=dtype)
-        self.decoder_l2 = decoder_l2
+    def __init__(self, spec: ModelSpec, *, rngs: nnx.Rngs, form: str | None = None) -> None:
+        super().__init__(spec, rngs=rngs, form=form)
+        self.decoder_l2 = spec.decoder_l2
 
 
 class NoisyAE(AutoEncoder):
     """The autoencoder's network with fixed Gaussian noise on its codes: q(z | x) = N(encoder(x),
     noise^2 I), trained to reconstruct from a draw of it, with no KL term (``jaxvae.losses``)."""
 
-    def __init__(
-        self,
-        latent_dim: int = 2,
-        hidden_dims: Sequence[int] = (512, 256),
-        *,
-        rngs: nnx.Rngs,
-        dtype: jnp.dtype | None = None,
-        noise: float = NOISE,
-    ) -> None:
-        super().__init__(latent_dim, hidden_dims, rngs=rngs, dtype=dtype)
-        self.noise = noise
+    def __init__(self, spec: ModelSpec, *, rngs: nnx.Rngs, form: str | None = None) -> None:
+        super().__init__(spec, rngs=rngs, form=form)
+        self.noise = spec.noise
 
     def encode(self, x: jax.Array) -> Posterior:
         mean = self.encoder(x).astype(jnp.float32)
@@ -131,30 +199,34 @@ class NoisyAE(AutoEncoder):
 
 
 Model = AutoEncoder | VAE  # RAE and NoisyAE are autoencoders
+_CLASSES: dict[str, type[AutoEncoder] | type[VAE]] = {
+    "ae": AutoEncoder,
+    "vae": VAE,
+    "rae": RAE,
+    "noisy_ae": NoisyAE,
+}
 
 
-def make_model(spec: ModelSpec | str, *, key: jax.Array) -> Model:
+def make_model(spec: ModelSpec | str, *, key: jax.Array, form: str | None = None) -> Model:
     """The model ``spec`` describes, with float32 parameters initialised from ``key`` (the three
     autoencoders start from the same parameters for the same key). A kind's name stands for its
     default spec: ``make_model("vae", key=key)`` is ``make_model(ModelSpec("vae"), key=key)``.
 
-    ``spec.dtype`` is the compute type of the dense layers (``"bfloat16"`` for mixed precision); the
-    model's outputs (codes, logits) and so the losses are float32 either way.
+    ``spec.dtype`` is the compute type of the layers (``"bfloat16"`` for mixed precision); the
+    model's outputs (codes, logits) and so the losses are float32 either way. ``form`` is how a
+    convolutional model runs its convolutions (``jaxvae.conv``: ``"xla"`` or ``"patches"``, the same
+    function; default: the faster on this backend); it is not part of the spec or of a checkpoint.
 
     >>> model = make_model(ModelSpec("vae", latent_dim=3), key=jax.random.key(0))
     >>> decode(model, jnp.zeros((5, 3))).shape
     (5, 28, 28)
+    >>> decode(make_model(ModelSpec("ae", arch="conv"), key=jax.random.key(0)), jnp.zeros((5, 2))).shape
+    (5, 28, 28)
     """
     spec = (ModelSpec(spec) if isinstance(spec, str) else spec).validate()
-    compute = None if spec.dtype == "float32" else jnp.dtype(spec.dtype)
-    rngs, sizes = nnx.Rngs(params=key), (spec.latent_dim, spec.hidden_dims)
-    if spec.kind == "vae":
-        return VAE(*sizes, rngs=rngs, dtype=compute)
-    if spec.kind == "rae":
-        return RAE(*sizes, rngs=rngs, dtype=compute, decoder_l2=spec.decoder_l2)
-    if spec.kind == "noisy_ae":
-        return NoisyAE(*sizes, rngs=rngs, dtype=compute, noise=spec.noise)
-    return AutoEncoder(*sizes, rngs=rngs, dtype=compute)
+    if form is not None and form not in FORMS:
+        raise ConfigError(f"unknown convolution form {form!r}; choose one of {', '.join(FORMS)}")
+    return _CLASSES[spec.kind](spec, rngs=nnx.Rngs(params=key), form=form)
 
 
 def to_pixels(images: jax.Array) -> jax.Array:

@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 from jaxvae.errors import ConfigError
 
 MODEL_KINDS = ("ae", "vae", "rae", "noisy_ae")
+ARCHS = ("mlp", "conv")
+# how pages name each architecture
+ARCH_NAMES = {"mlp": "MLP", "conv": "conv"}
 # how figures and pages name each kind
 MODEL_NAMES = {"ae": "Autoencoder", "vae": "VAE", "rae": "RAE", "noisy_ae": "Noisy AE"}
 DTYPES = ("float32", "bfloat16")
@@ -24,7 +27,9 @@ NOISE = 1.0  # the noisy autoencoder's code noise: the width of the VAE's prior
 DECODER_L2 = 1e-3  # the RAE's decoder weight decay: about 1.5 nats an image at initialisation
 
 # the fields of a spec that fix the shapes of the parameters: a checkpoint fits only these
-_SHAPE_FIELDS = ("kind", "latent_dim", "hidden_dims")
+_SHAPE_FIELDS = ("kind", "latent_dim", "arch", "hidden_dims", "channels")
+HIDDEN_DIMS = (512, 256)
+CHANNELS = (16, 32)
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,20 @@ class ModelSpec:
         },
     )
     latent_dim: int = field(default=2, metadata={"help": "size of the bottleneck z"})
+    arch: str = field(
+        default="mlp",
+        metadata={
+            "help": "the networks: mlp (dense layers 784 -> hidden dims -> latent and back) or conv (two "
+            "4x4 stride-2 convolutions and a dense layer to the code; the decoder mirrors them with "
+            "transposed convolutions)"
+        },
+    )
     hidden_dims: tuple[int, ...] = field(
-        default=(512, 256), metadata={"help": "encoder hidden sizes; the decoder mirrors them"}
+        default=HIDDEN_DIMS, metadata={"help": "encoder hidden sizes (mlp only); the decoder mirrors them"}
+    )
+    channels: tuple[int, ...] = field(
+        default=CHANNELS,
+        metadata={"help": "channels of the two convolutions (conv only); the decoder mirrors them"},
     )
     dtype: str = field(
         default="float32", metadata={"help": "compute type of the dense layers: float32 or bfloat16"}
@@ -65,8 +82,16 @@ class ModelSpec:
             raise ConfigError(f"unknown model {self.kind!r}; choose one of {', '.join(MODEL_KINDS)}")
         if self.latent_dim < 1:
             raise ConfigError(f"latent_dim must be a positive integer, got {self.latent_dim}")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
         if not self.hidden_dims or min(self.hidden_dims) < 1:
             raise ConfigError(f"hidden_dims must be positive integers, got {self.hidden_dims}")
+        if len(self.channels) != 2 or min(self.channels) < 1:
+            raise ConfigError(f"channels must be two positive integers, got {self.channels}")
+        if self.hidden_dims != HIDDEN_DIMS and self.arch != "mlp":
+            raise ConfigError("--hidden-dims sizes the MLP's layers (--arch mlp), not the conv networks'")
+        if self.channels != CHANNELS and self.arch != "conv":
+            raise ConfigError("--channels sizes the conv networks (--arch conv), not the MLP's")
         if self.dtype not in DTYPES:
             raise ConfigError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
         if not (math.isfinite(self.noise) and self.noise > 0):
@@ -84,9 +109,15 @@ class ModelSpec:
         """How figures and pages name the kind."""
         return MODEL_NAMES[self.kind]
 
+    @property
+    def arch_name(self) -> str:
+        """How pages name the architecture."""
+        return ARCH_NAMES[self.arch]
+
     def shapes(self) -> dict[str, Any]:
         """What fixes the shapes of the parameters (a checkpoint fits only these), as saved configs
-        have always named them: ``{"model": kind, "latent_dim": ..., "hidden_dims": [...]}``."""
+        have always named them: ``{"model": kind, "latent_dim": ..., "hidden_dims": [...]}``, with
+        the architecture and its channels beside them."""
         flat = self.flat()
         return {_key(name): flat[_key(name)] for name in _SHAPE_FIELDS}
 

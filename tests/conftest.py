@@ -32,6 +32,12 @@ _XLA_CACHE = "JAXVAE_TEST_XLA_CACHE"
 _made_cache: list[str] = []  # the temporary folder this process made, if any
 
 
+@pytest.fixture(params=["mlp", "conv"])
+def arch(request: pytest.FixtureRequest) -> str:
+    """Each architecture of jaxvae.spec: a test that takes it holds both to its promise."""
+    return str(request.param)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get(_XLA_CACHE):
         cache = getattr(config, "cache", None)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 from helpers import assert_trees_equal
 
 import jaxvae
@@ -29,15 +30,17 @@ def images():
     return jnp.asarray(jaxvae.load_bundled("test").images[:16])
 
 
-def test_rae_loss_is_reconstruction_plus_beta_half_squared_code_plus_decoder_decay(images):
-    model = make_model(ModelSpec("rae", decoder_l2=0.01), key=jax.random.key(0))
+def test_rae_loss_is_reconstruction_plus_beta_half_squared_code_plus_decoder_decay(images, arch):
+    model = make_model(ModelSpec("rae", decoder_l2=0.01, arch=arch), key=jax.random.key(0))
     x = np.asarray(images, np.float64).reshape(16, 784) / 255
     z = np.asarray(model.encode(jnp.asarray(x, jnp.float32)).mean, np.float64)
     reconstruction = nll(model.decode(jnp.asarray(z, jnp.float32)), x)
     pull = 0.5 * np.sum(z**2, axis=-1)
-    decay = 0.01 * sum(
-        np.sum(np.asarray(layer.kernel[...], np.float64) ** 2) for layer in model.decoder.layers
-    )
+    kernels = [
+        p for path, p in nnx.to_flat_state(nnx.state(model.decoder, nnx.Param)) if path[-1] == "kernel"
+    ]
+    assert len(kernels) == 3  # MLP: 2 -> 256 -> 512 -> 784; conv: the dense layer and two transposed
+    decay = 0.01 * sum(np.sum(np.asarray(k[...], np.float64) ** 2) for k in kernels)
     terms = rae_loss(model, images, beta=3.0)
     np.testing.assert_allclose(terms.reconstruction, reconstruction, rtol=1e-4)
     np.testing.assert_allclose(terms.kl, pull, rtol=1e-4)

@@ -17,19 +17,19 @@ def subset():
     return jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
 
 
-def fresh_state(kind="vae", seed=0):
-    return initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec(kind), seed=seed))
+def fresh_state(kind="vae", seed=0, arch="mlp"):
+    return initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec(kind, arch=arch), seed=seed))
 
 
 def leaves(state):
     return jax.tree.leaves(state.model)
 
 
-def test_epoch_scan_equals_python_loop_of_steps(subset):
+def test_epoch_scan_equals_python_loop_of_steps(subset, arch):
     images = jnp.asarray(subset[0].images[:640])
-    scanned, scanned_terms = jaxvae.train_epoch(fresh_state(), images, optimizer=OPT, batch_size=128)
+    scanned, scanned_terms = jaxvae.train_epoch(fresh_state(arch=arch), images, optimizer=OPT, batch_size=128)
     # the same permutation and step keys, driven from Python one jitted step at a time
-    state = fresh_state()
+    state = fresh_state(arch=arch)
     shuffle_key = jax.random.fold_in(jax.random.split(state.key)[1], 0)
     order = np.asarray(jax.random.permutation(shuffle_key, 640)).reshape(5, 128)
     totals = []
@@ -69,13 +69,13 @@ def test_batch_larger_than_dataset_is_rejected(subset):
         jaxvae.train_epoch(fresh_state(), jnp.asarray(subset[0].images[:10]), optimizer=OPT, batch_size=11)
 
 
-def test_data_parallel_epoch_matches_single_device(subset, distance):
+def test_data_parallel_epoch_matches_single_device(subset, distance, arch):
     assert len(jax.devices()) >= 2, "conftest asks for fake CPU devices"
     images = jnp.asarray(subset[0].images[:1024])
-    single, single_terms = jaxvae.train_epoch(fresh_state(), images, optimizer=OPT, batch_size=128)
+    single, single_terms = jaxvae.train_epoch(fresh_state(arch=arch), images, optimizer=OPT, batch_size=128)
     mesh = data_mesh(2)
     sharded, sharded_terms = jaxvae.train_epoch(
-        replicate(fresh_state(), mesh),
+        replicate(fresh_state(arch=arch), mesh),
         replicate(images, mesh),
         optimizer=OPT,
         batch_size=128,
@@ -87,7 +87,7 @@ def test_data_parallel_epoch_matches_single_device(subset, distance):
     # near-zero gradients, so compare how far apart the runs ended with how far they moved (a device
     # computing a wrong share of the batch puts them a distance of the order of the distance moved apart)
     apart = distance(sharded.model, single.model)
-    moved = distance(fresh_state().model, single.model)
+    moved = distance(fresh_state(arch=arch).model, single.model)
     assert apart < 1e-3 * moved, (apart, moved)
 
 

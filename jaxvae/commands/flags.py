@@ -106,7 +106,8 @@ def run_experiment(
     config = config_from_args(config_cls, args)
     if args.quick:
         config = config.quick()
-    metrics = experiment(config.validate(), progress=not args.no_progress)
+    config = config.validate()
+    metrics = experiment(config, progress=not args.no_progress)
     print(tables(metrics))
     print(f"\nReport: {Path(config.out) / 'index.html'}")
     return 0

@@ -20,7 +20,7 @@ from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.film import Film, read_film
 from jaxvae.runs.folder import claim
-from jaxvae.spec import MODEL_NAMES, ModelSpec
+from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.measures import validate_generative
 from jaxvae.study.records import Measures, to_json
 from jaxvae.study.streams import Stream, stream_key
@@ -43,19 +43,22 @@ class DemoConfig(StudyConfig):
             "verdicts stop flipping between sets of seeds (scripts/seed_count.py)",
         },
     )
-    out: str = field(default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
+    out: str = field(
+        default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)", "folder": True}
+    )
     why: str = field(
         default="why",
         metadata={
             "help": "folder of a 'jaxvae why' report (the pull-against-noise ablation) that the report "
-            "links and whose answers it states, when there is one"
+            "links and whose answers it states, when there is one",
+            "folder": True,
         },
     )
 
     def validate(self) -> DemoConfig:
-        """Reject bad settings in one line before any work; returns ``self`` when valid."""
+        """Reject bad settings in one line before any work; returns the config to run (``apart``)."""
         self.check_counts("grid_size", "seeds")
-        return self
+        return self.apart()
 
     def quick(self) -> DemoConfig:
         """A fast smoke run: ``QUICK`` for every setting left at its default."""
@@ -76,7 +79,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
     """Build and validate the judge, train both models once per seed, measure, draw and write the
     report; returns metrics.json's content. The figures show the first seed's models."""
     began = time.perf_counter()
-    config.validate()
+    config = config.validate()
     with claim(config.out) as out:
         study = Study.open(config, out, progress=progress, began=began)
         test = study.data.test
@@ -84,7 +87,7 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
             key = stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
             checks = validate_generative(study.judge, study.real, test.images, test.labels, key=key)
         seeds = config.run_seeds(config.seeds)
-        ensembles = {kind: study.train(ModelSpec(kind), seeds, film=(0,)) for kind in KINDS}
+        ensembles = {kind: study.train(config.spec(kind), seeds, film=(0,)) for kind in KINDS}
         films = {kind: read_film(out / f"runs_{kind}") for kind in KINDS}
         runs: list[tuple[int, dict[str, Measures]]] = []  # (seed, each model's measures)
         figures: dict[str, str] = {}

@@ -30,7 +30,6 @@ from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
 from jaxvae.runs.driver import summarize, terms_dict
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
-from jaxvae.spec import ModelSpec
 from jaxvae.study.records import BetaRun, Measures, to_json
 from jaxvae.study.streams import Stream, stream_key
 from jaxvae.study.study import Study, StudyConfig
@@ -46,18 +45,20 @@ class SweepConfig(StudyConfig):
     )
     seeds: int = field(default=1, metadata={"help": "runs per beta, with seeds SEED, SEED+1, ..."})
     grid_size: int = field(default=10, metadata={"help": "rows and columns of each decoded prior grid"})
-    out: str = field(default="sweep", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
+    out: str = field(
+        default="sweep", metadata={"help": "report folder (index.html, PNGs, metrics.json)", "folder": True}
+    )
 
     def validate(self) -> SweepConfig:
-        """Reject bad settings in one line before any work."""
+        """Reject bad settings in one line before any work; returns the config to run (``apart``)."""
         self.check_counts("seeds", "grid_size")
         self.ensemble("").validate()
-        return self
+        return self.apart()
 
     def ensemble(self, out: str, dataset: str = "mnist") -> EnsembleConfig:
         """Every (beta, seed) run, beta-major: beta ``b``'s runs are seeds SEED .. SEED + seeds - 1."""
         train = TrainConfig(
-            model=ModelSpec("vae"),
+            model=self.spec("vae"),
             dataset=dataset,
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -79,7 +80,7 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> dict[str, Any]:
     """Build and validate the judge, train every run as one ensemble, measure each, draw, and write
     the report; returns metrics.json's content."""
     began = time.perf_counter()
-    config.validate()
+    config = config.validate()
     with claim(config.out) as out:
         study = Study.open(config, out, progress=progress, began=began)
         ensemble = config.ensemble(str(out / "runs"), study.data.name)

@@ -24,7 +24,7 @@ from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
-from jaxvae.spec import MODEL_NAMES, ModelSpec
+from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import decode_images
 from jaxvae.study.prior_holes import prior_holes
@@ -46,12 +46,14 @@ class WhyConfig(StudyConfig):
             "(Ghosh et al.'s Table 1 columns) and the ex-post question are taken: the maps need 2-D codes"
         },
     )
-    out: str = field(default="why", metadata={"help": "report folder (index.html, PNGs, metrics.json)"})
+    out: str = field(
+        default="why", metadata={"help": "report folder (index.html, PNGs, metrics.json)", "folder": True}
+    )
 
     def validate(self) -> WhyConfig:
-        """Reject bad settings in one line before any work."""
+        """Reject bad settings in one line before any work; returns the config to run (``apart``)."""
         self.check_counts("seeds", "latent_dim")
-        return self
+        return self.apart()
 
     def quick(self) -> WhyConfig:
         """A fast smoke run: ``QUICK`` for every setting left at its default."""
@@ -71,7 +73,7 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
     """Build (or load) the judge, train every kind once per seed, measure, decide, draw and write the
     report; returns metrics.json's content. The same call resumes an interrupted one."""
     began = time.perf_counter()
-    config.validate()
+    config = config.validate()
     with claim(config.out) as out:
         study = Study.open(config, out, progress=progress, began=began)
         seeds = config.run_seeds(config.seeds)
@@ -80,7 +82,7 @@ def run_why(config: WhyConfig, *, progress: bool = True) -> dict[str, Any]:
         races: dict[str, dict[str, Any]] = {}
         for kind in KINDS:
             filmed = tuple(range(len(seeds))) if NOISE[kind] else ()
-            trained = study.train(ModelSpec(kind, latent_dim=config.latent_dim), seeds, film=filmed)
+            trained = study.train(config.spec(kind, latent_dim=config.latent_dim), seeds, film=filmed)
             for i, (seed, run) in enumerate(zip(seeds, trained, strict=True)):
                 numbers, codes = measure_kind(study, run.state.model, kind, seed, config.latent_dim)
                 runs[i][kind] = replace(numbers, training=summarize(run.metrics))

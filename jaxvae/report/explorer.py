@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from jaxvae.models import Model
+from jaxvae.conv import block_kernel_transposed
+from jaxvae.models import ConvDecoder, Model
 from jaxvae.runs.files import write_text
 from jaxvae.runs.film import Film
 from jaxvae.spec import MODEL_NAMES
@@ -49,10 +50,27 @@ def _b64(array: np.ndarray, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
 
 
-def decoder_layers(model: Model) -> list[dict[str, Any]]:
-    """The decoder's dense layers as ``{"in", "out", "kernel", "bias"}`` (float32, base64, kernel
-    row-major [in, out]): y = relu(x @ kernel + bias) between layers, logits after the last."""
-    return [_dense(layer) for layer in model.decoder.layers]
+def decoder_weights(model: Model) -> dict[str, Any]:
+    """The decoder for the page's script, each layer ``{"in", "out", "kernel", "bias"}`` (float32,
+    base64, kernel row-major [in, out]). An MLP's: ``{"arch": "mlp", "layers": [...]}``, y = relu(x @
+    kernel + bias) between layers, logits after the last. A conv network's: ``{"arch": "conv",
+    "dense": ..., "transposed": [...]}``: the dense layer to 7x7 maps (with ReLU), then each transposed
+    convolution as the dense layer from an input pixel's 2x2 patch (rows s, s + 1, columns t, t + 1,
+    zero beyond the edge; row, column, channel) to its 2x2 block of outputs (row, column, channel),
+    with one bias per output channel (``jaxvae.conv.block_kernel_transposed``)."""
+    decoder = model.decoder
+    if isinstance(decoder, ConvDecoder):
+        transposed = [
+            {
+                "in": 4 * conv.kernel.shape[3],
+                "out": 4 * conv.kernel.shape[2],
+                "kernel": _b64(np.asarray(block_kernel_transposed(conv.kernel[...])), "<f4"),
+                "bias": _b64(np.asarray(conv.bias[...]), "<f4"),
+            }
+            for conv in decoder.convs
+        ]
+        return {"arch": "conv", "dense": _dense(decoder.dense), "transposed": transposed}
+    return {"arch": "mlp", "layers": [_dense(layer) for layer in decoder.layers]}
 
 
 def _dense(layer: Any) -> dict[str, Any]:
@@ -128,7 +146,7 @@ def explorer_data(
         out["models"][name] = {
             "kind": m.kind,
             "title": MODEL_NAMES.get(m.kind, m.kind),
-            "layers": decoder_layers(m.model),
+            "decoder": decoder_weights(m.model),
             "codes": _b64(m.train_codes, "<f4"),
             "box": [list(side) for side in bounding_box(m.train_codes)],
             "spacing": index.spacing,

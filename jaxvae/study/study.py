@@ -9,11 +9,12 @@ named streams of ``jaxvae.study.streams``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,7 @@ from jaxvae.runs.driver import RunResult
 from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import write_json, write_text
 from jaxvae.sources import load_dataset
-from jaxvae.spec import ModelSpec
+from jaxvae.spec import ARCHS, CHANNELS, ModelSpec
 from jaxvae.study.classifier import accuracy
 from jaxvae.study.far_field import realism_rows
 from jaxvae.study.judge import Judge, fit_for_use, reconstructions, validate, with_reconstructions
@@ -69,13 +70,44 @@ class StudyConfig:
         default=10_000, metadata={"help": "latent draws of each sampler (at most the test split's size)"}
     )
     seed: int = field(default=0, metadata={"help": "seed of the judge and of the first training run"})
+    arch: str = field(
+        default="mlp",
+        metadata={
+            "help": f"the networks of every judged model: {' or '.join(ARCHS)} (jaxvae.spec; the judge is "
+            "the same for both); with conv, a report folder left at its default is named with '_conv'"
+        },
+    )
+    channels: tuple[int, ...] = field(
+        default=CHANNELS, metadata={"help": "channels of the two convolutions of the conv networks"}
+    )
+
+    def spec(self, kind: str, **settings: Any) -> ModelSpec:
+        """The judged models' spec of ``kind`` (with ``settings``), in this config's networks."""
+        return ModelSpec(kind, arch=self.arch, channels=self.channels, **settings)
 
     def check_counts(self, *more: str) -> None:
         """Reject bad shared settings, and the counts named in ``more``, in one line before any work."""
         TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, dataset=self.dataset or "mnist"
+            model=self.spec("vae"),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            dataset=self.dataset or "mnist",
         ).validate()
         require_counts(self, ("classifier_epochs", "judge_decoder_epochs", "samples", *more))
+
+    def apart(self) -> Self:
+        """This config with each report folder left at its default (a field marked ``folder``) named
+        for a non-default architecture (``report`` becomes ``report_conv``), so that the runs of one
+        architecture never resume or overwrite the other's."""
+        if self.arch == "mlp":
+            return self
+        default = type(self)()
+        folders: dict[str, Any] = {
+            f.name: f"{getattr(self, f.name)}_{self.arch}"
+            for f in dataclasses.fields(self)
+            if f.metadata.get("folder") and getattr(self, f.name) == getattr(default, f.name)
+        }
+        return dataclasses.replace(self, **folders)
 
     def run_seeds(self, count: int) -> list[int]:
         """The seeds of ``count`` runs: ``seed``, ``seed + 1``, ..."""

@@ -41,8 +41,9 @@ def test_explorer_data_holds_each_decoder(page_dir, runs):
     text = (page_dir / "explorer_data.js").read_text()
     data = json.loads(text[text.index("=") + 1 : text.rindex(";")])
     assert set(data["models"]) == {"ae", "vae"} and data["count"] == 4500
-    layers = data["models"]["vae"]["layers"]
-    assert [(layer["in"], layer["out"]) for layer in layers] == [(2, 256), (256, 512), (512, 784)]
+    decoder = data["models"]["vae"]["decoder"]
+    assert decoder["arch"] == "mlp"
+    assert [(layer["in"], layer["out"]) for layer in decoder["layers"]] == [(2, 256), (256, 512), (512, 784)]
     page = (page_dir / "explorer.html").read_text()
     assert "://" not in page.replace("file://", "")  # nothing remote, not even a link
     assert '<script src="explorer_data.js">' in page
@@ -134,6 +135,44 @@ def test_pointer_decodes_match_jaxvae_decode_offline(browser, page_dir, runs, ca
         )
     assert all(url.startswith("file://") for url in seen["requests"]), seen["requests"]
     assert sorted(url.rsplit("/", 1)[-1] for url in seen["requests"]) == ["explorer.html", "explorer_data.js"]
+    assert seen["errors"] == []
+
+
+@pytest.fixture(scope="module")
+def conv_page(tmp_path_factory):
+    """A page of two conv models (one epoch on the bundled digits) and the models."""
+    root = tmp_path_factory.mktemp("conv")
+    data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    models = {}
+    for kind in ("ae", "vae"):
+        spec = jaxvae.ModelSpec(kind, arch="conv")
+        config = jaxvae.TrainConfig(model=spec, dataset="mnist_5k", epochs=1, out=str(root / kind))
+        models[kind] = train(config, data=data, progress=False).state.model
+    assert main(["explore", str(root / "ae"), str(root / "vae"), "--out", str(root / "page")]) == 0
+    return root / "page", models
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_the_pages_decoders_equal_jaxvae_decode_within_1e_4(browser, page_dir, runs, conv_page, arch, capsys):
+    """The page's own decoder (before the canvas rounds it to bytes), MLP and conv, against
+    jaxvae.decode: inside the code box and far outside it; each decode timed in the page."""
+    folder, models = (page_dir, runs[1]) if arch == "mlp" else conv_page
+    page, seen = _open(browser, folder)
+    for name, model in models.items():
+        (x0, x1), (y0, y1) = page.evaluate(f"jaxvaeExplorer.panels['{name}'].box")
+        points = [[(x0 + x1) / 2, (y0 + y1) / 2], [x0, y1], [x1 + 10 * (x1 - x0), y0 - 8 * (y1 - y0)]]
+        for z in points:
+            got = np.asarray(page.evaluate(f"jaxvaeExplorer.decodeAt('{name}', {z[0]}, {z[1]})"))
+            want = _expected(model, z).reshape(-1)
+            assert np.max(np.abs(got - want)) <= 1e-4, (arch, name, z, np.max(np.abs(got - want)))
+        timing = """([name, x0, step, y0]) => {
+            const began = performance.now();
+            for (let i = 0; i < 50; i++) jaxvaeExplorer.decodeAt(name, x0 + i * step, y0);
+            return (performance.now() - began) / 50;
+        }"""
+        ms = page.evaluate(timing, [name, x0, (x1 - x0) / 50, y0])
+        with capsys.disabled():
+            print(f"\nexplorer, {arch} {name}: {ms:.2f} ms per decode in headless Chromium")
     assert seen["errors"] == []
 
 

@@ -7,12 +7,12 @@ from jaxvae.runs.checkpoint import restore_checkpoint, save_checkpoint
 from jaxvae.runs.single import initial_state
 
 
-def test_roundtrip_is_exact(tmp_path):
-    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae"), seed=3)
+def test_roundtrip_is_exact(tmp_path, arch):
+    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae", arch=arch), seed=3)
     state = initial_state(config)
     save_checkpoint(tmp_path, state, config)
     restored, saved_config = restore_checkpoint(
-        tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae")))
+        tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae", arch=arch)))
     )
     assert saved_config["seed"] == 3
     assert jax.random.key_data(restored.key).tolist() == jax.random.key_data(state.key).tolist()
@@ -28,10 +28,14 @@ def test_other_architecture_is_a_clear_error(tmp_path):
         )
     with pytest.raises(jaxvae.CheckpointError, match="different model"):
         restore_checkpoint(tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae"))))
+    with pytest.raises(jaxvae.CheckpointError, match="different model.*arch"):
+        restore_checkpoint(
+            tmp_path, initial_state(jaxvae.TrainConfig(model=jaxvae.ModelSpec("vae", arch="conv")))
+        )
 
 
-def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
-    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae"))
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, arch):
+    config = jaxvae.TrainConfig(model=jaxvae.ModelSpec("ae", arch=arch))
     save_checkpoint(tmp_path, initial_state(config), config)
     for path in (tmp_path / "checkpoints" / "0" / "arrays").rglob("*"):
         if path.is_file() and path.stat().st_size > 1000:

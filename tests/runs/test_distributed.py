@@ -10,14 +10,17 @@ from jaxvae.runs.single import initial_state, load_model, train
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("devices_per_process", [1, 2])
-def test_two_processes_train_like_one_process_with_the_same_devices(tmp_path, devices_per_process, distance):
+@pytest.mark.parametrize(("devices_per_process", "arch"), [(1, "mlp"), (2, "mlp"), (2, "conv")])
+def test_two_processes_train_like_one_process_with_the_same_devices(
+    tmp_path, devices_per_process, arch, distance
+):
     devices = 2 * devices_per_process  # this process has 4 fake CPU devices (conftest)
-    outputs = launch(tmp_path / "two", num_processes=2, devices_per_process=devices_per_process)
+    outputs = launch(tmp_path / "two", 2, devices_per_process, "--arch", arch)
     assert all("test loss" in out for out in outputs)
 
     flags = dict(zip(TRAIN_FLAGS[::2], TRAIN_FLAGS[1::2], strict=True))
     config = jaxvae.TrainConfig(
+        model=jaxvae.ModelSpec("vae", arch=arch),
         dataset=flags["--dataset"],
         epochs=int(flags["--epochs"]),
         batch_size=int(flags["--batch-size"]),

@@ -59,11 +59,11 @@ def test_ensemble_starts_exactly_where_each_single_run_starts():
 # 3: all three runs vmapped; 1: one run after another in the same program (the default on a CPU);
 # 2: a group of two, then the one left over
 @pytest.mark.parametrize("group_size", [None, 3, 2])
-def test_each_run_of_an_ensemble_epoch_equals_that_run_alone(subset, distance, group_size):
+def test_each_run_of_an_ensemble_epoch_equals_that_run_alone(subset, distance, group_size, arch):
     images = jnp.asarray(subset[0].images)
     optimizer = jaxvae.TrainConfig().optimizer()
     keys = jax.vmap(jax.random.key)(jnp.asarray(SEEDS))
-    states = create_train_states("vae", keys, optimizer)
+    states = create_train_states(jaxvae.ModelSpec("vae", arch=arch), keys, optimizer)
     start = [member(states, i) for i in range(3)]  # donated below: keep host copies of the parameters
     initial = [jax.tree.map(np.asarray, state.model) for state in start]
     trained, terms = train_ensemble_epoch(
@@ -195,12 +195,12 @@ ENSEMBLE = ["train", "--runs", "3", "--model", "vae", "--dataset", "mnist_5k", "
 
 
 @pytest.mark.slow
-def test_sigkill_mid_ensemble_then_resume_equals_uninterrupted_ensemble(tmp_path):
+def test_sigkill_mid_ensemble_then_resume_equals_uninterrupted_ensemble(tmp_path, arch):
     killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
-    args = [*ENSEMBLE, "--epochs", "12", "--keep-checkpoints", "3", "--no-progress"]
+    args = [*ENSEMBLE, "--arch", arch, "--epochs", "12", "--keep-checkpoints", "3", "--no-progress"]
     interrupted_at = kill_then_finish(args, killed_dir, straight_dir, after_checkpoint=3)
     assert interrupted_at < 12
-    config = EnsembleConfig.of_seeds(base(killed_dir, epochs=12), 3)
+    config = EnsembleConfig.of_seeds(base(killed_dir, epochs=12, model=jaxvae.ModelSpec("vae", arch=arch)), 3)
     for i in range(3):
         resumed = jaxvae.load_model(member_dir(killed_dir, config, i))[0]
         straight = jaxvae.load_model(member_dir(straight_dir, config, i))[0]

@@ -27,9 +27,9 @@ def subset():
     )
 
 
-def config_of(out, runs, **changes):
+def config_of(out, runs, arch="mlp", **changes):
     train = jaxvae.TrainConfig(
-        model=jaxvae.ModelSpec("vae"), dataset="mnist_5k", epochs=2, batch_size=100, out=str(out)
+        model=jaxvae.ModelSpec("vae", arch=arch), dataset="mnist_5k", epochs=2, batch_size=100, out=str(out)
     )
     return EnsembleConfig.of_seeds(dataclasses.replace(train, **changes), runs)
 
@@ -60,9 +60,11 @@ def test_a_runs_count_that_does_not_split_is_refused_in_one_line(runs, devices, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("devices", "per_run"), [(4, 1), (4, 2)])
-def test_every_run_spread_over_devices_equals_its_run_alone(subset, tmp_path, distance, devices, per_run):
-    config = config_of(tmp_path / "ensemble", 4, devices=devices)
+@pytest.mark.parametrize(("devices", "per_run", "arch"), [(4, 1, "mlp"), (4, 2, "mlp"), (4, 2, "conv")])
+def test_every_run_spread_over_devices_equals_its_run_alone(
+    subset, tmp_path, distance, devices, per_run, arch
+):
+    config = config_of(tmp_path / "ensemble", 4, arch, devices=devices)
     result = train_ensemble(config, data=subset, progress=False, devices_per_run=per_run)
     assert all(row["devices"] == devices for run in result.runs for row in run.metrics)
     for i, run in enumerate(result.runs):

@@ -28,9 +28,9 @@
   var images = bytes(data.images);
   var stats = { decodes: 0, totalMs: 0, maxMs: 0 };
 
-  // y = relu(x W + b) between layers, sigmoid(x W + b) after the last: the decoder of jaxvae.models
-  function makeDecoder(spec) {
-    var layers = spec.map(function (l) {
+  // y = relu(x W + b) between layers, sigmoid(x W + b) after the last: an MLP decoder of jaxvae.models
+  function makeMLPDecoder(spec) {
+    var layers = spec.layers.map(function (l) {
       return { nIn: l["in"], nOut: l.out, w: floats(l.kernel), b: floats(l.bias), y: new Float32Array(l.out) };
     });
     var input = new Float32Array(2);
@@ -54,6 +54,62 @@
       for (var p = 0; p < out.length; p++) out[p] = 1 / (1 + Math.exp(-x[p]));
     };
   }
+
+  // a conv decoder of jaxvae.models: a dense layer to 7x7 maps, then two 4x4 stride-2 transposed
+  // convolutions, each written as the dense layer from an input pixel's 2x2 patch (rows s, s + 1,
+  // columns t, t + 1) to its 2x2 block of outputs (jaxvae.conv.block_kernel_transposed)
+  function makeConvDecoder(spec) {
+    var first = dense(spec.dense), size = 7, channels = first.nOut / 49;
+    var h = new Float32Array(first.nOut), patch = new Float32Array(4 * channels), block = new Float32Array(0);
+    var convs = spec.transposed.map(function (l) {
+      var c = { nIn: l["in"], nOut: l.out, w: floats(l.kernel), b: floats(l.bias), size: size };
+      c.y = new Float32Array(4 * size * size * (l.out / 4));
+      size *= 2;
+      return c;
+    });
+    return function decode(z0, z1, out) {
+      var n = first.nOut;
+      for (var j = 0; j < n; j++) {
+        var v = first.b[j] + z0 * first.w[j] + z1 * first.w[n + j];
+        h[j] = v > 0 ? v : 0;
+      }
+      var x = h;
+      for (var k = 0; k < convs.length; k++) {
+        var l = convs[k], s = l.size, cIn = l.nIn / 4, cOut = l.nOut / 4, wide = 2 * s, y = l.y, last = k === convs.length - 1;
+        if (patch.length < l.nIn) patch = new Float32Array(l.nIn);
+        if (block.length < l.nOut) block = new Float32Array(l.nOut);
+        for (var r = 0; r < s; r++) {
+          for (var q = 0; q < s; q++) {
+            for (var i = 0; i < 2; i++) {
+              for (var jj = 0; jj < 2; jj++) {
+                var row = r + i, col = q + jj, inside = row < s && col < s, at = (i * 2 + jj) * cIn;
+                for (var c = 0; c < cIn; c++) patch[at + c] = inside ? x[(row * s + col) * cIn + c] : 0;
+              }
+            }
+            for (var o = 0; o < l.nOut; o++) block[o] = 0;
+            for (var f = 0; f < l.nIn; f++) {
+              var pf = patch[f];
+              if (pf === 0) continue;
+              var base = f * l.nOut;
+              for (var o2 = 0; o2 < l.nOut; o2++) block[o2] += pf * l.w[base + o2];
+            }
+            for (var a = 0; a < 2; a++) {
+              for (var b = 0; b < 2; b++) {
+                for (var c2 = 0; c2 < cOut; c2++) {
+                  var value = block[(a * 2 + b) * cOut + c2] + l.b[c2];
+                  y[((2 * r + a) * wide + 2 * q + b) * cOut + c2] = last || value > 0 ? value : 0;
+                }
+              }
+            }
+          }
+        }
+        x = y;
+      }
+      for (var p = 0; p < out.length; p++) out[p] = 1 / (1 + Math.exp(-x[p]));
+    };
+  }
+
+  function makeDecoder(spec) { return spec.arch === "conv" ? makeConvDecoder(spec) : makeMLPDecoder(spec); }
 
   // the judge (jaxvae.classifier.Classifier): two 5x5 stride-2 convolutions written as patches times
   // a dense layer, a 256-unit hidden layer, 11 logits; p(digit) = 1 - p("not a digit")
@@ -153,7 +209,7 @@
   function Panel(name, spec, parent) {
     var self = this;
     this.name = name;
-    this.decode = makeDecoder(spec.layers);
+    this.decode = makeDecoder(spec.decoder);
     this.codes = floats(spec.codes);
     this.spacing = spec.spacing;
     this.far = spec.far;
@@ -380,6 +436,11 @@
                inside: p[0] >= 0 && p[1] >= 0 && p[0] <= SIZE && p[1] <= SIZE };
     },
     decoded: function (name) { return Array.prototype.slice.call(panels[name].pixels); },
+    decodeAt: function (name, z0, z1) {  // the panel's decoder at (z0, z1), pixel means, not drawn
+      var pixels = new Float32Array(PIXELS * PIXELS);
+      panels[name].decode(z0, z1, pixels);
+      return Array.prototype.slice.call(pixels);
+    },
     dots: function (name) { return Array.prototype.slice.call(panels[name].dotsToDraw()[0]); },
     judge: judge ? function (pixels) { return judge(new Float32Array(pixels)); } : null,
   };
