@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One command for a lent accelerator (at most ~8 minutes): the matmul peak; VAE training at batch
-# 128, 1024 and 8192; the ensemble suite at N = 1, 8 and 64; the runs axis over every visible device;
+# One command for a lent accelerator (at most ~10 minutes): the matmul peak; VAE training at batch
+# 128, 1024 and 8192, the MLP and the conv networks (their convolutions in both forms); the ensemble suite at N = 1, 8 and 64; the runs axis over every visible device;
 # and the default demo end to end with its phase table. Every step appends JSON rows tagged with the
 # device to OUT/rows.jsonl and its output to OUT/log.txt; a step that runs past its time limit is
 # stopped and named, and the next one runs.
@@ -36,14 +36,17 @@ step() {  # step NAME SECONDS COMMAND...: run COMMAND with a time limit, its out
 bench=("$python" "$here/run.py" --out "$rows" --dtypes float32 --loops scan --models vae)
 if [[ $small -eq 1 ]]; then
   sizes=(--batch-sizes 128); runs=(--runs 1 2); axis=(--runs 2); repeats=(--repeats 1)
+  forms=(--conv-forms patches)  # XLA's convolutions take minutes an epoch on a CPU
   demo=(--quick --dataset mnist_5k)
 else
   sizes=(--batch-sizes 128 1024 8192); runs=(--runs 1 8 64); axis=(--runs 8 64); repeats=(--repeats 3)
+  forms=(--conv-forms xla patches)
   demo=()
 fi
 
 step peak 60 "${bench[@]}" --suites peak "${repeats[@]}"
 step train 120 "${bench[@]}" --suites train "${sizes[@]}" "${repeats[@]}"
+step train_conv 150 "${bench[@]}" --suites train --archs conv "${forms[@]}" "${sizes[@]}" "${repeats[@]}"
 step ensemble 120 "${bench[@]}" --suites ensemble --batch-sizes 128 "${runs[@]}" "${repeats[@]}"
 step runs_axis 90 "${bench[@]}" --suites runs_axis --batch-sizes 128 "${axis[@]}" "${repeats[@]}"
 rm -rf "$out/demo"

@@ -47,6 +47,7 @@ import jax
 
 from benchmarks.harness import EPOCH_IMAGES, Bench, environment, group_size, positive_int, training_images
 from benchmarks.suites import checkpoint, ensemble, grid, iwae, peak, peers, runs_axis, scaling, train
+from jaxvae.conv import default_form
 from jaxvae.errors import DataError, DataUnavailableError
 
 SUITES = {"peak": peak, "train": train, "grid": grid, "iwae": iwae, "checkpoint": checkpoint}
@@ -66,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(SUITES),
     )
     parser.add_argument("--models", nargs="+", default=["ae", "vae"], choices=["ae", "vae"])
+    parser.add_argument(
+        "--archs",
+        nargs="+",
+        default=["mlp"],
+        choices=["mlp", "conv"],
+        help="networks of the train suite: mlp and/or conv (jaxvae.spec; default: mlp)",
+    )
+    parser.add_argument(
+        "--conv-forms",
+        nargs="+",
+        default=None,
+        choices=["xla", "patches"],
+        help="how the conv networks run their convolutions (jaxvae.conv): XLA's own ops and/or patches "
+        "times a dense layer (default: the faster on the backend, jaxvae.conv.default_form)",
+    )
     parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[128, 1024, 8192])
     parser.add_argument(
         "--dtypes", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"]
@@ -127,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if max(args.batch_sizes) > EPOCH_IMAGES:
         parser.error(f"--batch-sizes: at most {EPOCH_IMAGES} (the images in an epoch)")
     backend = args.backend or jax.default_backend()
+    args.conv_forms = args.conv_forms or [default_form(backend)]
     try:
         device = jax.devices(backend)[0]
     except RuntimeError as e:

@@ -18,8 +18,6 @@ from jaxvae.errors import ConfigError
 
 MODEL_KINDS = ("ae", "vae", "rae", "noisy_ae")
 ARCHS = ("mlp", "conv")
-# how pages name each architecture
-ARCH_NAMES = {"mlp": "MLP", "conv": "conv"}
 # how figures and pages name each kind
 MODEL_NAMES = {"ae": "Autoencoder", "vae": "VAE", "rae": "RAE", "noisy_ae": "Noisy AE"}
 DTYPES = ("float32", "bfloat16")
@@ -109,10 +107,20 @@ class ModelSpec:
         """How figures and pages name the kind."""
         return MODEL_NAMES[self.kind]
 
-    @property
-    def arch_name(self) -> str:
-        """How pages name the architecture."""
-        return ARCH_NAMES[self.arch]
+    def network(self) -> str:
+        """The networks in a few words, as pages and tables name them: ``"MLP 784-512-256-2"``, or
+        ``"conv 28x28x1-14x14x16-7x7x32-2"`` (4x4 stride-2 convolutions, mirrored in the decoder)."""
+        if self.arch == "conv":
+            first, second = self.channels
+            return f"conv 28x28x1-14x14x{first}-7x7x{second}-{self.latent_dim}"
+        return "MLP " + "-".join(str(n) for n in (28 * 28, *self.hidden_dims, self.latent_dim))
+
+    @classmethod
+    def of_study(cls, config: dict[str, Any], kind: str = "vae", latent_dim: int = 2) -> ModelSpec:
+        """The spec of an experiment's saved config (metrics.json's ``config``); one saved before
+        the architectures has the MLP's."""
+        channels = tuple(config.get("channels", CHANNELS))
+        return cls(kind, latent_dim=latent_dim, arch=config.get("arch", "mlp"), channels=channels)
 
     def shapes(self) -> dict[str, Any]:
         """What fixes the shapes of the parameters (a checkpoint fits only these), as saved configs

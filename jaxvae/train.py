@@ -46,12 +46,16 @@ def create_train_state(
 
 
 def init_train_state(
-    spec: ModelSpec | str, optimizer: optax.GradientTransformation, *, key: jax.Array
+    spec: ModelSpec | str,
+    optimizer: optax.GradientTransformation,
+    *,
+    key: jax.Array,
+    form: str | None = None,
 ) -> TrainState:
-    """A fresh model of ``spec`` (``make_model``) and its state, all from one key: split into
-    (parameters, state)."""
+    """A fresh model of ``spec`` (``make_model``, its convolutions in ``form``) and its state, all
+    from one key: split into (parameters, state)."""
     model_key, state_key = jax.random.split(key)
-    return create_train_state(make_model(spec, key=model_key), optimizer, key=state_key)
+    return create_train_state(make_model(spec, key=model_key, form=form), optimizer, key=state_key)
 
 
 def _streams(key: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -1,5 +1,6 @@
-"""train: AE and VAE, each batch size, a whole epoch as one compiled scan versus a jitted step
-driven from a Python loop, float32 versus bfloat16 compute."""
+"""train: AE and VAE, MLP and conv networks (the conv ones with their convolutions in XLA's form and
+as patches times a dense layer), each batch size, a whole epoch as one compiled scan versus a jitted
+step driven from a Python loop, float32 versus bfloat16 compute."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from flax import nnx
 
 from benchmarks.harness import (
     Bench,
@@ -18,9 +20,8 @@ from benchmarks.harness import (
 from benchmarks.profile import matmul_names, profiled
 from jaxvae.runs.config import TrainConfig
 from jaxvae.runs.parallel import peak_memory_bytes
-from jaxvae.runs.single import initial_state
 from jaxvae.spec import ModelSpec
-from jaxvae.train import train_epoch, train_step
+from jaxvae.train import init_train_state, train_epoch, train_step
 
 
 def bench_train(
@@ -33,10 +34,12 @@ def bench_train(
     device: jax.Device,
     unroll: int = 1,
     profile_dir: Path | None = None,
+    arch: str = "mlp",
+    form: str | None = None,
 ) -> dict[str, Any]:
-    config = TrainConfig(model=ModelSpec(kind, dtype=dtype), batch_size=batch_size)
+    config = TrainConfig(model=ModelSpec(kind, dtype=dtype, arch=arch), batch_size=batch_size)
     optimizer = config.optimizer()
-    state = initial_state(config)
+    state = init_train_state(config.model, optimizer, key=jax.random.key(config.seed), form=form)
     steps = images.shape[0] // batch_size
 
     def compile_step() -> Any:
@@ -77,11 +80,17 @@ def bench_train(
     median = statistics.median(times)
     profile = {}
     if profile_dir is not None:  # one more steady-state epoch, under the profiler
-        name = f"{kind}-b{batch_size}-{dtype}-{loop}" + (f"-unroll{unroll}" if unroll > 1 else "")
+        name = f"{kind}-{arch}{form or ''}-b{batch_size}-{dtype}-{loop}" + (
+            f"-unroll{unroll}" if unroll > 1 else ""
+        )
         profile = profiled(epoch, profile_dir / name, matmul_names(program.as_text()))
     return {
         "suite": "train",
         "model": kind,
+        "arch": arch,
+        "conv_form": form if arch == "conv" else None,
+        "flop_per_image": flops / (steps * batch_size),
+        "parameters": sum(int(np.size(leaf)) for leaf in jax.tree.leaves(nnx.state(state.model, nnx.Param))),
         "batch_size": batch_size,
         "dtype": dtype,
         "loop": loop,
@@ -100,7 +109,7 @@ def bench_train(
 
 
 HEADER = (
-    f"\n{'model':<5} {'batch':>6} {'dtype':>8} {'loop':>8} {'compile s':>9} {'epoch ms':>9} "
+    f"\n{'model':<14} {'batch':>6} {'dtype':>8} {'loop':>8} {'compile s':>9} {'epoch ms':>9} "
     f"{'min ms':>8} {'images/s':>10} {'GFLOP/s':>8} {'floor x':>7} {'loss':>7}"
 )
 
@@ -108,27 +117,34 @@ HEADER = (
 def run(bench: Bench) -> None:
     args, peak = bench.args, bench.peak()
     print(HEADER)
+    networks = [
+        (arch, form) for arch in args.archs for form in (args.conv_forms if arch == "conv" else [None])
+    ]
     for kind in args.models:
-        for batch_size in args.batch_sizes:
-            for dtype in args.dtypes:
-                unrolls = {loop: args.unroll if loop == "scan" else [1] for loop in args.loops}
-                cases = [(loop, u) for loop in args.loops for u in unrolls[loop]]
-                for loop, unroll in cases:
-                    row = bench_train(
-                        kind,
-                        batch_size,
-                        dtype,
-                        loop,
-                        bench.images,
-                        args.repeats,
-                        bench.device,
-                        unroll,
-                        args.profile,
-                    )
-                    if dtype in peak:
-                        add_floor(row, peak[dtype])
-                    bench.emit(row)
-                    print_row(row, kind, batch_size, dtype, loop if unroll == 1 else f"{loop}x{unroll}")
+        for arch, form in networks:
+            for batch_size in args.batch_sizes:
+                for dtype in args.dtypes:
+                    unrolls = {loop: args.unroll if loop == "scan" else [1] for loop in args.loops}
+                    cases = [(loop, u) for loop in args.loops for u in unrolls[loop]]
+                    for loop, unroll in cases:
+                        row = bench_train(
+                            kind,
+                            batch_size,
+                            dtype,
+                            loop,
+                            bench.images,
+                            args.repeats,
+                            bench.device,
+                            unroll,
+                            args.profile,
+                            arch,
+                            form,
+                        )
+                        if dtype in peak:
+                            add_floor(row, peak[dtype])
+                        bench.emit(row)
+                        label = kind if arch == "mlp" else f"{kind} conv/{form}"
+                        print_row(row, label, batch_size, dtype, loop if unroll == 1 else f"{loop}x{unroll}")
 
 
 def add_floor(row: dict[str, Any], peak_gflop_per_s: float) -> None:
@@ -141,7 +157,7 @@ def add_floor(row: dict[str, Any], peak_gflop_per_s: float) -> None:
 
 def print_row(row: dict[str, Any], kind: str, batch_size: int, dtype: str, label: str) -> None:
     print(
-        f"{kind:<5} {batch_size:>6} {dtype:>8} {label:>8} {row['compile_s']:>9.2f} "
+        f"{kind:<14} {batch_size:>6} {dtype:>8} {label:>8} {row['compile_s']:>9.2f} "
         f"{row['epoch_median_ms']:>9.1f} {row['epoch_min_ms']:>8.1f} "
         f"{row['images_per_s']:>10,.0f} {row['gflop_per_s']:>8.1f} "
         f"{row.get('times_floor', float('nan')):>7.2f} "

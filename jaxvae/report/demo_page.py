@@ -28,6 +28,7 @@ from jaxvae.report.tables import (
     text_table,
     validation_rows,
 )
+from jaxvae.spec import ModelSpec
 from jaxvae.study.records import Measures, Verdict
 from jaxvae.study.verdicts import (
     CLUSTER,
@@ -253,6 +254,7 @@ def render_html(metrics: dict[str, Any]) -> str:
         dataset=esc(metrics["dataset"]),
         runs=esc(runs),
         epochs=metrics["config"]["epochs"],
+        network=esc(ModelSpec.of_study(metrics["config"]).network()),
         fit_class="met" if fit else "unmet",
         fit_text=fit_text.replace("digit", noun(metrics["dataset"])),
         story=story,
@@ -268,6 +270,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
     fit = metrics["judge"]["fit"]
     seeds = ", ".join(map(str, metrics["seeds"]))
     parts = [
+        f"Networks: {ModelSpec.of_study(metrics['config']).network()}",
         f"The measure (a judge, threshold {metrics['judge']['threshold']:.2f}): "
         + ("fit for use, every target met" if fit else "NOT fit: some targets missed; every verdict is void"),
         f"The story (means over seeds {seeds}):",

@@ -19,6 +19,7 @@ from jaxvae.report.tables import (
     text_table,
     validation_rows,
 )
+from jaxvae.spec import ModelSpec
 from jaxvae.study.records import BetaRun, Measures
 from jaxvae.study.samplers import PRIOR
 
@@ -113,6 +114,7 @@ def sweep_tables(metrics: dict[str, Any]) -> str:
     header = ["measure", *(f"beta {b:g}" for b in _betas(metrics))]
     return "\n".join(
         [
+            f"Networks: {ModelSpec.of_study(metrics['config']).network()}",
             f"Validation of the judge (threshold {metrics['judge']['threshold']:.2f}; {fit})",
             text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
             "",
@@ -160,6 +162,7 @@ def sweep_html(metrics: dict[str, Any]) -> str:
         css=read_template("report.css"),
         dataset=esc(metrics["dataset"]),
         epochs=config["epochs"],
+        network=esc(ModelSpec.of_study(config).network()),
         runs=esc(runs),
         **judge_fields(metrics),
         answer=esc(answer(metrics)),

@@ -21,7 +21,7 @@ from jaxvae.report.tables import (
     text_table,
     validation_rows,
 )
-from jaxvae.spec import MODEL_NAMES
+from jaxvae.spec import MODEL_NAMES, ModelSpec
 from jaxvae.study.records import Answer, Generation, Measures, measures_from_json
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR
 from jaxvae.study.why import KINDS, NOISE, PULL
@@ -143,7 +143,9 @@ def why_tables(metrics: dict[str, Any]) -> str:
     """The terminal summary: the judge's fitness, the answers, the measures per kind, the phases."""
     kinds = [MODEL_NAMES[k] for k in _kinds(metrics)]
     fit = "every target met" if metrics["judge"]["fit"] else "some targets missed"
+    config = metrics["config"]
     parts = [
+        f"Networks: {ModelSpec.of_study(config, latent_dim=int(config['latent_dim'])).network()}",
         f"Validation of the judge (threshold {metrics['judge']['threshold']:.2f}; {fit})",
         text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
         "",
@@ -203,6 +205,7 @@ def why_html(metrics: dict[str, Any]) -> str:
         if measure_rows(metrics, HOLES)
         else "<p>Measured for 2-D latents only.</p>",
         latent=config["latent_dim"],
+        network=esc(ModelSpec.of_study(config, latent_dim=int(config["latent_dim"])).network()),
         figures=figures,
         wall=f"{metrics['wall_seconds']:.0f}",
         phases=f"<pre>{esc(phase_table(metrics))}</pre>" if "phases" in metrics else "",

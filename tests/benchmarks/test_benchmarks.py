@@ -12,7 +12,7 @@ import pytest
 
 import jaxvae
 from benchmarks import harness, profile, run
-from benchmarks.suites import checkpoint, ensemble, runs_axis
+from benchmarks.suites import checkpoint, ensemble, runs_axis, train
 
 
 @pytest.mark.parametrize(
@@ -187,3 +187,21 @@ def test_runs_axis_suite_spreads_runs_over_devices_and_each_equals_its_run_alone
     )
     # same start, one epoch: spread over 4 devices or alone, each run ends where it would alone
     assert runs_axis.distance_to_alone(images, 4, 4, 128) < 1e-4
+
+
+def test_train_suite_rows_of_the_conv_networks_in_both_forms():
+    """The same epoch in both forms (the same function, so the same loss), each row naming its
+    network, form, FLOPs per image and parameter count."""
+    images = jnp.asarray(np.random.default_rng(0).integers(0, 256, (256, 28, 28), np.uint8))
+    rows = {
+        form: train.bench_train(
+            "vae", 128, "float32", "scan", images, 1, jax.devices()[0], arch="conv", form=form
+        )
+        for form in ("xla", "patches")
+    }
+    assert rows["xla"]["final_train_loss"] == pytest.approx(rows["patches"]["final_train_loss"], rel=1e-4)
+    for form, row in rows.items():
+        assert (row["arch"], row["conv_form"], row["parameters"]) == ("conv", form, 27_941)
+        assert row["flop_per_image"] > 0 and row["epoch_median_ms"] > 0
+    mlp = train.bench_train("vae", 128, "float32", "scan", images, 1, jax.devices()[0])
+    assert (mlp["arch"], mlp["conv_form"]) == ("mlp", None) and mlp["parameters"] > 1_000_000
