@@ -94,6 +94,17 @@ def failure_reason(stderr: str) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
+def channel_pair(text: str) -> tuple[int, int]:
+    """A conv network's two widths from the command line: "16,32"."""
+    try:
+        first, second = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two widths as A,B (like 16,32), got {text!r}") from None
+    if min(first, second) < 1:
+        raise argparse.ArgumentTypeError(f"widths must be positive, got {text!r}")
+    return first, second
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
     try:

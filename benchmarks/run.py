@@ -8,7 +8,8 @@
 Suites
   peak   the device's measured matmul peak (float32 and bfloat16), for the compute floor
   train  AE and VAE, each batch size, a whole epoch as one compiled scan versus a jitted step
-         driven from a Python loop, float32 versus bfloat16 compute
+         driven from a Python loop, float32 versus bfloat16 compute; the MLP and (--archs conv)
+         the conv networks, their convolutions in XLA's form and/or as patches times a dense layer
   grid   decode_grid over 100x100 and 1000x1000 latent grids
   iwae   importance-weighted bound evaluation, k = 100 and 1000, 100 images
   checkpoint  save and restore of the default VAE's checkpoint and the digests restore checks,
@@ -45,7 +46,15 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
 
 import jax
 
-from benchmarks.harness import EPOCH_IMAGES, Bench, environment, group_size, positive_int, training_images
+from benchmarks.harness import (
+    EPOCH_IMAGES,
+    Bench,
+    channel_pair,
+    environment,
+    group_size,
+    positive_int,
+    training_images,
+)
 from benchmarks.suites import checkpoint, ensemble, grid, iwae, peak, peers, runs_axis, scaling, train
 from jaxvae.conv import default_form
 from jaxvae.errors import DataError, DataUnavailableError
@@ -81,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["xla", "patches"],
         help="how the conv networks run their convolutions (jaxvae.conv): XLA's own ops and/or patches "
         "times a dense layer (default: the faster on the backend, jaxvae.conv.default_form)",
+    )
+    parser.add_argument(
+        "--conv-channels",
+        nargs="+",
+        type=channel_pair,
+        default=[(16, 32)],
+        metavar="A,B",
+        help="the conv networks' two widths, each as A,B (default: 16,32, the default of jaxvae.spec)",
     )
     parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[128, 1024, 8192])
     parser.add_argument(

@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latent-dims", nargs="+", type=int, default=[2, 5, 10, 20, 50])
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--arch",
+        default="mlp",
+        choices=["mlp", "conv"],
+        help="the VAE's networks (jaxvae.spec; default: mlp)",
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's (initial) learning rate")
     parser.add_argument(
@@ -80,7 +86,7 @@ def write_table(args: argparse.Namespace, argv: list[str] | None) -> int:
     ).validate()
     configs = [
         TrainConfig(
-            model=ModelSpec(latent_dim=latent),
+            model=ModelSpec(latent_dim=latent, arch=args.arch),
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
@@ -88,7 +94,7 @@ def write_table(args: argparse.Namespace, argv: list[str] | None) -> int:
             lr_decay=args.lr_decay,
             likelihood=args.likelihood,
             data_dir=args.data_dir,
-            out=str(out / f"latent{latent}"),
+            out=str(out / (f"latent{latent}" if args.arch == "mlp" else f"latent{latent}_{args.arch}")),
         ).validate()
         for latent in args.latent_dims
     ]

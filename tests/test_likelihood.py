@@ -156,16 +156,18 @@ def _likelihood_table_script():
 
 
 @pytest.mark.slow
-def test_likelihood_table_script_writes_its_table(tmp_path):
+def test_likelihood_table_script_writes_its_table(tmp_path, arch):
     script = _likelihood_table_script()
     flags = ["--latent-dims", "2", "--epochs", "1", "--ks", "1", "10", "--num-images", "20"]
-    flags += ["--quadrature-images", "4", "--no-progress"]
+    flags += ["--quadrature-images", "4", "--no-progress", "--arch", arch]
     assert script.main([*flags, "--out", str(tmp_path)]) == 0
     table = (tmp_path / "table.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| 2 | 1 |"))
     elbo, iwae, k = (cell.strip() for cell in row.split("|")[3:6])
     assert float(iwae) <= float(elbo) and k == "10"  # the k=10 bound is the tighter one
-    assert json.loads((tmp_path / "latent2" / "likelihood.json").read_text())["exact"]["num_images"] == 4
+    folder = "latent2" if arch == "mlp" else "latent2_conv"  # each architecture's runs kept apart
+    assert json.loads((tmp_path / folder / "likelihood.json").read_text())["exact"]["num_images"] == 4
+    assert f"--arch {arch}" in table
 
 
 @pytest.mark.slow

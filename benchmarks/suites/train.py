@@ -36,8 +36,10 @@ def bench_train(
     profile_dir: Path | None = None,
     arch: str = "mlp",
     form: str | None = None,
+    channels: tuple[int, int] = (16, 32),
 ) -> dict[str, Any]:
-    config = TrainConfig(model=ModelSpec(kind, dtype=dtype, arch=arch), batch_size=batch_size)
+    spec = ModelSpec(kind, dtype=dtype, arch=arch, **({"channels": channels} if arch == "conv" else {}))
+    config = TrainConfig(model=spec, batch_size=batch_size)
     optimizer = config.optimizer()
     state = init_train_state(config.model, optimizer, key=jax.random.key(config.seed), form=form)
     steps = images.shape[0] // batch_size
@@ -80,14 +82,14 @@ def bench_train(
     median = statistics.median(times)
     profile = {}
     if profile_dir is not None:  # one more steady-state epoch, under the profiler
-        name = f"{kind}-{arch}{form or ''}-b{batch_size}-{dtype}-{loop}" + (
-            f"-unroll{unroll}" if unroll > 1 else ""
-        )
+        name = f"{kind}-{spec.network().replace(' ', '')}{form or ''}-b{batch_size}-{dtype}-{loop}"
+        name += f"-unroll{unroll}" if unroll > 1 else ""
         profile = profiled(epoch, profile_dir / name, matmul_names(program.as_text()))
     return {
         "suite": "train",
         "model": kind,
         "arch": arch,
+        "network": spec.network(),
         "conv_form": form if arch == "conv" else None,
         "flop_per_image": flops / (steps * batch_size),
         "parameters": sum(int(np.size(leaf)) for leaf in jax.tree.leaves(nnx.state(state.model, nnx.Param))),
@@ -109,7 +111,7 @@ def bench_train(
 
 
 HEADER = (
-    f"\n{'model':<14} {'batch':>6} {'dtype':>8} {'loop':>8} {'compile s':>9} {'epoch ms':>9} "
+    f"\n{'model':<20} {'batch':>6} {'dtype':>8} {'loop':>8} {'compile s':>9} {'epoch ms':>9} "
     f"{'min ms':>8} {'images/s':>10} {'GFLOP/s':>8} {'floor x':>7} {'loss':>7}"
 )
 
@@ -117,11 +119,10 @@ HEADER = (
 def run(bench: Bench) -> None:
     args, peak = bench.args, bench.peak()
     print(HEADER)
-    networks = [
-        (arch, form) for arch in args.archs for form in (args.conv_forms if arch == "conv" else [None])
-    ]
+    cases = {"mlp": [(None, (16, 32))], "conv": [(f, c) for c in args.conv_channels for f in args.conv_forms]}
+    networks = [(arch, form, channels) for arch in args.archs for form, channels in cases[arch]]
     for kind in args.models:
-        for arch, form in networks:
+        for arch, form, channels in networks:
             for batch_size in args.batch_sizes:
                 for dtype in args.dtypes:
                     unrolls = {loop: args.unroll if loop == "scan" else [1] for loop in args.loops}
@@ -139,11 +140,12 @@ def run(bench: Bench) -> None:
                             args.profile,
                             arch,
                             form,
+                            channels,
                         )
                         if dtype in peak:
                             add_floor(row, peak[dtype])
                         bench.emit(row)
-                        label = kind if arch == "mlp" else f"{kind} conv/{form}"
+                        label = kind if arch == "mlp" else f"{kind} conv{channels[0]},{channels[1]}/{form}"
                         print_row(row, label, batch_size, dtype, loop if unroll == 1 else f"{loop}x{unroll}")
 
 
@@ -157,7 +159,7 @@ def add_floor(row: dict[str, Any], peak_gflop_per_s: float) -> None:
 
 def print_row(row: dict[str, Any], kind: str, batch_size: int, dtype: str, label: str) -> None:
     print(
-        f"{kind:<14} {batch_size:>6} {dtype:>8} {label:>8} {row['compile_s']:>9.2f} "
+        f"{kind:<20} {batch_size:>6} {dtype:>8} {label:>8} {row['compile_s']:>9.2f} "
         f"{row['epoch_median_ms']:>9.1f} {row['epoch_min_ms']:>8.1f} "
         f"{row['images_per_s']:>10,.0f} {row['gflop_per_s']:>8.1f} "
         f"{row.get('times_floor', float('nan')):>7.2f} "
