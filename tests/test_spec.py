@@ -59,7 +59,9 @@ def test_a_config_json_written_before_specs_reads_as_the_same_settings():
     assert saved["model"] == "vae" and saved["hidden_dims"] == [16]  # the old, flat form
     config = TrainConfig.from_dict(saved)
     assert config.model == ModelSpec("vae", hidden_dims=(16,))
-    assert config.flat() == saved  # the same settings under the same names
+    # the same settings under the same names, and the settings added since (the architecture) at
+    # their defaults, which is what the run was trained with
+    assert config.flat() == {**saved, "arch": "mlp", "channels": [16, 32]}
     ensemble = read_ensemble(LEGACY / "ensemble")
     assert ensemble is not None
     assert ensemble.train.model == ModelSpec("rae", hidden_dims=(16,), decoder_l2=0.01)
