@@ -84,6 +84,8 @@ def measure_rows(metrics: dict[str, Any], rows: list[Row]) -> list[list[str]]:
     """(measure, one cell per kind) rows of the maps' measures: the mean over the runs and each
     run's value; none when they were not taken (a latent size other than 2)."""
     maps = _maps(metrics)
+    if not maps:
+        return []
     return [
         [label, *(cell([value(m) for m in runs], fmt) for runs in maps.values())]
         for label, value, fmt in rows

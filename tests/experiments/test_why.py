@@ -147,3 +147,20 @@ def test_the_demo_page_links_a_why_report_and_states_its_answers(why_report, tmp
     for answer in summary["answers"]:
         assert answer["verdict"] in paragraph
     assert why_summary(tmp_path / "nothing", tmp_path) is None and "jaxvae why" in why_paragraph(None)
+
+
+@pytest.mark.slow
+def test_a_conv_why_at_latent_3_prints_and_writes_its_generation_table(cache, tmp_path, monkeypatch, capsys):
+    """At a latent size other than 2 only the generation measures are taken: the terminal table and
+    the page leave out the maps' rows (once a row of labels without values broke the printout), and
+    both name the networks."""
+    from jaxvae.commands.cli import main
+
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(cache))
+    out = tmp_path / "why3"
+    assert main([*ARGS[3:], "--seeds", "1", "--latent-dim", "3", "--arch", "conv", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Networks: conv 28x28x1-14x14x16-7x7x32-3" in printed and "GMM decodes accepted" in printed
+    assert "empty share of the code box" not in printed
+    page = (out / "index.html").read_text()
+    assert "networks conv 28x28x1-14x14x16-7x7x32-3" in page and "Measured for 2-D latents only." in page
