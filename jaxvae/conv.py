@@ -90,7 +90,33 @@ def block_kernel_transposed(kernel: jax.Array) -> jax.Array:
     return blocks.transpose(0, 2, 5, 1, 3, 4).reshape(4 * c_in, 4 * c_out)  # i, j, c, a, b, o
 
 
-class Conv(nnx.Module):
+class _Strided(nnx.Module):
+    """What both layers keep: a 4x4 kernel of ``shape``, a bias per output channel, the form and the
+    compute type (parameters stay float32)."""
+
+    def __init__(
+        self,
+        shape: tuple[int, int, int, int],
+        fan_in: int,
+        out_channels: int,
+        *,
+        form: str,
+        rngs: nnx.Rngs,
+        dtype: jnp.dtype | None,
+    ) -> None:
+        self.kernel = nnx.Param(_init(rngs.params(), shape, fan_in))
+        self.bias = nnx.Param(jnp.zeros((out_channels,)))
+        self.form, self.dtype = form, dtype
+
+    def operands(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """The input, the kernel and the bias (broadcast over [B, H, W]) in the compute type."""
+        kernel, bias = self.kernel[...], self.bias[...].reshape(1, 1, 1, -1)
+        if self.dtype is not None:
+            x, kernel, bias = x.astype(self.dtype), kernel.astype(self.dtype), bias.astype(self.dtype)
+        return x, kernel, bias
+
+
+class Conv(_Strided):
     """A 4x4 stride-2 convolution, zero padding 2 before and 1 after: [B, H, W, in] -> [B, H/2, W/2, out]."""
 
     def __init__(
@@ -103,20 +129,18 @@ class Conv(nnx.Module):
         dtype: jnp.dtype | None = None,
     ) -> None:
         shape = (KERNEL, KERNEL, in_channels, out_channels)
-        self.kernel = nnx.Param(_init(rngs.params(), shape, KERNEL * KERNEL * in_channels))
-        self.bias = nnx.Param(jnp.zeros((out_channels,)))
-        self.form, self.dtype = form, dtype
+        super().__init__(
+            shape, KERNEL * KERNEL * in_channels, out_channels, form=form, rngs=rngs, dtype=dtype
+        )
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        kernel, bias = self.kernel[...], self.bias[...].reshape(1, 1, 1, -1)
-        if self.dtype is not None:
-            x, kernel, bias = x.astype(self.dtype), kernel.astype(self.dtype), bias.astype(self.dtype)
+        x, kernel, bias = self.operands(x)
         if self.form == "patches":
             return patches(space_to_depth(x), 2, (1, 0)) @ block_kernel(kernel) + bias
         return _conv(x, kernel) + bias
 
 
-class ConvTranspose(nnx.Module):
+class ConvTranspose(_Strided):
     """A 4x4 stride-2 transposed convolution: [B, H, W, in] -> [B, 2H, 2W, out], exactly the transpose
     (the adjoint) of a ``Conv`` from ``out`` to ``in`` channels with the same kernel [4, 4, out, in]."""
 
@@ -131,14 +155,10 @@ class ConvTranspose(nnx.Module):
     ) -> None:
         shape = (KERNEL, KERNEL, out_channels, in_channels)
         # each output sees 2x2 of the inputs: that is its fan-in
-        self.kernel = nnx.Param(_init(rngs.params(), shape, 4 * in_channels))
-        self.bias = nnx.Param(jnp.zeros((out_channels,)))
-        self.form, self.dtype = form, dtype
+        super().__init__(shape, 4 * in_channels, out_channels, form=form, rngs=rngs, dtype=dtype)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        kernel, bias = self.kernel[...], self.bias[...].reshape(1, 1, 1, -1)
-        if self.dtype is not None:
-            x, kernel, bias = x.astype(self.dtype), kernel.astype(self.dtype), bias.astype(self.dtype)
+        x, kernel, bias = self.operands(x)
         if self.form == "patches":
             return depth_to_space(patches(x, 2, (0, 1)) @ block_kernel_transposed(kernel)) + bias
         batch, height, width, _ = x.shape
