@@ -16,17 +16,21 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HOW = "to run it: apt-get install chromium, and pip install playwright (or pip install -e '.[test]')"
 
 
+def _train_both(root, epochs, arch="mlp"):
+    """An AE and a VAE of ``arch`` trained on the bundled digits in ROOT/ae and ROOT/vae: the models."""
+    data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    models = {}
+    for kind in ("ae", "vae"):
+        spec = jaxvae.ModelSpec(kind, arch=arch)
+        config = jaxvae.TrainConfig(model=spec, dataset="mnist_5k", epochs=epochs, out=str(root / kind))
+        models[kind] = train(config, data=data, progress=False).state.model
+    return models
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
-    out = {}
-    for kind in ("ae", "vae"):
-        config = jaxvae.TrainConfig(
-            model=jaxvae.ModelSpec(kind), dataset="mnist_5k", epochs=2, out=str(root / kind)
-        )
-        out[kind] = train(config, data=data, progress=False).state.model
-    return root, out
+    return root, _train_both(root, epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +146,7 @@ def test_pointer_decodes_match_jaxvae_decode_offline(browser, page_dir, runs, ca
 def conv_page(tmp_path_factory):
     """A page of two conv models (one epoch on the bundled digits) and the models."""
     root = tmp_path_factory.mktemp("conv")
-    data = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
-    models = {}
-    for kind in ("ae", "vae"):
-        spec = jaxvae.ModelSpec(kind, arch="conv")
-        config = jaxvae.TrainConfig(model=spec, dataset="mnist_5k", epochs=1, out=str(root / kind))
-        models[kind] = train(config, data=data, progress=False).state.model
+    models = _train_both(root, epochs=1, arch="conv")
     assert main(["explore", str(root / "ae"), str(root / "vae"), "--out", str(root / "page")]) == 0
     return root / "page", models
 
