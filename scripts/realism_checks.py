@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     config = StudyConfig(dataset=args.dataset, seed=args.seed)
     data = load_study_data(args.dataset, None)
-    judge, _ = study_judge(config, data)
+    judge, _, _ = study_judge(config, data)
     test = data.test
     real = reference(judge, test.images, test.labels, key=stream_key(args.seed, Stream.GENERATIVE_VALIDATION))
     typical = real.typical

@@ -1,8 +1,7 @@
 """Test setup: 4 fake CPU devices (for the data-parallel tests), no silent rank promotion, every test
-in its own data and cache folders, the quick experiments' judge built once for the whole run, and an
+in its own data and cache folders (the experiments score with the judge that ships with jaxvae), and an
 on-disk cache of compiled programs that every worker and every later run shares."""
 
-import fcntl
 import os
 import shutil
 import tempfile
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import jax
 import pytest
-from helpers import build_quick_judge, tree_distance
+from helpers import tree_distance
 
 jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -87,20 +86,3 @@ def distance():
     (devices, processes, kernels) drift apart, and Adam turns tiny differences in near-zero gradients
     into full-size steps, so compare how far apart two runs ended with how far training moved them."""
     return tree_distance
-
-
-@pytest.fixture(scope="session")
-def quick_judge(tmp_path_factory) -> Path:
-    """A cache folder holding the judge of the ``--quick`` experiments on mnist_5k, built once for
-    the whole test run: by the first pytest-xdist worker that asks, while the others wait for it
-    (a file lock in the folder the workers share). Tests copy it with ``helpers.seed_judge``; the
-    tests of building and caching the judge itself start from an empty cache instead."""
-    root = tmp_path_factory.getbasetemp()
-    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
-    built = shared / "quick-judge"
-    with open(shared / "quick-judge.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (built / "done").exists():
-            build_quick_judge(built)
-            (built / "done").touch()
-    return built

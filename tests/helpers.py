@@ -187,29 +187,3 @@ def with_test_compile_cache(env: dict[str, str]) -> dict[str, str]:
         "JAX_COMPILATION_CACHE_DIR": os.environ["JAXVAE_TEST_XLA_CACHE"],
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
     }
-
-
-def build_quick_judge(cache: Path) -> None:
-    """Build, into the cache folder ``cache``, the judge that ``--quick`` demos, ablations and sweeps
-    on mnist_5k use (the experiments' own code and settings), keeping only what loading it needs."""
-    from jaxvae.experiments.demo import QUICK
-    from jaxvae.study.study import StudyConfig, load_study_data, study_judge
-
-    epochs = {k: QUICK[k] for k in ("classifier_epochs", "judge_decoder_epochs")}
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("JAXVAE_CACHE_DIR", str(cache))
-        study_judge(StudyConfig(**epochs), load_study_data("mnist_5k", None), progress=False)
-    for path in sorted(cache.rglob("*"), reverse=True):  # the helpers' runs and compiled programs go
-        if path.is_file() and path.name != "judge.npz":
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-
-
-def seed_judge(built: Path, cache: Path) -> None:
-    """Copy the judge built by ``build_quick_judge`` into the cache folder ``cache``, so that an
-    experiment there loads it instead of building it."""
-    for path in built.rglob("judge.npz"):
-        target = cache / path.relative_to(built)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())

@@ -67,7 +67,12 @@ def _command_flags() -> dict[str, set[str]]:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.choices and "demo" in a.choices).choices
     top = {s for a in parser._actions for s in a.option_strings}
-    return {name: top | {s for a in sub._actions for s in a.option_strings} for name, sub in commands.items()}
+
+    def flags(sub) -> set[str]:  # a command's flags, and those of its actions (jaxvae judge build)
+        nested = [p for a in sub._actions if a.choices and not a.option_strings for p in a.choices.values()]
+        return {s for a in sub._actions for s in a.option_strings}.union(*map(flags, nested))
+
+    return {name: top | flags(sub) for name, sub in commands.items()}
 
 
 def test_every_flag_the_pages_give_a_command_is_one_of_its_flags():

@@ -11,14 +11,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jaxvae.commands import demo, explore, sweep, train, why
+from jaxvae.commands import demo, explore, judge, sweep, train, why
 from jaxvae.commands import eval as eval_command
 from jaxvae.commands.flags import OneLineParser
 from jaxvae.commands.process import enable_compile_cache, log_to_stderr, without_closed_loop_noise
 from jaxvae.errors import JaxvaeError
 from jaxvae.runs.files import os_reason
 
-COMMANDS = (train, demo, eval_command, explore, sweep, why)  # in the order --help lists them
+COMMANDS = (train, demo, eval_command, explore, sweep, why, judge)  # in the order --help lists them
 
 DESCRIPTION = """\
 Autoencoders versus variational autoencoders on MNIST, in JAX.
@@ -29,6 +29,7 @@ Autoencoders versus variational autoencoders on MNIST, in JAX.
   jaxvae sweep    VAEs over a grid of KL weights, trained as one program: how much overlap fills the space
   jaxvae why      the KL's pull or the noise: AE, RAE, noisy AE and VAE measured alike (an ablation)
   jaxvae eval     held-out -ELBO, IWAE-k bounds and the exact 2-D log-likelihood of a trained VAE
+  jaxvae judge    build a data set's judge from the recipe (MNIST's ships with jaxvae)
 
 Data: MNIST ships inside the package (checked against its checksums on load); --data-dir or
 $JAXVAE_DATA_DIR (the standard IDX files) take precedence. Fashion-MNIST comes from those, Debian's

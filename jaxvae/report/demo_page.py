@@ -21,6 +21,7 @@ from jaxvae.report.tables import (
     generator_rows,
     graded,
     html_table,
+    judge_line,
     map_rows,
     model_means,
     model_runs,
@@ -30,6 +31,7 @@ from jaxvae.report.tables import (
 )
 from jaxvae.spec import ModelSpec
 from jaxvae.study.records import Measures, Verdict
+from jaxvae.study.shipped import describe_source
 from jaxvae.study.verdicts import (
     CLUSTER,
     EMPTY_RATIO,
@@ -222,6 +224,7 @@ def render_html(metrics: dict[str, Any]) -> str:
     how = Template(read_template("how.html")).substitute(
         noun=noun(metrics["dataset"]),
         threshold=f"{metrics['judge']['threshold']:.2f}",
+        judge_source=esc(describe_source(metrics["judge"].get("source"))),
         accuracy=pct(metrics["judge"]["test_accuracy"]),
         decoders=len(metrics["judge"]["decoders"]),
         fit_class="met" if fit else "unmet",
@@ -271,7 +274,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
     seeds = ", ".join(map(str, metrics["seeds"]))
     parts = [
         f"Networks: {ModelSpec.of_study(metrics['config']).network()}",
-        f"The measure (a judge, threshold {metrics['judge']['threshold']:.2f}): "
+        f"The measure (a judge: {judge_line(metrics)}): "
         + ("fit for use, every target met" if fit else "NOT fit: some targets missed; every verdict is void"),
         f"The story (means over seeds {seeds}):",
     ]

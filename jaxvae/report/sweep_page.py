@@ -15,6 +15,7 @@ from jaxvae.report.tables import (
     graded,
     html_table,
     judge_fields,
+    judge_line,
     phase_table,
     text_table,
     validation_rows,
@@ -115,7 +116,7 @@ def sweep_tables(metrics: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"Networks: {ModelSpec.of_study(metrics['config']).network()}",
-            f"Validation of the judge (threshold {metrics['judge']['threshold']:.2f}; {fit})",
+            f"Validation of the judge ({judge_line(metrics)}; {fit})",
             text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
             "",
             "Each beta (mean over its runs; each run's value in brackets)",

@@ -10,6 +10,7 @@ from typing import Any
 from jaxvae.data import noun
 from jaxvae.study.phases import phase_rows
 from jaxvae.study.records import Measures
+from jaxvae.study.shipped import describe_source
 from jaxvae.study.verdicts import (
     EMPTY_RATIO,
     FILLED_FAR,
@@ -199,6 +200,11 @@ def _number(cell: str) -> str:
     return f"{html.escape(mean)}<br><small>({html.escape(each)}</small>"
 
 
+def judge_line(metrics: dict[str, Any]) -> str:
+    """The terminal's name for a report's judge: where it came from and its threshold."""
+    return f"{describe_source(metrics['judge'].get('source'))}, threshold {metrics['judge']['threshold']:.2f}"
+
+
 def judge_fields(metrics: dict[str, Any]) -> dict[str, Any]:
     """The fields every experiment's page fills the same way: the judge, its validation table, and
     the constants of the rules its verdicts use."""
@@ -206,6 +212,7 @@ def judge_fields(metrics: dict[str, Any]) -> dict[str, Any]:
     return {
         "noun": noun(metrics["dataset"]),
         "threshold": f"{metrics['judge']['threshold']:.2f}",
+        "judge_source": html.escape(describe_source(metrics["judge"].get("source"))),
         "accuracy": pct(metrics["judge"]["test_accuracy"]),
         "fit_class": "met" if fit else "unmet",
         "fit_text": "every target met"

@@ -17,6 +17,7 @@ from jaxvae.report.tables import (
     graded,
     html_table,
     judge_fields,
+    judge_line,
     phase_table,
     text_table,
     validation_rows,
@@ -148,7 +149,7 @@ def why_tables(metrics: dict[str, Any]) -> str:
     config = metrics["config"]
     parts = [
         f"Networks: {ModelSpec.of_study(config, latent_dim=int(config['latent_dim'])).network()}",
-        f"Validation of the judge (threshold {metrics['judge']['threshold']:.2f}; {fit})",
+        f"Validation of the judge ({judge_line(metrics)}; {fit})",
         text_table(["kind", "judge should", "rate", "target", "met"], validation_rows(metrics)),
         "",
         "Answers (decided run by run)",

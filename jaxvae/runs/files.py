@@ -115,15 +115,21 @@ def prepare_run_dir(out: str | Path) -> Path:
     return run_dir
 
 
-def save_checked(path: Path, arrays: list[np.ndarray], meta: dict[str, Any], what: str) -> None:
-    """Write ``arrays`` and the JSON ``meta`` to the ``.npz`` ``path`` atomically, with their digests
-    (a cache: one that cannot be written is a warning naming ``what``, not an error)."""
+def checked_npz(arrays: list[np.ndarray], meta: dict[str, Any]) -> bytes:
+    """The bytes of an ``.npz`` holding ``arrays``, the JSON ``meta`` and their digests, as
+    ``load_checked`` reads them."""
     buffer = io.BytesIO()
     digests = [digest(x) for x in arrays] + [json_digest(meta)]
     np.savez(buffer, *arrays, meta=np.array(json.dumps(meta)), digests=np.array(digests))
+    return buffer.getvalue()
+
+
+def save_checked(path: Path, arrays: list[np.ndarray], meta: dict[str, Any], what: str) -> None:
+    """Write ``arrays`` and the JSON ``meta`` to the ``.npz`` ``path`` atomically, with their digests
+    (a cache: one that cannot be written is a warning naming ``what``, not an error)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, buffer.getvalue())
+        write_bytes(path, checked_npz(arrays, meta))
     except OSError as e:
         logger.warning("could not write the %s %s (%s)", what, path, os_reason(e))
     except WriteError as e:

@@ -5,12 +5,17 @@ for as long as the ``with`` block runs, and writes the holder's PID and command 
 lock file. A second writer stops at once with a ``FolderInUseError`` naming the folder and the
 holder. The lock dies with its process, so a run killed with SIGKILL never blocks the next one.
 If the block fails and the folders it created hold nothing (but the lock file), they are removed.
+
+``shared(path, what)`` is the other kind of lock: for what several commands share in the cache (a
+data set's judge), where the second command waits for the first to finish building it, saying so
+once, and then uses what the first built.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +25,7 @@ from jaxvae.errors import FolderInUseError
 from jaxvae.runs.files import prepare_run_dir
 
 LOCK_FILE = ".jaxvae.lock"
+logger = logging.getLogger(__name__)
 
 
 def _missing_folders(path: Path) -> list[Path]:
@@ -97,3 +103,21 @@ def _remove_if_empty(created: list[Path]) -> None:
             if [p.name for p in folder.iterdir()] == [LOCK_FILE]:
                 (folder / LOCK_FILE).unlink()
             folder.rmdir()
+
+
+@contextlib.contextmanager
+def shared(path: Path, what: str) -> Iterator[None]:
+    """Hold the lock file ``path`` for the ``with`` block, waiting for another process that holds
+    it (logged once, naming ``what`` and the holder) instead of failing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b", buffering=0) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.warning("waiting for another jaxvae process (%s) to finish %s", _holder(path), what)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n{_command_line()}\n".encode())
+        yield

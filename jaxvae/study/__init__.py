@@ -1,7 +1,8 @@
 """The study: do the AE-versus-VAE claims hold? Measures and verdicts, no figures, no HTML.
 
-``classifier`` and ``judge`` build the validated "is this a digit" measure, and ``judge_cache``
-builds it or keeps it across report folders; ``degenerate`` makes the degenerate images a decoder
+``classifier`` and ``judge`` build the validated "is this a digit" measure, ``judge_cache``
+builds it or keeps it across report folders, and ``shipped`` reads the one that ships with jaxvae
+for MNIST; ``degenerate`` makes the degenerate images a decoder
 makes far from its codes (fragments, dots, shrunken digits, blobs), with a known answer;
 ``generative`` scores any generator's images in a feature space; ``holes`` measures a 2-D code
 map; ``far_field`` scores a decoder's decodes far outside its codes; ``measures`` gives every

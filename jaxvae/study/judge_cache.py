@@ -27,6 +27,7 @@ from jaxvae.models import Model
 from jaxvae.runs.config import EnsembleConfig, TrainConfig
 from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import json_digest, load_checked, save_checked
+from jaxvae.runs.folder import shared
 from jaxvae.sources import cache_dir
 from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import Classifier
@@ -49,29 +50,47 @@ JUDGE_DECODERS = (
 JUDGE_SEED_OFFSET = 10_000
 
 
+def data_digest(train: Dataset) -> str:
+    """The SHA-256 of a training split's images and labels, as hex: the data a judge was built on."""
+    data = hashlib.sha256(np.ascontiguousarray(train.images).tobytes())
+    data.update(np.ascontiguousarray(train.labels).tobytes())
+    return data.hexdigest()
+
+
 def judge_folder(train: Dataset, dataset: str, settings: dict[str, Any]) -> Path:
     """Where the judge of ``settings`` (seed, epochs, batch size, decoders: JSON values) for the
     training split ``train`` of ``dataset`` is kept."""
-    data = hashlib.sha256(np.ascontiguousarray(train.images).tobytes())
-    data.update(np.ascontiguousarray(train.labels).tobytes())
-    key = json_digest({"recipe": JUDGE_RECIPE, "data": data.hexdigest(), **settings})[:16]
+    key = json_digest({"recipe": JUDGE_RECIPE, "data": data_digest(train), **settings})[:16]
     return cache_dir(dataset) / "judges" / key
+
+
+def judge_arrays(judge: Judge, decoders: list[str]) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """The arrays and settings that keep ``judge`` (taught by ``decoders``) in a file."""
+    meta = {"threshold": judge.threshold, "calibration": judge.calibration, "decoders": decoders}
+    return [np.asarray(x) for x in jax.tree.leaves(judge.classifier)], meta
 
 
 def save_judge(folder: Path, judge: Judge, decoders: list[str]) -> None:
     """Keep ``judge`` (taught by ``decoders``) in ``folder``, atomically, with its digests."""
-    meta = {"threshold": judge.threshold, "calibration": judge.calibration, "decoders": decoders}
-    arrays = [np.asarray(x) for x in jax.tree.leaves(judge.classifier)]
-    save_checked(folder / JUDGE_FILE, arrays, meta, "judge cache")
+    save_checked(folder / JUDGE_FILE, *judge_arrays(judge, decoders), "judge cache")
 
 
 def load_judge(folder: Path) -> tuple[Judge, list[str]] | None:
     """The judge kept in ``folder`` and its decoders' names, if there is an intact one; else None."""
-    leaves, treedef = jax.tree.flatten(Classifier(rngs=nnx.Rngs(0)))
-    loaded = load_checked(folder / JUDGE_FILE, [np.shape(x) for x in leaves], "judge cache")
-    if loaded is None:
+    loaded = load_checked(folder / JUDGE_FILE, [np.shape(x) for x in _classifier_leaves()[0]], "judge cache")
+    return None if loaded is None else judge_from_arrays(*loaded)
+
+
+def _classifier_leaves() -> tuple[list[Any], Any]:
+    return jax.tree.flatten(Classifier(rngs=nnx.Rngs(0)))
+
+
+def judge_from_arrays(arrays: list[np.ndarray], meta: dict[str, Any]) -> tuple[Judge, list[str]] | None:
+    """The judge (and its decoders' names) that ``save_judge`` wrote as ``arrays`` and ``meta``, or
+    None when they do not fit the classifier of this version."""
+    leaves, treedef = _classifier_leaves()
+    if [np.shape(a) for a in arrays] != [np.shape(x) for x in leaves]:
         return None
-    arrays, meta = loaded
     try:
         classifier = jax.tree.unflatten(treedef, [jnp.asarray(x) for x in arrays])
         judge = Judge(classifier, float(meta["threshold"]), dict(meta["calibration"]))
@@ -105,6 +124,21 @@ def make_judge(
     }
     train = splits[0]
     folder = judge_folder(train, name, settings)
+    # a second command that needs the same judge waits for the first to build it, then loads it
+    with shared(folder.parent / f"{folder.name}.lock", f"building the judge in {folder}"):
+        return _load_or_build(name, splits, folder, settings, progress=progress, phases=phases)
+
+
+def _load_or_build(
+    name: str,
+    splits: tuple[Dataset, Dataset],
+    folder: Path,
+    settings: dict[str, Any],
+    *,
+    progress: bool,
+    phases: Phases,
+) -> tuple[Judge, list[str]]:
+    seed, train = settings["seed"], splits[0]
     with phases("judge helpers"):  # nothing to train when the judge is cached
         cached = load_judge(folder)
         if cached is not None:
@@ -115,8 +149,8 @@ def make_judge(
             config = TrainConfig(
                 model=ModelSpec(kind, latent_dim=latent),
                 dataset=name,
-                epochs=decoder_epochs,
-                batch_size=batch_size,
+                epochs=settings["decoder_epochs"],
+                batch_size=settings["batch_size"],
                 seed=seed + JUDGE_SEED_OFFSET,
                 out=str(folder / f"decoders_{kind}{latent}"),
             )
@@ -130,7 +164,7 @@ def make_judge(
             decoders,
             key=stream_key(seed, Stream.JUDGE),
             seed=seed,
-            epochs=classifier_epochs,
+            epochs=settings["classifier_epochs"],
             cache_dir=cache_dir(name),
             progress=progress,
         )

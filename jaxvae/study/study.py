@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxvae.data import DATASETS, Dataset
+from jaxvae.errors import ConfigError
 from jaxvae.models import Model
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
 from jaxvae.runs.driver import RunResult
@@ -31,7 +32,7 @@ from jaxvae.spec import ARCHS, CHANNELS, ModelSpec
 from jaxvae.study.classifier import accuracy
 from jaxvae.study.far_field import realism_rows
 from jaxvae.study.judge import Judge, fit_for_use, reconstructions, validate, with_reconstructions
-from jaxvae.study.judge_cache import make_judge
+from jaxvae.study.judge_cache import JUDGE_RECIPE, make_judge
 from jaxvae.study.measures import (
     Measured,
     Reference,
@@ -43,7 +44,10 @@ from jaxvae.study.measures import (
 )
 from jaxvae.study.phases import Phases
 from jaxvae.study.records import Generation
+from jaxvae.study.shipped import judge_source, shipped_judge
 from jaxvae.study.streams import Stream, stream_key
+
+JUDGES = ("shipped", "build")  # where an experiment's judge comes from (StudyConfig.judge)
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,20 @@ class StudyConfig:
     data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})
     epochs: int = field(default=20, metadata={"help": "epochs of every judged training run"})
     batch_size: int = field(default=128, metadata={"help": "images per optimizer step"})
-    classifier_epochs: int = field(default=12, metadata={"help": "epochs for the judge (a classifier)"})
+    judge: str = field(
+        default="shipped",
+        metadata={
+            "help": "shipped: score with the judge that ships with jaxvae where there is one (MNIST and "
+            "mnist_5k), so nothing but the judged models is trained; other data sets build theirs. "
+            "build: build one here from the recipe (cached), with the two settings below"
+        },
+    )
+    classifier_epochs: int = field(
+        default=12, metadata={"help": "epochs for a judge built here (a classifier)"}
+    )
     judge_decoder_epochs: int = field(
         default=5,
-        metadata={"help": "epochs for each auxiliary decoder whose reconstructions teach the judge"},
+        metadata={"help": "epochs for each auxiliary decoder whose reconstructions teach a judge built here"},
     )
     samples: int = field(
         default=10_000, metadata={"help": "latent draws of each sampler (at most the test split's size)"}
@@ -94,6 +108,8 @@ class StudyConfig:
             dataset=self.dataset or "mnist",
         ).validate()
         require_counts(self, ("classifier_epochs", "judge_decoder_epochs", "samples", *more))
+        if self.judge not in JUDGES:
+            raise ConfigError(f"--judge must be one of {', '.join(JUDGES)}, not {self.judge!r}")
 
     def apart(self) -> Self:
         """This config with each report folder left at its default (a field marked ``folder``) named
@@ -130,10 +146,15 @@ def load_study_data(dataset: str | None, data_dir: str | None) -> StudyData:
 
 def study_judge(
     config: StudyConfig, data: StudyData, *, progress: bool = True, phases: Phases | None = None
-) -> tuple[Judge, list[str]]:
-    """The judge of ``config``'s seed and epochs on ``data`` and the names of the decoders that taught
-    it: from the cache, or built there (``jaxvae.study.judge_cache.make_judge``)."""
-    return make_judge(
+) -> tuple[Judge, list[str], dict[str, Any]]:
+    """The judge of ``config`` on ``data``, the names of the decoders that taught it, and where it
+    came from (``judge_source``): the shipped one (``jaxvae.study.shipped``) where one ships for the
+    data and ``config.judge`` is "shipped", else the one of ``config``'s seed and epochs, from the
+    cache or built there (``jaxvae.study.judge_cache.make_judge``)."""
+    shipped = shipped_judge(data.name, data.train) if config.judge == "shipped" else None
+    if shipped is not None:
+        return shipped.judge, shipped.decoders, judge_source(shipped, JUDGE_RECIPE)
+    judge, decoders = make_judge(
         data.name,
         (data.train, data.test),
         seed=config.seed,
@@ -143,6 +164,22 @@ def study_judge(
         progress=progress,
         phases=phases,
     )
+    return judge, decoders, judge_source(None, JUDGE_RECIPE)
+
+
+def validate_judge(
+    judge: Judge, test: Dataset, *, seed: int
+) -> tuple[list[dict[str, Any]], float, Reference]:
+    """The judge's validation table on the ``test`` split (its rows and the realism score's, before
+    any judged model's), its class accuracy there, and the real test images in its feature space,
+    with the keys of ``seed``'s streams."""
+    validation = validate(judge, test.images, test.labels, {}, key=stream_key(seed, Stream.VALIDATION))
+    judge_accuracy = accuracy(judge.classifier, test.images, test.labels)
+    real = reference(judge, test.images, test.labels, key=stream_key(seed, Stream.GENERATIVE_VALIDATION))
+    validation += realism_rows(
+        judge, real.typical, test.images, test.labels, key=stream_key(seed, Stream.VALIDATION)
+    )
+    return validation, judge_accuracy, real
 
 
 class RunMeasures(NamedTuple):
@@ -174,6 +211,7 @@ class Study:
     data: StudyData
     judge: Judge
     decoder_names: list[str]  # the auxiliary decoders that taught the judge
+    judge_source: dict[str, Any]  # shipped or built here (jaxvae.study.shipped.judge_source)
     validation: list[dict[str, Any]]  # the judge's validation table, before any judged model's rows
     judge_accuracy: float  # of its digit classes on the test split
     real: Reference  # the real test images in the judge's feature space
@@ -193,24 +231,17 @@ class Study:
         phases = Phases()
         with phases("data"):
             data = load_study_data(config.dataset, config.data_dir)
-        judge, decoder_names = study_judge(config, data, progress=progress, phases=phases)
+        judge, decoder_names, source = study_judge(config, data, progress=progress, phases=phases)
         test = data.test
         with phases("judge"):  # its validation and the real images in its feature space
-            validation = validate(
-                judge, test.images, test.labels, {}, key=stream_key(config.seed, Stream.VALIDATION)
-            )
-            judge_accuracy = accuracy(judge.classifier, test.images, test.labels)
-            halves_key = stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
-            real = reference(judge, test.images, test.labels, key=halves_key)
-            validation += realism_rows(
-                judge, real.typical, test.images, test.labels, key=stream_key(config.seed, Stream.VALIDATION)
-            )
+            validation, judge_accuracy, real = validate_judge(judge, test, seed=config.seed)
         return cls(
             config=config,
             out=out,
             data=data,
             judge=judge,
             decoder_names=decoder_names,
+            judge_source=source,
             validation=validation,
             judge_accuracy=judge_accuracy,
             real=real,
@@ -296,6 +327,7 @@ class Study:
             "threshold": self.judge.threshold,
             "calibration": self.judge.calibration,
             "decoders": self.decoder_names,
+            "source": self.judge_source,
             "test_accuracy": self.judge_accuracy,
             "fit": fit_for_use(table),
         }

@@ -7,7 +7,7 @@ import shutil
 import jax
 import numpy as np
 import pytest
-from helpers import checkpoint_data_files, flip_bytes, seed_judge
+from helpers import checkpoint_data_files, flip_bytes
 
 import jaxvae
 from jaxvae.commands.cli import main
@@ -21,11 +21,9 @@ QUICK = ["demo", "--quick", "--seeds", "2", "--dataset", "mnist_5k", "--no-progr
 
 
 @pytest.fixture(scope="module")
-def quick_cache(tmp_path_factory, quick_judge):
-    """The cache of the module's demo, holding the quick judge (built once for the test run)."""
-    cache = tmp_path_factory.mktemp("cache")
-    seed_judge(quick_judge, cache)
-    return cache
+def quick_cache(tmp_path_factory):
+    """The cache of the module's demos (their compiled programs; the judge is the shipped one)."""
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +39,12 @@ def quick_report(tmp_path_factory, quick_cache):
 def test_a_second_demo_into_another_folder_reuses_the_judge_and_trains_only_the_judged_models(
     tmp_path, monkeypatch
 ):
-    cache = tmp_path / "empty_cache"  # the judge is built here by the first demo, not seeded
+    cache = tmp_path / "empty_cache"  # the judge is built here by the first demo (--judge build)
     monkeypatch.setenv("JAXVAE_CACHE_DIR", str(cache))
-    assert main([*QUICK, "--out", str(tmp_path / "first")]) == 0
+    assert main([*QUICK, "--judge", "build", "--out", str(tmp_path / "first")]) == 0
     (judge_dir,) = cache.glob("mnist_5k/judges/*")
     helpers_before = sorted(p.stat().st_mtime_ns for p in judge_dir.rglob("*") if p.is_file())
-    assert main([*QUICK, "--out", str(tmp_path / "other")]) == 0
+    assert main([*QUICK, "--judge", "build", "--out", str(tmp_path / "other")]) == 0
     first, second = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("first", "other"))
     assert _numbers(second) == _numbers(first)  # the same judge, so the same numbers
     assert first["judge"]["decoders"] == second["judge"]["decoders"]
@@ -98,7 +96,9 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         assert v["verdict"] == expected
     assert (quick_report / "runs_vae" / "runs" / "seed1_beta1" / "metrics.json").is_file()
     phases = metrics["phases"]
-    assert list(phases)[:3] == ["data", "judge helpers", "judge"]
+    assert list(phases)[:2] == ["data", "judge"] and "judge helpers" not in phases  # nothing but the
+    assert metrics["judge"]["source"]["kind"] == "shipped"  # judged models trained: the judge ships
+    assert "This report scored with the judge shipped with jaxvae for mnist (recipe" in page
     assert {"training: Autoencoder", "training: VAE", "measures", "figures", "explorer", "page"} <= set(
         phases
     )
@@ -352,7 +352,7 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
     import time
 
     args = [sys.executable, "-m", "jaxvae.commands.cli", "demo", "--quick", "--dataset", "mnist_5k"]
-    args += ["--no-progress"]
+    args += ["--judge", "build", "--no-progress"]
     killed, straight = tmp_path / "killed", tmp_path / "straight"
 
     def env(name):
@@ -387,6 +387,31 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
     assert uninterrupted.wait() == 0, uninterrupted.stderr.read().decode()
     resumed, never_stopped = (json.loads((d / "metrics.json").read_text()) for d in (killed, straight))
     assert _numbers(resumed) == _numbers(never_stopped)
+
+
+@pytest.mark.slow
+def test_two_demos_at_once_share_the_cache_the_second_waits_for_the_judge(tmp_path):
+    """Two quick demos into different folders, started 3 s apart on one empty cache, each building
+    its judge (--judge build): the second waits for the first to build it, says so once, then uses
+    it; both end with the same numbers, those of one demo alone."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "jaxvae.commands.cli", *QUICK, "--seeds", "1", "--judge", "build"]
+    env = {**os.environ, "JAXVAE_CACHE_DIR": str(tmp_path / "cache")}
+    with open(tmp_path / "first.err", "w") as err:
+        first = subprocess.Popen([*args, "--out", str(tmp_path / "a")], env=env, stderr=err)
+        time.sleep(3)
+        second = subprocess.run([*args, "--out", str(tmp_path / "b")], env=env, capture_output=True)
+        assert first.wait() == 0, (tmp_path / "first.err").read_text()
+    said = second.stderr.decode()
+    assert second.returncode == 0, said
+    assert said.count("waiting for another jaxvae process") == 1 and "to finish building the judge in" in said
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b"))
+    assert _numbers(a) == _numbers(b)
+    assert "judge helpers" in a["phases"] and a["judge"]["source"]["kind"] == "built"
 
 
 def test_a_conv_demo_names_its_networks_and_keeps_apart_from_the_mlp_demo(

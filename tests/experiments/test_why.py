@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from helpers import seed_judge, with_test_compile_cache
+from helpers import with_test_compile_cache
 
 from jaxvae.study.records import Answer, Scores, measures_from_json
 from jaxvae.study.why import KINDS, agreement, like_the_vae
@@ -38,10 +38,8 @@ def _numbers(metrics):
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory, quick_judge):
-    cache = tmp_path_factory.mktemp("why_cache")
-    seed_judge(quick_judge, cache)
-    return cache
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("why_cache")
 
 
 @pytest.fixture(scope="module")
