@@ -274,7 +274,7 @@ def format_tables(metrics: dict[str, Any]) -> str:
     seeds = ", ".join(map(str, metrics["seeds"]))
     parts = [
         f"Networks: {ModelSpec.of_study(metrics['config']).network()}",
-        f"The measure (a judge: {judge_line(metrics)}): "
+        f"The measure (a judge, {judge_line(metrics)}): "
         + ("fit for use, every target met" if fit else "NOT fit: some targets missed; every verdict is void"),
         f"The story (means over seeds {seeds}):",
     ]

@@ -97,12 +97,13 @@ def judge_source(shipped: ShippedJudge | None, recipe: int) -> dict[str, Any]:
 
 
 def describe_source(source: dict[str, Any] | None) -> str:
-    """One line naming the judge a report used (``judge_source``; older reports have none)."""
+    """Where the judge a report used came from, as a phrase ("shipped with jaxvae for mnist (...)",
+    "built here from recipe 2 (cached)"; older reports, which name none, built theirs)."""
     if not source:
         return "built here from the recipe"
     if source["kind"] == "shipped":
         return (
-            f"the judge shipped with jaxvae for {source['name']} (recipe {source['recipe']}, "
+            f"shipped with jaxvae for {source['name']} (recipe {source['recipe']}, "
             f"SHA-256 {source['sha256'][:12]})"
         )
     return f"built here from recipe {source['recipe']} (cached)"

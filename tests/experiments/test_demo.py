@@ -98,7 +98,7 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
     phases = metrics["phases"]
     assert list(phases)[:2] == ["data", "judge"] and "judge helpers" not in phases  # nothing but the
     assert metrics["judge"]["source"]["kind"] == "shipped"  # judged models trained: the judge ships
-    assert "This report scored with the judge shipped with jaxvae for mnist (recipe" in page
+    assert "This report's judge was shipped with jaxvae for mnist (recipe" in page
     assert {"training: Autoencoder", "training: VAE", "measures", "figures", "explorer", "page"} <= set(
         phases
     )
