@@ -23,7 +23,6 @@ import jax
 
 from jaxvae import __version__
 from jaxvae.data import DATASETS
-from jaxvae.runs.config import require_counts
 from jaxvae.runs.files import checked_npz, write_bytes, write_json
 from jaxvae.runs.folder import claim
 from jaxvae.study.judge import fit_for_use
@@ -48,9 +47,8 @@ class JudgeConfig:
     out: str = field(default="judge", metadata={"help": "folder for judge.npz and provenance.json"})
 
     def validate(self) -> JudgeConfig:
-        """Reject bad settings in one line before any work."""
+        """Reject bad settings in one line before any work (the study's checks, batch size included)."""
         self.study().check_counts()
-        require_counts(self, ("batch_size",))
         return self
 
     def study(self) -> StudyConfig:

@@ -83,11 +83,16 @@ def _lock(run_dir: Path) -> IO[bytes]:
             f"{run_dir} is in use by another jaxvae process ({_holder(path)}); wait for it to "
             "finish, or write to another folder"
         ) from None
+    _write_holder(handle)
+    return handle
+
+
+def _write_holder(handle: IO[bytes]) -> None:
+    """Write this process's PID and command line into the lock file it holds, for ``_holder``."""
     with contextlib.suppress(OSError):  # who holds it is for the message only (a full disk is told later)
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n{_command_line()}\n".encode())
-    return handle
 
 
 def _release(handle: IO[bytes] | None) -> None:
@@ -116,8 +121,5 @@ def shared(path: Path, what: str) -> Iterator[None]:
         except BlockingIOError:
             logger.warning("waiting for another jaxvae process (%s) to finish %s", _holder(path), what)
             fcntl.flock(handle, fcntl.LOCK_EX)
-        with contextlib.suppress(OSError):
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n{_command_line()}\n".encode())
+        _write_holder(handle)
         yield
