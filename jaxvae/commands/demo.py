@@ -17,7 +17,9 @@ def add_command(commands: Any) -> None:
         "are not judged), train an autoencoder and a VAE with a 2-D latent, measure both (generators "
         "under several samplers, holes in the latent maps), decide a verdict on each claim of the "
         "AE-versus-VAE story, and write OUT/index.html, the figures and OUT/metrics.json. Each "
-        "training run keeps its run directory in OUT; the same command run again resumes them.",
+        "training run keeps its run directory in OUT; the same command run again resumes them. Once the "
+        "report is written, each run keeps only its final model (OUT/runs_*/runs/*/model.npz), unless "
+        "--keep-training-state; run again, the command measures those models without training.",
     )
     add_experiment_flags(parser, DemoConfig, QUICK)
     parser.set_defaults(handler=lambda args: run_experiment(args, DemoConfig, run_demo, format_tables))

@@ -52,7 +52,9 @@ def add_config_flags(parser: ArgumentTarget, config_cls: type, defaults: Any = N
         scalar, is_tuple = _field_type(owner, field)
         default = getattr(getattr(defaults, outer) if outer else defaults, field.name)
         kwargs: dict[str, Any] = {"type": scalar, "default": default}
-        if is_tuple:
+        if scalar is bool:  # a switch: off unless given
+            kwargs = {"action": "store_true", "default": default}
+        elif is_tuple:
             kwargs["nargs"] = "+"
         shown = " ".join(map(str, default)) if is_tuple else default
         help_text = field.metadata.get("help", "")

@@ -20,6 +20,7 @@ from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.film import Film, read_film
 from jaxvae.runs.folder import claim
+from jaxvae.runs.prune import prune_ensemble
 from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.measures import validate_generative
 from jaxvae.study.records import Measures, to_json
@@ -45,6 +46,13 @@ class DemoConfig(StudyConfig):
     )
     out: str = field(
         default="report", metadata={"help": "report folder (index.html, PNGs, metrics.json)", "folder": True}
+    )
+    keep_training_state: bool = field(
+        default=False,
+        metadata={
+            "help": "keep every checkpoint (parameters and optimizer state) in the report once it is "
+            "written, so that the runs can train on; by default only each run's final model is kept"
+        },
     )
     why: str = field(
         default="why",
@@ -117,6 +125,11 @@ def run_demo(config: DemoConfig, *, progress: bool = True) -> dict[str, Any]:
             metrics = study.write(
                 demo_metrics(config, study, seeds, runs, figures, checks, films), render_html
             )
+        if not config.keep_training_state:  # the report is written: keep only the final models
+            for kind, ensemble in ensembles.items():
+                prune_ensemble(
+                    out / f"runs_{kind}", study.ensemble_config(config.spec(kind), seeds), ensemble
+                )
     return metrics
 
 

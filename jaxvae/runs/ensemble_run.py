@@ -53,12 +53,12 @@ from jaxvae.runs.files import prepare_run_dir, write_json, write_text
 from jaxvae.runs.film import Recorder, film_indices
 from jaxvae.runs.folder import claim
 from jaxvae.runs.parallel import gather, replicate, runs_mesh, split_runs, to_host
+from jaxvae.runs.prune import before_training, finished_runs, member_dirs
 from jaxvae.train import TrainState
 
 logger = logging.getLogger(__name__)
 
 ENSEMBLE_FILE = "ensemble.json"
-RUNS_DIR = "runs"
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class EnsembleResult:
 
 def member_dir(run_dir: str | Path, config: EnsembleConfig, i: int) -> Path:
     """Where run ``i`` of the ensemble is written as an ordinary run directory."""
-    return Path(run_dir) / RUNS_DIR / f"seed{config.seeds[i]}_beta{config.betas[i]:g}"
+    return member_dirs(run_dir, config)[i]
 
 
 def initial_states(
@@ -157,9 +157,15 @@ def train_owned(
 ) -> list[RunResult]:
     """Train an ensemble whose folder is the caller's to rewrite (an experiment's): resume it when the
     folder holds the same ensemble, else start it over; and start over when none of its checkpoints
-    is intact, which gives the same models as training again. Returns the runs in ``config``'s order;
-    ``film``: the runs to film (``train_ensemble``)."""
+    is intact, which gives the same models as training again. A folder holding the same ensemble
+    finished and pruned (``jaxvae.runs.prune``) is read back without training. Returns the runs in
+    ``config``'s order; ``film``: the runs to film (``train_ensemble``)."""
     resume = started_with(config)
+    if resume:
+        with claim(config.train.out) as run_dir:
+            finished = finished_runs(run_dir, config)
+        if finished is not None:
+            return finished
     try:
         return train_ensemble(config, data=data, progress=progress, resume=resume, film=film).runs
     except NoIntactCheckpointError:
@@ -191,6 +197,8 @@ def _train_ensemble(
                 f"{run_dir} holds the checkpoints of other runs than these (seeds {list(config.seeds)}, "
                 f"betas {list(config.betas)}); choose another output directory or start over"
             )
+
+    before_training(run_dir, resume=resume)
 
     def changed_settings(_: dict[str, Any]) -> list[str]:
         assert saved is not None  # same_runs() ran first

@@ -36,6 +36,7 @@ from jaxvae.runs.driver import (
 from jaxvae.runs.files import write_json, write_text
 from jaxvae.runs.folder import claim
 from jaxvae.runs.parallel import batch_sharding, check_divisible, data_mesh, place_training_set, replicate
+from jaxvae.runs.prune import before_training, is_pruned, load_saved_model
 from jaxvae.train import TrainState, init_train_state, train_epoch
 
 
@@ -85,6 +86,7 @@ def _train(
     def changed_settings(saved: dict[str, Any]) -> list[str]:
         return config.changed_settings(TrainConfig.from_dict(saved))
 
+    before_training(run_dir, resume=resume)
     state, resumed = restore_or_start(
         run_dir,
         initial_state(config, optimizer),
@@ -163,7 +165,16 @@ def read_config(run_dir: str | Path) -> TrainConfig:
 
 
 def load_model(run_dir: str | Path, *, epoch: int | None = None) -> tuple[Model, TrainConfig]:
-    """Load a trained model and its config from a run directory written by ``jaxvae train``."""
+    """Load a trained model and its config from a run directory written by ``jaxvae train`` (or a
+    finished run whose training state was pruned: its final model, ``epoch`` None or its last)."""
     config = read_config(run_dir)
+    if is_pruned(run_dir):
+        model, meta = load_saved_model(run_dir, config)
+        if epoch not in (None, meta.get("epoch")):
+            raise CheckpointError(
+                f"{run_dir}: only the final model (epoch {meta.get('epoch')}) is kept; its checkpoints "
+                "were pruned after its experiment finished"
+            )
+        return model, config
     state, _ = restore_checkpoint(run_dir, initial_state(config), epoch=epoch)
     return state.model, config

@@ -252,18 +252,11 @@ class Study:
             began=began,
         )
 
-    def train(
-        self,
-        spec: ModelSpec,
-        seeds: Sequence[int],
-        *,
-        folder: str | None = None,
-        film: Sequence[int] = (),
-    ) -> list[RunResult]:
-        """Train the model of ``spec`` once per seed (consecutive seeds from ``seeds[0]``), all seeds
-        as one ensemble (one compiled program) in ``out/runs_<kind>`` (or ``out/<folder>``), timed as
-        the phase "training: <name>"; returns the runs in the order of ``seeds``. A folder left by the
-        same call is resumed (``train_owned``). ``film``: the runs whose codes are filmed."""
+    def ensemble_config(
+        self, spec: ModelSpec, seeds: Sequence[int], *, folder: str | None = None
+    ) -> EnsembleConfig:
+        """The ensemble that trains the model of ``spec`` once per seed (consecutive seeds from
+        ``seeds[0]``) in ``out/runs_<kind>`` (or ``out/<folder>``)."""
         config = TrainConfig(
             model=spec,
             dataset=self.data.name,
@@ -272,7 +265,20 @@ class Study:
             seed=seeds[0],
             out=str(self.out / (folder or f"runs_{spec.kind}")),
         )
-        return self.train_ensemble(EnsembleConfig.of_seeds(config, len(seeds)), spec.name, film=film)
+        return EnsembleConfig.of_seeds(config, len(seeds))
+
+    def train(
+        self,
+        spec: ModelSpec,
+        seeds: Sequence[int],
+        *,
+        folder: str | None = None,
+        film: Sequence[int] = (),
+    ) -> list[RunResult]:
+        """Train ``ensemble_config(spec, seeds, folder=folder)``, all seeds as one compiled program,
+        timed as the phase "training: <name>"; returns the runs in the order of ``seeds``. A folder
+        left by the same call is resumed (``train_owned``). ``film``: the runs whose codes are filmed."""
+        return self.train_ensemble(self.ensemble_config(spec, seeds, folder=folder), spec.name, film=film)
 
     def train_ensemble(
         self, ensemble: EnsembleConfig, name: str, *, film: Sequence[int] = ()

@@ -152,6 +152,29 @@ def test_an_unfit_measure_greys_every_verdict(quick_report):
         assert ("is NOT fit for use" in page) != fit
 
 
+def test_a_finished_report_keeps_each_runs_final_model_and_no_training_state(quick_report):
+    assert not list(quick_report.rglob("checkpoints"))  # pruned once the report was written
+    models = sorted(p.parent.name for p in quick_report.glob("runs_*/runs/*/model.npz"))
+    assert models == ["seed0_beta1", "seed0_beta1", "seed1_beta1", "seed1_beta1"]
+    _, config = jaxvae.load_model(quick_report / "runs_vae" / "runs" / "seed1_beta1")
+    assert (config.model.kind, config.seed, config.epochs) == ("vae", 1, 2)
+
+
+@pytest.mark.slow
+def test_keep_training_state_keeps_every_checkpoint_and_the_same_numbers(
+    quick_report, quick_cache, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))
+    out = tmp_path / "kept"
+    assert main([*QUICK, "--keep-training-state", "--out", str(out)]) == 0
+    for kind in ("ae", "vae"):
+        assert (out / f"runs_{kind}" / "checkpoints" / "2").is_dir()  # the stacked state, to resume
+        assert len(list(out.glob(f"runs_{kind}/runs/*/checkpoints/2"))) == 2
+    assert not list(out.rglob("model.npz"))
+    first, kept = (json.loads((d / "metrics.json").read_text())["runs"] for d in (quick_report, out))
+    assert _numbers(kept) == _numbers(first)
+
+
 def test_report_files_get_the_users_file_mode(quick_report):
     import os
 
