@@ -205,3 +205,17 @@ def test_train_suite_rows_of_the_conv_networks_in_both_forms():
         assert row["flop_per_image"] > 0 and row["epoch_median_ms"] > 0
     mlp = train.bench_train("vae", 128, "float32", "scan", images, 1, jax.devices()[0])
     assert (mlp["arch"], mlp["conv_form"]) == ("mlp", None) and mlp["parameters"] > 1_000_000
+
+
+def test_the_demo_rows_training_floor_counts_every_step_of_every_epoch_and_seed():
+    from benchmarks import demo_row
+
+    config = {"epochs": 2, "seeds": 3, "batch_size": 100}
+    flops = demo_row.training_flops(config, 1000)
+    # twice the epochs or the seeds, twice the FLOPs; a partial last batch is not trained on
+    assert demo_row.training_flops(config | {"epochs": 4}, 1000) == pytest.approx(2 * flops)
+    assert demo_row.training_flops(config | {"seeds": 6}, 1050) == pytest.approx(2 * flops)
+    # a step of an MLP at batch 100: at least the FLOPs of its forward matmuls and their weight
+    # gradients (2 + 2 per weight and image), for 10 steps, 2 epochs, 3 seeds and both models
+    weights = 784 * 512 + 512 * 256 + 256 * 4 + 2 * 256 + 256 * 512 + 512 * 784
+    assert flops > 4 * weights * 100 * 10 * 2 * 3 * 2
