@@ -6,13 +6,13 @@
 Measures the first run's AE and VAE of a finished demo report (``REPORT/runs_<kind>/runs/...``, the
 models the demo measured) exactly as the demo does (``Study.measure``), plus the measures run once per
 demo (the judge's validation and the generation measures' known answers), under ``cProfile``, and
-prints each named function's cumulative seconds and share of the whole. Every call of the compiled
-array functions (the judge's classifier passes, encodes and decodes, the k-NN distance programs, the
-Fréchet distance) is counted with its shapes, and its FLOPs taken from XLA's cost analysis of that
-call: their sum over the float32 matmul peak measured in the same run is the floor of the array
-work. Everything else (scikit-learn's mixture fit, SciPy's Delaunay and k-d tree, host copies) has
-no floor here and shows up as the gap. On the CPU, calls are made synchronous for the profile, so
-that each compiled call's time is its caller's.
+prints each named Python function's cumulative seconds and share of the whole. Every call of the
+compiled array functions (the judge's classifier passes, encodes and decodes, the k-NN distance
+programs, the Fréchet distance) is timed until its result is ready, counted with its shapes, and its
+FLOPs taken from XLA's cost analysis of that call: their sum over the float32 matmul peak measured
+in the same run is the floor of the array work. Everything else (scikit-learn's mixture fit, SciPy's
+Delaunay and k-d tree, host copies) has no floor here and shows up as the gap. On the CPU, calls are
+made synchronous for the profile, so that each compiled call's time is its caller's.
 """
 
 from __future__ import annotations
@@ -53,9 +53,7 @@ COUNTED = {
     ],
     "encode": [("jaxvae.study.judge", "encode"), ("jaxvae.study.measures", "encode")],
     "decode": [("jaxvae.study.judge", "decode"), ("jaxvae.latent", "decode")],
-    "k-NN distances": [
-        ("jaxvae.study.measures", n) for n in ("precision_recall", "density_coverage", "knn_radii")
-    ]
+    "k-NN distances": [("jaxvae.study.measures", n) for n in ("manifold_scores", "knn_radii")]
     + [("jaxvae.study.far_field", n) for n in ("realism", "knn_radii")],
     "Fréchet distance": [("jaxvae.study.measures", "frechet_distance")],
 }
@@ -85,6 +83,36 @@ PROFILED = [
 ]
 
 
+KNN_PROGRAMS = (
+    "knn_radii",
+    "in_manifold",
+    "realism",
+    "precision_recall",
+    "density_coverage",
+    "manifold_scores",
+)
+
+
+def knn_flops(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float:
+    """The FLOPs of the distance matrix products of one call of a k-NN program: 2 per multiply-add
+    of each [rows, D] x [D, columns] product (the top-k and comparisons that follow are not counted).
+    ``knn_radii(points)``; ``in_manifold`` and ``realism(queries, points, ...)``;
+    ``precision_recall``, ``density_coverage`` and ``manifold_scores(real, generated,
+    real_radii=...)``, whose real radii, when not given, take one more [real, real] product."""
+    first = args[0].shape[0]
+    second = args[1].shape[0] if len(args) > 1 else first
+    if name in ("knn_radii", "in_manifold", "realism"):
+        products = [(first, second)]
+    else:
+        products = {
+            "precision_recall": [(second, second), (second, first), (first, second)],  # radii, both ways
+            "density_coverage": [(first, second)],
+            "manifold_scores": [(second, second), (first, second)],  # radii, one matrix for all four
+        }[name]
+        products += [] if kwargs.get("real_radii") is not None else [(first, first)]
+    return float(sum(2 * rows * cols * args[0].shape[1] for rows, cols in products))
+
+
 def _abstract(tree: Any) -> Any:
     return jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype) if _is_array(x) else x, tree
@@ -105,6 +133,7 @@ class Counter:
 
     def __init__(self) -> None:
         self.calls: dict[tuple[str, str, str], list[Any]] = {}  # (group, name, shapes) -> [count, fn, args]
+        self.seconds: dict[str, float] = defaultdict(float)  # group -> time in its calls, results ready
         self.restore: list[Callable[[], None]] = []
 
     def wrap(self, group: str, module_name: str, name: str) -> None:
@@ -116,15 +145,23 @@ class Counter:
             if key not in self.calls:
                 self.calls[key] = [0, original, _abstract((args, kwargs))]
             self.calls[key][0] += 1
-            return original(*args, **kwargs)
+            began = time.perf_counter()
+            result = jax.block_until_ready(original(*args, **kwargs))
+            self.seconds[group] += time.perf_counter() - began
+            return result
 
         setattr(module, name, counted)
         self.restore.append(lambda: setattr(module, name, original))
 
     def flops(self) -> dict[str, float]:
-        """Each group's FLOPs over every counted call (XLA's cost analysis of each shape)."""
+        """Each group's FLOPs over every counted call: XLA's cost analysis of each shape, but for the
+        k-NN programs, whose distances run in a ``lax.map`` (a scan, whose body the cost analysis
+        counts once): their distance matrix products, counted here (``knn_flops``)."""
         total: dict[str, float] = defaultdict(float)
-        for (group, _, _), (count, fn, (args, kwargs)) in self.calls.items():
+        for (group, name, _), (count, fn, (args, kwargs)) in self.calls.items():
+            if name in KNN_PROGRAMS:
+                total[group] += count * knn_flops(name, args, kwargs)
+                continue
             static = {k: v for k, v in kwargs.items() if not isinstance(v, jax.ShapeDtypeStruct)}
             dynamic = {k: v for k, v in kwargs.items() if isinstance(v, jax.ShapeDtypeStruct)}
             cost = fn.lower(*args, **dynamic, **static).compile().cost_analysis()
@@ -195,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": wall,
         "peak_gflop_per_s": peak,
         "functions_seconds": cumulative,
+        "array_seconds": dict(counter.seconds),
         "array_gflop": {g: f / 1e9 for g, f in flops.items()},
         "array_floor_seconds": floors,
         "floor_seconds": sum(floors.values()),
@@ -206,9 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'function (cumulative, nested calls overlap)':<48} {'s':>8} {'share':>7}")
     for name, seconds in sorted(cumulative.items(), key=lambda item: -item[1]):
         print(f"{name:<48} {seconds:8.2f} {seconds / wall:7.1%}")
-    print(f"{'array work (counted calls)':<32} {'GFLOP':>9} {'floor s':>8}")
-    for group, f in sorted(flops.items(), key=lambda item: -item[1]):
-        print(f"{group:<32} {f / 1e9:9.1f} {floors[group]:8.2f}")
+    print(f"{'compiled calls (timed, results ready)':<40} {'s':>8} {'share':>7} {'GFLOP':>8} {'floor s':>8}")
+    for group, f in sorted(flops.items(), key=lambda item: -counter.seconds[item[0]]):
+        took = counter.seconds[group]
+        print(f"{group:<40} {took:8.2f} {took / wall:7.1%} {f / 1e9:8.1f} {floors[group]:8.2f}")
+    print(
+        f"{'all compiled calls':<40} {sum(counter.seconds.values()):8.2f} "
+        f"{sum(counter.seconds.values()) / wall:7.1%}"
+    )
     print(
         f"floor of the array work: {row['floor_seconds']:.2f} s = "
         f"{row['floor_seconds'] / wall:.1%} of the wall time"

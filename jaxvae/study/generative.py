@@ -21,7 +21,8 @@
 
 Every pairwise computation runs in fixed-size chunks under ``jax.jit`` (memory grows with one
 chunk times the set size, not with the square of the set size), so a user can score any
-generator's images with ``precision_recall(features(c, real), features(c, fake))``.
+generator's images with ``precision_recall(features(c, real), features(c, fake))``;
+``manifold_scores`` gives precision, recall, density and coverage from one pass.
 """
 
 from __future__ import annotations
@@ -167,6 +168,47 @@ def density_coverage(
     n = real.shape[0]
     density = jnp.sum(counts.reshape(-1)[:n]) / (k * generated.shape[0])
     return density, jnp.mean(covered.reshape(-1)[:n])
+
+
+@partial(jax.jit, static_argnames=("k", "chunk_size"))
+def manifold_scores(
+    real: jax.Array,
+    generated: jax.Array,
+    *,
+    k: int = 3,
+    real_radii: jax.Array | None = None,
+    chunk_size: int = 1024,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """(precision, recall, density, coverage) of ``generated`` [M, D] against ``real`` [N, D]: the
+    values of ``precision_recall`` and ``density_coverage`` from one pass over the real-by-generated
+    distances (each of the four reads the same matrix: the real balls for precision, density and
+    coverage, the generated balls for recall), so the work is two distance matrices, not four:
+    that one, and the generated set's own for its radii."""
+    if real_radii is None:
+        real_radii = knn_radii(real, k=k, chunk_size=chunk_size)
+    generated_radii = jnp.square(knn_radii(generated, k=k, chunk_size=chunk_size))
+    size = min(chunk_size, real.shape[0])
+    chunks, valid = pad_to_chunks(real, size)
+    radii, _ = pad_to_chunks(real_radii, size)
+
+    def per_chunk(
+        carry: tuple[jax.Array, jax.Array], args: tuple[jax.Array, jax.Array, jax.Array]
+    ) -> tuple[tuple[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
+        in_real, counts = carry  # per generated point: in some real ball; in how many
+        chunk, radius, ok = args
+        distances = _squared_distances(chunk, generated)  # [chunk, M]
+        inside_real = (distances <= jnp.square(radius)[:, None]) & (ok[:, None] > 0)
+        inside_generated = distances <= generated_radii[None, :]
+        carry = (in_real | jnp.any(inside_real, axis=0), counts + jnp.sum(inside_real, axis=0))
+        return carry, (jnp.any(inside_generated, axis=1), jnp.any(inside_real, axis=1))
+
+    m, n = generated.shape[0], real.shape[0]
+    start = (jnp.zeros(m, bool), jnp.zeros(m, jnp.int32))
+    (in_real, counts), (recalled, covered) = jax.lax.scan(per_chunk, start, (chunks, radii, valid))
+    precision = jnp.mean(in_real)
+    recall = jnp.mean(recalled.reshape(-1)[:n])
+    density = jnp.sum(counts) / (k * m)
+    return precision, recall, density, jnp.mean(covered.reshape(-1)[:n])
 
 
 @jax.jit

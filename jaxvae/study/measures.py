@@ -47,13 +47,7 @@ from scipy.spatial import cKDTree
 from jaxvae.latent import decode_images, grid_points
 from jaxvae.models import Model, encode, reparameterize
 from jaxvae.study.far_field import REALISTIC, Rays, Typical, far_field, judged, rays, typical
-from jaxvae.study.generative import (
-    class_coverage,
-    density_coverage,
-    frechet_distance,
-    knn_radii,
-    precision_recall,
-)
+from jaxvae.study.generative import class_coverage, frechet_distance, knn_radii, manifold_scores
 from jaxvae.study.holes import (
     DISTANCE_EDGES,
     acceptance_by_distance,
@@ -160,8 +154,9 @@ def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> Score
     """Accepted share, improved precision and recall, density and coverage, Fréchet distance and
     class coverage of ``images`` [N, 28, 28] uint8 against the real test images."""
     feats, accepted, classes = judge.read(images)  # one pass of the classifier
-    precision, recall = precision_recall(real.features, feats, k=PR_K, real_radii=real.radii)
-    density, coverage = density_coverage(real.features, feats, k=PR_K, real_radii=real.radii)
+    precision, recall, density, coverage = manifold_scores(
+        real.features, feats, k=PR_K, real_radii=real.radii
+    )
     return Scores(
         accepted=float(np.mean(accepted)),
         precision=float(precision),

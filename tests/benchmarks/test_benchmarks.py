@@ -219,3 +219,21 @@ def test_the_demo_rows_training_floor_counts_every_step_of_every_epoch_and_seed(
     # gradients (2 + 2 per weight and image), for 10 steps, 2 epochs, 3 seeds and both models
     weights = 784 * 512 + 512 * 256 + 256 * 4 + 2 * 256 + 256 * 512 + 512 * 784
     assert flops > 4 * weights * 100 * 10 * 2 * 3 * 2
+
+
+def test_the_measures_profile_counts_the_k_nn_distance_products_a_scan_hides():
+    from benchmarks.measures_profile import knn_flops
+
+    real, generated = jnp.zeros((300, 8)), jnp.zeros((100, 8))
+    radii = jnp.zeros(300)
+    assert knn_flops("knn_radii", (real,), {}) == 2 * 300 * 300 * 8
+    assert knn_flops("in_manifold", (generated, real, radii), {}) == 2 * 100 * 300 * 8
+    # the generated points' radii, then each set against the other's balls; the real radii if not given
+    given = knn_flops("precision_recall", (real, generated), {"real_radii": radii})
+    assert given == 2 * 8 * (100 * 100 + 2 * 100 * 300)
+    assert knn_flops("precision_recall", (real, generated), {}) == given + 2 * 300 * 300 * 8
+    assert knn_flops("density_coverage", (real, generated), {"real_radii": radii}) == 2 * 300 * 100 * 8
+    # all four from the real-by-generated matrix and the generated radii
+    assert knn_flops("manifold_scores", (real, generated), {"real_radii": radii}) == 2 * 8 * (
+        100 * 100 + 300 * 100
+    )

@@ -13,6 +13,7 @@ from jaxvae.study.generative import (
     frechet_distance,
     in_manifold,
     knn_radii,
+    manifold_scores,
     precision_recall,
     realism,
 )
@@ -169,3 +170,22 @@ def test_generator_measures_compose_under_jit_and_vmap():
     assert fid.shape == (3,) and float(fid[0]) < float(fid[2])  # the wider cloud is farther
     _, coverage = jax.vmap(lambda g: jaxvae.density_coverage(real, g, chunk_size=32))(fakes)
     assert coverage.shape == (3,)
+
+
+@pytest.mark.parametrize("real_count, generated_count", [(777, 300), (300, 1500)])
+def test_manifold_scores_are_precision_recall_density_and_coverage_from_one_pass(real_count, generated_count):
+    from jaxvae.study.generative import density_coverage
+
+    real_key, generated_key = jax.random.split(jax.random.key(real_count))
+    real = jax.random.normal(real_key, (real_count, 16))
+    generated = 0.8 * jax.random.normal(generated_key, (generated_count, 16)) + 0.2
+    radii = knn_radii(real, k=3)
+    separate = (
+        *precision_recall(real, generated, real_radii=radii),
+        *density_coverage(real, generated, real_radii=radii),
+    )
+    # chunks smaller than either set, with padding in the last one
+    together = manifold_scores(real, generated, real_radii=radii, chunk_size=128)
+    np.testing.assert_allclose(np.asarray(together), np.asarray(separate), rtol=1e-6)
+    assert 0 < float(together[0]) < 1 and 0 < float(together[3]) < 1  # neither all nor nothing
+    np.testing.assert_allclose(np.asarray(manifold_scores(real, generated)), np.asarray(together), rtol=1e-6)
