@@ -236,10 +236,9 @@ plt.show()
 # ## 7. Score everything with a validated judge
 #
 # The judge (`jaxvae.study.judge`) is a small convolutional classifier with an eleventh class, "not a
-# digit". It learned from real digits, from reconstructions by sixteen auxiliary decoders, MLPs and
-# convolutional ones (never the judged models), and from junk: noise, blanks, blends of two classes,
-# untrained decoders, and the fragments, dots, shrunken digits and blobs a decoder makes far from
-# its data. Its threshold was
+# digit". It learned from real digits, from reconstructions by eight auxiliary decoders (never the
+# judged models), and from junk: noise, blanks, blends of two classes, untrained decoders, and the
+# fragments, dots, shrunken digits and blobs a decoder makes far from its data. Its threshold was
 # fixed on held-out training images. MNIST's judge ships with jaxvae (`jaxvae.study.shipped`), so
 # nothing here trains it: every machine scores with the same instrument, and its provenance says how
 # it was built. `validate` checks it on the test split against this notebook's own models: a fit

@@ -23,11 +23,10 @@ def add_command(commands: Any) -> None:
     build = actions.add_parser(
         "build",
         help="build and validate a judge, and write it with its provenance",
-        description="Build a judge from the recipe (sixteen auxiliary decoders, MLPs and conv networks, "
-        "then the classifier and its threshold; cached, so a second build loads it), validate it on "
-        "the test split, and write OUT/judge.npz and OUT/provenance.json (recipe, settings, data "
-        "digest, validation table, machine, SHA-256). scripts/ship_judge.py makes such a folder the "
-        "judge jaxvae ships.",
+        description="Build a judge from the recipe (eight auxiliary decoders, then the classifier and "
+        "its threshold; cached, so a second build loads it), validate it on the test split, and write "
+        "OUT/judge.npz and OUT/provenance.json (recipe, settings, data digest, validation table, "
+        "machine, SHA-256). scripts/ship_judge.py makes such a folder the judge jaxvae ships.",
     )
     add_config_flags(build, JudgeConfig)
     build.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -4,14 +4,13 @@ The measure is ``digit_probability``: 1 - p("not a digit") of an 11-way classifi
 (``jaxvae.study.classifier``). What it is taught, and why:
 
 - real training digits, with their labels;
-- the reconstructions of those digits by *auxiliary* decoders (sixteen: three AEs and three VAEs
-  with a 2-D latent and one of each with an 8-D latent, as MLPs and again as convolutional networks,
-  all with seeds no judged run uses; ``jaxvae.study.judge_cache.JUDGE_DECODERS``), labelled as the
-  digit they reconstruct: a 2-D bottleneck blurs, and blur is not what the AE-versus-VAE question
-  is about, so decoded-style digits must pass;
+- the reconstructions of those digits by *auxiliary* decoders (the demo trains eight: three AEs
+  and three VAEs with a 2-D latent and one of each with an 8-D latent, all with seeds no judged run
+  uses; ``jaxvae.study.judge_cache.JUDGE_DECODERS``), labelled as the digit they reconstruct: a 2-D
+  bottleneck blurs, and blur is not what the AE-versus-VAE question is about, so decoded-style
+  digits must pass;
 - "not a digit": uniform noise, blank images, superpositions of two different digits, and the
-  decodes of untrained decoders (MLPs and convolutional ones; random initialisations, fresh each
-  time).
+  decodes of untrained decoders (random initialisations, fresh each time).
 
 The last ``CALIBRATION_SHARE`` of a fixed permutation of the training split is held out from the
 classifier and fixes the threshold: the one that maximises the smallest of the accept rates of
@@ -32,7 +31,7 @@ import numpy as np
 
 from jaxvae.batching import chunk_bounds, map_chunks
 from jaxvae.models import NUM_PIXELS, Model, decode, encode, make_model, to_uint8
-from jaxvae.spec import ARCHS, MODEL_KINDS, ModelSpec
+from jaxvae.spec import MODEL_KINDS, ModelSpec
 from jaxvae.study.classifier import (
     Classifier,
     blank_images,
@@ -107,14 +106,12 @@ def reconstructions(model: Model, images: jax.Array | np.ndarray, chunk: int = 1
 
 def untrained_decodes(key: jax.Array, count: int, *, decoders: int = 16, latent_dim: int = 2) -> np.ndarray:
     """``count`` uint8 decodes of ``decoders`` freshly initialised (untrained) AE and VAE decoders,
-    MLPs and convolutional ones in turn, at z ~ N(0, s^2 I) with s uniform in [0.5, 5]: what a
-    decoder makes before it learns anything."""
+    at z ~ N(0, s^2 I) with s uniform in [0.5, 5]: what a decoder makes before it learns anything."""
     per = -(-count // decoders)
     out = []
     for i in range(decoders):
         model_key, z_key, scale_key = jax.random.split(jax.random.fold_in(key, i), 3)
-        spec = ModelSpec(MODEL_KINDS[i % 2], latent_dim=latent_dim, arch=ARCHS[i // 2 % len(ARCHS)])
-        model = make_model(spec, key=model_key)
+        model = make_model(ModelSpec(MODEL_KINDS[i % 2], latent_dim=latent_dim), key=model_key)
         scale = jax.random.uniform(scale_key, (per, 1), minval=0.5, maxval=5.0)
         out.append(
             to_uint8(jax.nn.sigmoid(decode(model, scale * jax.random.normal(z_key, (per, latent_dim)))))

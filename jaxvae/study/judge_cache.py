@@ -29,43 +29,25 @@ from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import json_digest, load_checked, save_checked
 from jaxvae.runs.folder import shared
 from jaxvae.sources import cache_dir
-from jaxvae.spec import ARCHS, ModelSpec
+from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import Classifier
 from jaxvae.study.judge import Judge, build_judge
 from jaxvae.study.phases import Phases
 from jaxvae.study.streams import Stream, stream_key
 
-JUDGE_RECIPE = 3  # bump when what builds the judge (decoders, decoys, classifier, threshold) changes
+JUDGE_RECIPE = 2  # bump when what builds the judge (decoders, decoys, classifier, threshold) changes
 JUDGE_FILE = "judge.npz"
-# the auxiliary decoders that teach the judge what decoded digits look like: (architecture, model,
-# latent size, replica); the replicas of one architecture, kind and size are one ensemble with the
-# consecutive seeds experiment's seed + JUDGE_SEED_OFFSET + replica, which no judged run uses. Three
-# 2-D decoders of each kind, so that the judge learns decoded digits in general rather than one
-# decoder's 2-D family of images, and one 8-D decoder of each kind for sharper ones; all of them
-# twice, as MLPs and as convolutional networks (recipe 3), because the two render digits differently
-# (the conv decoders' transposed convolutions leave a texture that MLP decodes never have) and the
-# judge scores both.
-JUDGE_DECODERS = tuple(
-    (arch, kind, latent, r)
-    for arch in ARCHS
-    for kind, latent, r in (
-        *((kind, 2, r) for r in range(3) for kind in ("ae", "vae")),
-        ("ae", 8, 0),
-        ("vae", 8, 0),
-    )
+# the auxiliary decoders that teach the judge what decoded digits look like: (model, latent size,
+# replica); the replicas of one kind and size are one ensemble with the consecutive seeds
+# experiment's seed + JUDGE_SEED_OFFSET + replica, which no judged run uses. Three 2-D decoders of
+# each kind, so that the judge learns decoded digits in general rather than one decoder's 2-D family
+# of images, and one 8-D decoder of each kind for sharper ones.
+JUDGE_DECODERS = (
+    *((kind, 2, r) for r in range(3) for kind in ("ae", "vae")),
+    ("ae", 8, 0),
+    ("vae", 8, 0),
 )
 JUDGE_SEED_OFFSET = 10_000
-
-
-def decoder_folder(arch: str, kind: str, latent: int) -> str:
-    """The folder, inside a judge's, of its auxiliary ``arch`` ``kind`` decoders of size ``latent``."""
-    return f"decoders_{kind}{latent}" if arch == "mlp" else f"decoders_{arch}_{kind}{latent}"
-
-
-def decoder_name(arch: str, kind: str, latent: int, replica: int) -> str:
-    """How the judge's tables name one auxiliary decoder: ``"ae (latent 2, #1)"``, ``"conv ae (...)"``."""
-    name = f"{kind} (latent {latent}, #{replica + 1})"
-    return name if arch == "mlp" else f"{arch} {name}"
 
 
 def data_digest(train: Dataset) -> str:
@@ -161,21 +143,20 @@ def _load_or_build(
         cached = load_judge(folder)
         if cached is not None:
             return cached
-        models: dict[tuple[str, str, int, int], Model] = {}
-        for group in dict.fromkeys(d[:3] for d in JUDGE_DECODERS):
-            arch, kind, latent = group
-            replicas = [d[3] for d in JUDGE_DECODERS if d[:3] == group]
+        models: dict[tuple[str, int, int], Model] = {}
+        for kind, latent in dict.fromkeys((kind, latent) for kind, latent, _ in JUDGE_DECODERS):
+            replicas = [r for k, d, r in JUDGE_DECODERS if (k, d) == (kind, latent)]
             config = TrainConfig(
-                model=ModelSpec(kind, latent_dim=latent, arch=arch),
+                model=ModelSpec(kind, latent_dim=latent),
                 dataset=name,
                 epochs=settings["decoder_epochs"],
                 batch_size=settings["batch_size"],
                 seed=seed + JUDGE_SEED_OFFSET,
-                out=str(folder / decoder_folder(arch, kind, latent)),
+                out=str(folder / f"decoders_{kind}{latent}"),
             )
             runs = train_owned(EnsembleConfig.of_seeds(config, len(replicas)), splits, progress=progress)
-            models |= {(*group, r): run.state.model for r, run in zip(replicas, runs, strict=True)}
-    decoders = {decoder_name(*d): models[d] for d in JUDGE_DECODERS}
+            models |= {(kind, latent, r): run.state.model for r, run in zip(replicas, runs, strict=True)}
+    decoders = {f"{k} (latent {d}, #{r + 1})": models[k, d, r] for k, d, r in JUDGE_DECODERS}
     with phases("judge"):
         judge = build_judge(
             train.images,

@@ -13,6 +13,7 @@ import jaxvae
 from jaxvae.commands.cli import main
 from jaxvae.report.demo_page import format_tables
 from jaxvae.report.story import STEPS, WHY
+from jaxvae.study.judge_cache import JUDGE_DECODERS
 from jaxvae.study.records import Measures
 from jaxvae.study.samplers import GMM
 from jaxvae.study.verdicts import generates
@@ -60,7 +61,7 @@ def test_quick_demo_writes_a_consistent_report(quick_report):
         assert "://" not in name and (quick_report / name).is_file(), name
     metrics = json.loads((quick_report / "metrics.json").read_text())
     assert metrics["dataset"] == "mnist_5k" and metrics["seed"] == 0 and metrics["seeds"] == [0, 1]
-    assert 0 < metrics["judge"]["threshold"] < 1 and len(metrics["judge"]["decoders"]) == 8
+    assert 0 < metrics["judge"]["threshold"] < 1 and len(metrics["judge"]["decoders"]) == len(JUDGE_DECODERS)
     kinds = [row["kind"] for row in metrics["validation"]]
     assert kinds[:3] == [
         "real test images",
