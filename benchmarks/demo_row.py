@@ -30,16 +30,11 @@ if __package__ in (None, ""):  # run as a script
 import jax
 
 from benchmarks.harness import environment
-from benchmarks.suites.peak import bench_peak
+from benchmarks.suites.peak import float32_peak
 from jaxvae.experiments.demo import KINDS, DemoConfig
 from jaxvae.runs.config import TrainConfig
 from jaxvae.sources import load_dataset
 from jaxvae.train import init_train_state, train_step
-
-
-def float32_peak() -> float:
-    """The float32 matmul peak of the first device, GFLOP/s (best of 10)."""
-    return next(r["gflop_per_s"] for r in bench_peak(jax.devices()[0], 10) if r["dtype"] == "float32")
 
 
 def training_flops(config: dict[str, Any], train_images: int) -> float:

@@ -38,7 +38,7 @@ import jax
 import numpy as np
 
 from benchmarks.harness import environment
-from benchmarks.suites.peak import bench_peak
+from benchmarks.suites.peak import float32_peak
 from jaxvae.experiments.demo import DemoConfig
 from jaxvae.runs.single import load_model
 from jaxvae.study.measures import validate_generative
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             for module_name, name in names:
                 counter.wrap(group, module_name, name)
         profile = cProfile.Profile()
-        peak_before = bench_peak(jax.devices()[0], 10)[0]["gflop_per_s"]
+        peak_before = float32_peak()
         began = time.perf_counter()
         profile.enable()
         key = stream_key(config.seed, Stream.GENERATIVE_VALIDATION)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             study.measure(model, kind, seed)
         profile.disable()
         wall = time.perf_counter() - began
-        peak = max(peak_before, bench_peak(jax.devices()[0], 10)[0]["gflop_per_s"])
+        peak = max(peak_before, float32_peak())
         for undo in counter.restore:
             undo()
         flops = counter.flops()

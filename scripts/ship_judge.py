@@ -20,18 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import jax
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # benchmarks/ is a folder of the repository, not of the package
 
-from benchmarks.suites.peak import bench_peak  # noqa: E402
+from benchmarks.suites.peak import float32_peak  # noqa: E402
 from jaxvae.experiments.judge import JudgeConfig, run_judge_build  # noqa: E402
-
-
-def float32_peak() -> float:
-    """The float32 matmul peak of the first device, GFLOP/s (best of 10)."""
-    return next(r["gflop_per_s"] for r in bench_peak(jax.devices()[0], 10) if r["dtype"] == "float32")
 
 
 def main() -> int:

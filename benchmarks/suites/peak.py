@@ -24,6 +24,12 @@ def bench_peak(device: jax.Device, repeats: int) -> list[dict[str, Any]]:
     return rows
 
 
+def float32_peak(device: jax.Device | None = None, repeats: int = 10) -> float:
+    """The float32 matmul peak of ``device`` (default: the first), GFLOP/s (best of ``repeats``)."""
+    rows = bench_peak(device or jax.devices()[0], repeats)
+    return next(r["gflop_per_s"] for r in rows if r["dtype"] == "float32")
+
+
 def run(bench: Bench) -> None:
     for row in bench_peak(bench.device, bench.args.repeats):
         bench.emit(row)
