@@ -3,8 +3,8 @@
 
     python scripts/screenshot_explorer.py report/explorer.html docs/images/explorer.png
 
-It pins the autoencoder's point at (3, 8) and hovers the VAE's at (-1, 1), then shoots the
-explorer's section of the page.
+It draws a 7 on the pad (one stroke of pointer events), pins the autoencoder's point at (3, 8) and
+hovers the VAE's at (-1, 1), then shoots the explorer from the pad to the maps.
 """
 
 import argparse
@@ -28,14 +28,24 @@ def main() -> int:
 
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=browser, args=["--no-sandbox", "--disable-gpu"])
-        page = launched.new_page(viewport={"width": 1400, "height": 900})
+        page = launched.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(Path(args.page).resolve().as_uri())
+        pad = page.query_selector("#jx-pad").bounding_box()
+        seven = [(60, 50), (110, 47), (160, 48), (150, 90), (130, 130), (112, 175), (104, 198)]
+        page.mouse.move(pad["x"] + seven[0][0], pad["y"] + seven[0][1])
+        page.mouse.down()
+        for x, y in seven[1:]:
+            page.mouse.move(pad["x"] + x, pad["y"] + y, steps=4)
+        page.mouse.up()
         for name, z, click in (("ae", (3.0, 8.0), True), ("vae", (-1.0, 1.0), False)):
             point = page.evaluate(f"jaxvaeExplorer.clientPoint('{name}', {z[0]}, {z[1]})")
             page.mouse.move(point["x"], point["y"])
             if click:
                 page.mouse.click(point["x"], point["y"])
-        page.query_selector("#explorer").screenshot(path=args.out)
+        top = page.query_selector(".jx-draw").bounding_box()
+        bottom = page.query_selector("#jx-panels").bounding_box()
+        clip = {"x": 0, "y": top["y"], "width": 1400, "height": bottom["y"] + bottom["height"] - top["y"]}
+        page.screenshot(path=args.out, clip=clip)
         launched.close()
     print(f"wrote {args.out}")
     return 0

@@ -1,4 +1,6 @@
-"""The latent explorer of any trained runs with a 2-D latent (``jaxvae explore``)."""
+"""The latent explorer of any trained runs with a 2-D latent (``jaxvae explore``). For MNIST the
+page carries the judge that ships with jaxvae, so it shows the judge's verdict and realism on every
+decode and drawing, as the demo's report does; other data sets have no judge until a demo builds one."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from jaxvae.report.explorer import ExplorerModel, write_explorer
 from jaxvae.runs.folder import claim
 from jaxvae.runs.single import load_model
 from jaxvae.sources import load_dataset
-from jaxvae.study.measures import encode_codes
+from jaxvae.study.measures import encode_codes, reference
+from jaxvae.study.shipped import shipped_judge
+from jaxvae.study.streams import Stream, stream_key
 
 
 def explore_runs(run_dirs: list[str], out: str | Path, data_dir: str | None = None) -> Path:
@@ -45,4 +49,10 @@ def _write(target: Path, run_dirs: list[str], data_dir: str | None) -> Path:
             encode_codes(model, jax.numpy.asarray(test.images), key=key)["mean"],
         )
     assert dataset is not None
-    return write_explorer(target, models, train.labels, train.images, class_names(dataset))
+    shipped = shipped_judge(dataset, train)
+    if shipped is None:
+        return write_explorer(target, models, train.labels, train.images, class_names(dataset))
+    key = stream_key(0, Stream.GENERATIVE_VALIDATION)
+    typical = reference(shipped.judge, test.images, test.labels, key=key).typical
+    classes = class_names(dataset)
+    return write_explorer(target, models, train.labels, train.images, classes, shipped.judge, typical)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from jaxvae.conv import block_kernel_transposed
-from jaxvae.models import ConvDecoder, Model
+from jaxvae.models import VAE, ConvDecoder, ConvEncoder, Model, NoisyAE
 from jaxvae.runs.files import write_text
 from jaxvae.runs.film import Film
 from jaxvae.spec import MODEL_NAMES
@@ -71,6 +71,38 @@ def decoder_weights(model: Model) -> dict[str, Any]:
         ]
         return {"arch": "conv", "dense": _dense(decoder.dense), "transposed": transposed}
     return {"arch": "mlp", "layers": [_dense(layer) for layer in decoder.layers]}
+
+
+def encoder_weights(model: Model) -> dict[str, Any]:
+    """The encoder for the page's script, its layers as in ``decoder_weights``. An MLP's:
+    ``{"arch": "mlp", "layers": [...]}``; a conv network's: ``{"arch": "conv", "convs": [...],
+    "dense": layer or None}``, each 4x4 stride-2 convolution (zero padding 2 before, 1 after) as the
+    dense layer from an output pixel's 4x4 patch of inputs (row, column, channel) to its channels. ReLU
+    follows every layer but the last; with ``"heads"`` (a VAE: ``{"mean", "logvar"}``) it follows the
+    last too, and the two heads give the posterior's mean and log-variance. ``"logvar"``: a noisy
+    autoencoder's fixed log-variance (None: a point code)."""
+    network = model.trunk if isinstance(model, VAE) else model.encoder
+    if isinstance(network, ConvEncoder):
+        convs = [
+            {
+                "in": 16 * conv.kernel.shape[2],
+                "out": conv.kernel.shape[3],
+                "kernel": _b64(np.asarray(conv.kernel[...]).reshape(-1, conv.kernel.shape[3]), "<f4"),
+                "bias": _b64(np.asarray(conv.bias[...]), "<f4"),
+            }
+            for conv in network.convs
+        ]
+        dense = None if network.dense is None else _dense(network.dense)
+        out: dict[str, Any] = {"arch": "conv", "convs": convs, "dense": dense}
+    else:
+        out = {"arch": "mlp", "layers": [_dense(layer) for layer in network.layers]}
+    out["heads"] = (
+        {"mean": _dense(model.mean_head), "logvar": _dense(model.logvar_head)}
+        if isinstance(model, VAE)
+        else None
+    )
+    out["logvar"] = 2.0 * float(np.log(model.noise)) if isinstance(model, NoisyAE) else None
+    return out
 
 
 def _dense(layer: Any) -> dict[str, Any]:
@@ -147,6 +179,7 @@ def explorer_data(
             "kind": m.kind,
             "title": MODEL_NAMES.get(m.kind, m.kind),
             "decoder": decoder_weights(m.model),
+            "encoder": encoder_weights(m.model),
             "codes": _b64(m.train_codes, "<f4"),
             "box": [list(side) for side in bounding_box(m.train_codes)],
             "spacing": index.spacing,
@@ -168,6 +201,7 @@ def explorer_section() -> str:
         js=read_template("explorer.js"),
         data_file=DATA_FILE,
         shown=f"{SHOWN_IMAGES:,}",
+        nearest="five",
     )
 
 

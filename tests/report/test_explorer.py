@@ -77,7 +77,7 @@ def browser():
 
 
 def _open(browser, page_dir, **context):
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}, **context).new_page()
+    page = browser.new_context(viewport={"width": 1400, "height": 2000}, **context).new_page()
     seen = {"requests": [], "errors": []}
     page.on("request", lambda r: seen["requests"].append(r.url))
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
@@ -191,10 +191,17 @@ def test_click_pins_and_arrow_keys_and_touch_move_the_point(browser, page_dir, r
     assert moved[0] > pinned[0] and moved[1] == pinned[1]
     assert np.max(np.abs(_decoded(page, "ae") - _expected(models["ae"], moved))) <= 2 / 255
     other = page.evaluate(f"jaxvaeExplorer.clientPoint('vae', {0.5}, {-0.5})")
+    before = page.evaluate("[jaxvaeExplorer.panels.vae.pinned, jaxvaeExplorer.selected]")
     page.touchscreen.tap(other["x"], other["y"])
-    assert page.evaluate("jaxvaeExplorer.panels['vae'].pinned")
-    tapped = page.evaluate("jaxvaeExplorer.panels['vae'].z")
-    assert np.allclose(tapped, [0.5, -0.5], atol=0.05)
+    tapped = page.evaluate("jaxvaeExplorer.panels.vae.z")
+    selected = page.evaluate("jaxvaeExplorer.selected")
+    if selected == before[1]:  # a tap off the carried images' dots pins there (or lets go of a pin)
+        assert page.evaluate("jaxvaeExplorer.panels.vae.pinned") != before[0]
+        assert np.allclose(tapped, [0.5, -0.5], atol=0.05)
+    else:  # a tap on one selects it, pinned at its code
+        assert page.evaluate("jaxvaeExplorer.panels.vae.pinned")
+        codes = f"Array.from(jaxvaeExplorer.panels.vae.codes.slice({2 * selected}, {2 * selected + 2}))"
+        assert np.allclose(tapped, page.evaluate(codes), atol=1e-6)
     assert seen["errors"] == []
 
 
@@ -247,4 +254,144 @@ def test_the_page_runs_the_exported_judge_like_jaxvae(browser, runs, tmp_path):
     page.evaluate("z => jaxvaeExplorer.panels.vae.moveTo(z[0], z[1])", list(far))
     info = page.evaluate("document.querySelector(`[data-model='vae'] .jx-info`).textContent")
     assert "realism: " in info and "8.0x its code box: far from anything the decoder was trained on" in info
+    assert seen["errors"] == []
+
+
+STROKE = [(60, 50), (110, 47), (160, 48), (150, 90), (130, 130), (112, 175), (104, 198)]  # a 7
+
+
+def _draw(page, points, pointer_type):
+    """One stroke on the pad through pointer events of ``pointer_type`` (mouse, pen or touch)."""
+    page.evaluate(
+        """([points, type]) => {
+            const pad = document.getElementById("jx-pad"), rect = pad.getBoundingClientRect();
+            const at = ([x, y], kind) => pad.dispatchEvent(new PointerEvent(kind, {
+                bubbles: true, pointerId: 7, pointerType: type, isPrimary: true, buttons: 1,
+                clientX: rect.left + x * rect.width / 224, clientY: rect.top + y * rect.height / 224}));
+            at(points[0], "pointerdown");
+            points.slice(1).forEach(p => at(p, "pointermove"));
+            at(points[points.length - 1], "pointerup");
+        }""",
+        [points, pointer_type],
+    )
+
+
+def _red_near(page, name, x, y):
+    """Whether the map of panel ``name`` has an ellipse-red pixel within 2 CSS pixels of (x, y)."""
+    return page.evaluate(
+        """([name, x, y]) => {
+            const panel = jaxvaeExplorer.panels[name], r = panel.ratio;
+            const pixels = panel.map.getContext("2d").getImageData(Math.round((x - 2) * r),
+                Math.round((y - 2) * r), Math.round(4 * r) + 1, Math.round(4 * r) + 1).data;
+            for (let i = 0; i < pixels.length; i += 4) {
+                if (pixels[i] > 150 && pixels[i + 1] < 110 && pixels[i + 2] < 110) return true;
+            }
+            return false;
+        }""",
+        [name, x, y],
+    )
+
+
+@pytest.mark.parametrize(("arch", "pointer_type"), [("mlp", "mouse"), ("conv", "pen"), ("mlp", "touch")])
+def test_a_drawing_is_encoded_marked_and_reconstructed_like_jaxvae(
+    browser, page_dir, runs, conv_page, arch, pointer_type, capsys
+):
+    """A stroke drawn on the pad: the page's 28x28 input is MNIST-like (fits 20x20, centre of mass at
+    the centre); each model's code equals jaxvae.encode's on that input and its reconstruction
+    jaxvae.decode's, within 1e-4; the code is marked on both maps, the VAE's with its ellipses; undo
+    takes the stroke back."""
+    folder, models = (page_dir, runs[1]) if arch == "mlp" else conv_page
+    page, seen = _open(browser, folder, has_touch=pointer_type == "touch")
+    assert page.evaluate("jaxvaeExplorer.drawing()") is None
+    _draw(page, STROKE, pointer_type)
+    drawn = page.evaluate("jaxvaeExplorer.drawing()")
+    x = np.asarray(drawn["input"], np.float32).reshape(28, 28)
+    rows, cols = np.nonzero(x > 0)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 <= 21 and x.max() > 0.9
+    centre = [np.sum(x * np.arange(28)[:, None]) / x.sum(), np.sum(x * np.arange(28)[None, :]) / x.sum()]
+    assert np.allclose(centre, 14, atol=0.5), centre
+    for name, model in models.items():
+        got = drawn["models"][name]
+        posterior = jaxvae.encode(model, jnp.asarray(x)[None])
+        np.testing.assert_allclose(got["mean"], np.asarray(posterior.mean)[0], atol=1e-4)
+        if name == "vae":
+            np.testing.assert_allclose(got["logvar"], np.asarray(posterior.logvar)[0], atol=1e-4)
+        else:
+            assert got["logvar"] is None
+        want = _expected(model, np.asarray(got["mean"])).reshape(-1)
+        assert np.max(np.abs(np.asarray(got["reconstruction"]) - want)) <= 1e-4
+        assert len(got["nearest"]) == 5
+        marked = page.evaluate(f"jaxvaeExplorer.panels['{name}'].marks.drawing.mean")
+        np.testing.assert_allclose(marked, got["mean"], atol=1e-6)
+    ellipses = page.evaluate("jaxvaeExplorer.panels['vae'].ellipses")
+    assert [e["sigmas"] for e in ellipses] == [1, 2]
+    assert page.evaluate("jaxvaeExplorer.panels['ae'].ellipses") == []
+    for _ in range(4):  # zoom out until the 1-sigma ellipse meets its axes on the 420-pixel map
+        one = page.evaluate("jaxvaeExplorer.panels['vae'].ellipses")[0]
+        cx, cy, rx, ry = one["x"], one["y"], one["rx"], one["ry"]
+        ends = [(cx + rx, cy), (cx - rx, cy), (cx, cy - ry), (cx, cy + ry)]
+        inside = [(a, b) for a, b in ends if 2 <= a <= 418 and 2 <= b <= 418]
+        if inside:
+            break
+        page.click("[data-model='vae'] button:has-text('zoom out')")
+    assert rx >= 1 and inside and any(_red_near(page, "vae", a, b) for a, b in inside)
+    # `jaxvae explore` of MNIST runs carries the judge that ships with jaxvae: its verdict on the drawing
+    from jaxvae.study.classifier import digit_probability
+    from jaxvae.study.shipped import load_shipped
+
+    shipped = load_shipped("mnist").judge
+    want = float(digit_probability(shipped.classifier, jnp.asarray(x)[None])[0])
+    assert abs(drawn["verdict"]["digit"] - want) <= 1e-4
+    info = page.evaluate("document.getElementById('jx-draw-info').textContent")
+    verdict = "judge: accepted" if want >= shipped.threshold else "judge: rejected"
+    assert info.startswith(verdict) and "realism" in info
+    stats = page.evaluate("jaxvaeExplorer.stats")
+    with capsys.disabled():
+        ms = stats["encodeMs"] / stats["encodes"]
+        print(f"\nexplorer, {arch}: {ms:.2f} ms per encode in headless Chromium")
+    page.click("#jx-undo")
+    assert page.evaluate("jaxvaeExplorer.drawing()") is None
+    assert page.evaluate("jaxvaeExplorer.panels['vae'].ellipses") == []
+    assert seen["errors"] == []
+
+
+def test_clicking_a_dot_shows_its_image_and_marks_it_on_both_maps(browser, page_dir, runs):
+    _, models = runs
+    page, seen = _open(browser, page_dir)
+    shown = page.evaluate(
+        """() => { const d = window.JAXVAE_EXPLORER, s = atob(d.shown), out = [];
+                   const view = new DataView(Uint8Array.from(s, c => c.charCodeAt(0)).buffer);
+                   for (let i = 0; i < s.length / 4; i++) out.push(view.getInt32(4 * i, true));
+                   return out; }"""
+    )
+    codes = {
+        name: np.asarray(page.evaluate(f"Array.from(jaxvaeExplorer.panels.{name}.codes)")).reshape(-1, 2)
+        for name in models
+    }
+    index = shown[len(shown) // 2]
+    target = page.evaluate(
+        f"jaxvaeExplorer.clientPoint('ae', {codes['ae'][index][0]}, {codes['ae'][index][1]})"
+    )
+    assert target["inside"]
+    page.mouse.click(target["x"], target["y"])
+    selected = page.evaluate("jaxvaeExplorer.selected")
+    assert selected in shown  # the dot under the click, or one within a pixel or two of it
+    for name, model in models.items():
+        assert page.evaluate(f"jaxvaeExplorer.panels.{name}.pinned")
+        assert page.evaluate(f"jaxvaeExplorer.panels.{name}.marks.selected") == selected
+        z = page.evaluate(f"jaxvaeExplorer.panels.{name}.z")
+        np.testing.assert_allclose(z, codes[name][selected], atol=1e-6)
+        reconstruction = page.evaluate(
+            f"""Array.from(document.querySelector(".jx-reconstruction[data-model='{name}']")
+                .getContext("2d").getImageData(0, 0, 28, 28).data)"""
+        )
+        got = (255.0 - np.asarray(reconstruction, np.float64).reshape(28, 28, 4)[..., 0]) / 255.0
+        assert np.max(np.abs(got - _expected(model, codes[name][selected]))) <= 2 / 255
+    image = page.evaluate(
+        """Array.from(document.querySelector(".jx-selected-image").getContext("2d")
+            .getImageData(0, 0, 28, 28).data)"""
+    )
+    train_images = jaxvae.load_bundled("train").images
+    got = 255 - np.asarray(image).reshape(28, 28, 4)[..., 0]
+    assert np.array_equal(got, train_images[selected])
     assert seen["errors"] == []

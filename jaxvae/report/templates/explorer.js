@@ -12,6 +12,8 @@
   var COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   var SIZE = 420;  // the map canvas, in CSS pixels
+  var PICK = 5;  // a click this close to a carried training image's dot (CSS pixels) selects it
+  var ELLIPSE = "#c0392b", SELECTED = "#e67e22";
   var PIXELS = 28;
 
   function bytes(b64) {
@@ -26,7 +28,14 @@
   var labels = bytes(data.labels);
   var shown = ints(data.shown);
   var images = bytes(data.images);
-  var stats = { decodes: 0, totalMs: 0, maxMs: 0 };
+  var slotOf = {};  // training index -> its place among the carried images
+  for (var n0 = 0; n0 < shown.length; n0++) slotOf[shown[n0]] = n0;
+  function carried(index) {  // a carried training image as pixel means
+    var pixels = new Float32Array(PIXELS * PIXELS), base = slotOf[index] * PIXELS * PIXELS;
+    for (var p = 0; p < pixels.length; p++) pixels[p] = images[base + p] / 255;
+    return pixels;
+  }
+  var stats = { decodes: 0, totalMs: 0, maxMs: 0, encodes: 0, encodeMs: 0, encodeMaxMs: 0 };
 
   // y = relu(x W + b) between layers, sigmoid(x W + b) after the last: an MLP decoder of jaxvae.models
   function makeMLPDecoder(spec) {
@@ -111,47 +120,85 @@
 
   function makeDecoder(spec) { return spec.arch === "conv" ? makeConvDecoder(spec) : makeMLPDecoder(spec); }
 
-  // the judge (jaxvae.classifier.Classifier): two 5x5 stride-2 convolutions written as patches times
-  // a dense layer, a 256-unit hidden layer, 11 logits; p(digit) = 1 - p("not a digit")
   function dense(l) { return { nIn: l["in"], nOut: l.out, w: floats(l.kernel), b: floats(l.bias) }; }
-  function makeJudge(spec) {
-    var conv1 = dense(spec.conv1), conv2 = dense(spec.conv2), hidden = dense(spec.hidden), out = dense(spec.out);
-    function conv(x, size, channels, layer) {  // x: [size, size, channels] -> [size / 2, size / 2, nOut]
-      var half = size / 2, y = new Float32Array(half * half * layer.nOut), patch = new Float32Array(layer.nIn);
-      for (var r = 0; r < half; r++) {
-        for (var q = 0; q < half; q++) {
-          for (var i = 0; i < 5; i++) {
-            for (var j = 0; j < 5; j++) {
-              var row = 2 * r + i - 2, col = 2 * q + j - 2, inside = row >= 0 && col >= 0 && row < size && col < size;
-              for (var c = 0; c < channels; c++) {
-                patch[(i * 5 + j) * channels + c] = inside ? x[(row * size + col) * channels + c] : 0;
-              }
+  // a k x k stride-2 convolution with ReLU, zero padding 2 before: output (r, q) reads the inputs at
+  // rows 2r - 2 .. 2r + k - 3 (the judge's 5x5 and the conv encoders' 4x4); the layer is the dense
+  // layer from the patch (row, column, channel) to the output channels. x: [size, size, channels]
+  function conv(x, size, channels, layer, k) {
+    var half = size / 2, y = new Float32Array(half * half * layer.nOut), patch = new Float32Array(layer.nIn);
+    for (var r = 0; r < half; r++) {
+      for (var q = 0; q < half; q++) {
+        for (var i = 0; i < k; i++) {
+          for (var j = 0; j < k; j++) {
+            var row = 2 * r + i - 2, col = 2 * q + j - 2, inside = row >= 0 && col >= 0 && row < size && col < size;
+            for (var c = 0; c < channels; c++) {
+              patch[(i * k + j) * channels + c] = inside ? x[(row * size + col) * channels + c] : 0;
             }
           }
-          var base = (r * half + q) * layer.nOut;
-          for (var o = 0; o < layer.nOut; o++) {
-            var sum = layer.b[o];
-            for (var f = 0; f < layer.nIn; f++) sum += patch[f] * layer.w[f * layer.nOut + o];
-            y[base + o] = sum > 0 ? sum : 0;
-          }
+        }
+        var base = (r * half + q) * layer.nOut;
+        for (var o = 0; o < layer.nOut; o++) {
+          var sum = layer.b[o];
+          for (var f = 0; f < layer.nIn; f++) sum += patch[f] * layer.w[f * layer.nOut + o];
+          y[base + o] = sum > 0 ? sum : 0;
         }
       }
-      return y;
     }
-    function matmul(x, layer, relu) {
-      var y = new Float32Array(layer.nOut);
-      y.set(layer.b);
-      for (var i = 0; i < layer.nIn; i++) {
-        var xi = x[i];
-        if (xi === 0) continue;
-        for (var j = 0; j < layer.nOut; j++) y[j] += xi * layer.w[i * layer.nOut + j];
+    return y;
+  }
+  function matmul(x, layer, relu) {
+    var y = new Float32Array(layer.nOut);
+    y.set(layer.b);
+    for (var i = 0; i < layer.nIn; i++) {
+      var xi = x[i];
+      if (xi === 0) continue;
+      for (var j = 0; j < layer.nOut; j++) y[j] += xi * layer.w[i * layer.nOut + j];
+    }
+    if (relu) for (var k = 0; k < y.length; k++) if (y[k] < 0) y[k] = 0;
+    return y;
+  }
+
+  // an encoder of jaxvae.models (jaxvae.explorer.encoder_weights): pixels [784] in [0, 1] to the
+  // posterior's mean and log-variance (null for a point code)
+  function makeEncoder(spec) {
+    var heads = spec.heads ? { mean: dense(spec.heads.mean), logvar: dense(spec.heads.logvar) } : null;
+    var trunk;
+    if (spec.arch === "conv") {
+      var convs = spec.convs.map(dense), last = spec.dense ? dense(spec.dense) : null;
+      trunk = function (pixels) {
+        var x = pixels, size = 28, channels = 1;
+        for (var k = 0; k < convs.length; k++) {
+          x = conv(x, size, channels, convs[k], 4);
+          size /= 2; channels = convs[k].nOut;
+        }
+        return last ? matmul(x, last, false) : x;
+      };
+    } else {
+      var layers = spec.layers.map(dense);
+      trunk = function (pixels) {
+        var x = pixels;
+        for (var k = 0; k < layers.length; k++) x = matmul(x, layers[k], heads !== null || k < layers.length - 1);
+        return x;
+      };
+    }
+    return function encode(pixels) {
+      var h = trunk(pixels);
+      if (!heads) {
+        var fixed = spec.logvar === null ? null : Array.prototype.map.call(h, function () { return spec.logvar; });
+        return { mean: Array.prototype.slice.call(h), logvar: fixed };
       }
-      if (relu) for (var k = 0; k < y.length; k++) if (y[k] < 0) y[k] = 0;
-      return y;
-    }
+      return { mean: Array.prototype.slice.call(matmul(h, heads.mean, false)),
+               logvar: Array.prototype.slice.call(matmul(h, heads.logvar, false)) };
+    };
+  }
+
+  // the judge (jaxvae.classifier.Classifier): two 5x5 stride-2 convolutions written as patches times
+  // a dense layer, a 256-unit hidden layer, 11 logits; p(digit) = 1 - p("not a digit")
+  function makeJudge(spec) {
+    var conv1 = dense(spec.conv1), conv2 = dense(spec.conv2), hidden = dense(spec.hidden), out = dense(spec.out);
     var realism = spec.realism ? makeRealism(spec.realism) : null;
     return function judge(pixels) {
-      var features = matmul(conv(conv(pixels, 28, 1, conv1), 14, 16, conv2), hidden, true);
+      var features = matmul(conv(conv(pixels, 28, 1, conv1, 5), 14, 16, conv2, 5), hidden, true);
       var logits = matmul(features, out, false);
       var top = -Infinity, best = 0, total = 0, p = new Float64Array(logits.length);
       for (var k = 0; k < logits.length; k++) top = Math.max(top, logits[k]);
@@ -210,6 +257,8 @@
     var self = this;
     this.name = name;
     this.decode = makeDecoder(spec.decoder);
+    this.encode = spec.encoder ? makeEncoder(spec.encoder) : null;
+    this.title = spec.title;
     this.codes = floats(spec.codes);
     this.spacing = spec.spacing;
     this.far = spec.far;
@@ -220,6 +269,8 @@
     this.pixels = new Float32Array(PIXELS * PIXELS);
     this.z = [(spec.box[0][0] + spec.box[0][1]) / 2, (spec.box[1][0] + spec.box[1][1]) / 2];
     this.pinned = false;
+    this.marks = { drawing: null, selected: null };  // the drawing's posterior; a selected training image
+    this.ellipses = [];  // the drawing's 1- and 2-sigma ellipses as last drawn, in CSS pixels
     var panel = el("div", { "class": "jx-panel", "data-model": name }, parent);
     var left = el("div", {}, panel);
     el("h3", {}, left).textContent = spec.title;
@@ -302,10 +353,52 @@
     ctx.moveTo((p[0] - 8) * r, p[1] * r); ctx.lineTo((p[0] + 8) * r, p[1] * r);
     ctx.moveTo(p[0] * r, (p[1] - 8) * r); ctx.lineTo(p[0] * r, (p[1] + 8) * r);
     ctx.stroke();
+    this.drawMarks(ctx, r);
     ctx.fillStyle = "#333"; ctx.font = 11 * r + "px sans-serif";
     var lo = this.toLatent(0, SIZE), hi = this.toLatent(SIZE, 0);
     ctx.fillText("z[0] " + lo[0].toFixed(1) + " .. " + hi[0].toFixed(1) + ",  z[1] " + lo[1].toFixed(1) +
                  " .. " + hi[1].toFixed(1), 4 * r, (SIZE - 5) * r);
+  };
+  // the drawing's code (a diamond) with its posterior's 1- and 2-sigma ellipses (a VAE's: its
+  // covariance is diagonal, so their axes are the latent axes), and a selected training image's code (a ring)
+  Panel.prototype.drawMarks = function (ctx, r) {
+    this.ellipses = [];
+    var d = this.marks.drawing;
+    if (d) {
+      var p = this.toPixel(d.mean[0], d.mean[1]);
+      ctx.fillStyle = "#fff"; ctx.strokeStyle = "#000"; ctx.lineWidth = 1.5 * r;
+      ctx.beginPath();
+      ctx.moveTo(p[0] * r, (p[1] - 5) * r); ctx.lineTo((p[0] + 5) * r, p[1] * r);
+      ctx.lineTo(p[0] * r, (p[1] + 5) * r); ctx.lineTo((p[0] - 5) * r, p[1] * r); ctx.closePath();
+      ctx.fill(); ctx.stroke();
+      if (d.logvar) {  // drawn over the diamond: a confident posterior's ellipses are smaller than it
+        for (var k = 1; k <= 2; k++) {
+          var rx = k * Math.exp(d.logvar[0] / 2) / this.scale, ry = k * Math.exp(d.logvar[1] / 2) / this.scale;
+          ctx.strokeStyle = ELLIPSE; ctx.lineWidth = 2 * r;
+          ctx.setLineDash(k === 2 ? [5 * r, 4 * r] : []);
+          ctx.beginPath(); ctx.ellipse(p[0] * r, p[1] * r, rx * r, ry * r, 0, 0, 2 * Math.PI); ctx.stroke();
+          this.ellipses.push({ sigmas: k, x: p[0], y: p[1], rx: rx, ry: ry });
+        }
+        ctx.setLineDash([]);
+      }
+    }
+    if (this.marks.selected !== null) {
+      var i = this.marks.selected, q = this.toPixel(this.codes[2 * i], this.codes[2 * i + 1]);
+      ctx.strokeStyle = SELECTED; ctx.lineWidth = 2.5 * r;
+      ctx.beginPath(); ctx.arc(q[0] * r, q[1] * r, 7 * r, 0, 2 * Math.PI); ctx.stroke();
+    }
+  };
+  // the carried training image whose dot lies within PICK CSS pixels of (px, py), or -1 (the final
+  // codes only: while the film shows an earlier epoch, a click pins as usual)
+  Panel.prototype.pick = function (px, py) {
+    if (this.frame !== null) return -1;
+    var best = -1, bestD = PICK * PICK;
+    for (var n = 0; n < shown.length; n++) {
+      var i = shown[n], p = this.toPixel(this.codes[2 * i], this.codes[2 * i + 1]);
+      var d = (p[0] - px) * (p[0] - px) + (p[1] - py) * (p[1] - py);
+      if (d <= bestD) { bestD = d; best = i; }
+    }
+    return best;
   };
   Panel.prototype.moveTo = function (z0, z1) {
     this.z = [z0, z1];
@@ -337,11 +430,8 @@
           "the decoder was trained on</span>";
       }
     }
-    var seen = nearest(this.codes, z0, z1, shown), slot = 0;
-    while (shown[slot] !== seen.index) slot++;
-    var pixels = new Float32Array(PIXELS * PIXELS);
-    for (var p = 0; p < pixels.length; p++) pixels[p] = images[slot * PIXELS * PIXELS + p] / 255;
-    drawImage(this.near, pixels);
+    var seen = nearest(this.codes, z0, z1, shown);
+    drawImage(this.near, carried(seen.index));
     this.nearInfo.textContent = data.classes[labels[seen.index]] + ", " + (seen.distance / this.spacing).toFixed(1) +
       " spacings away";
     this.render();
@@ -373,9 +463,14 @@
     this.map.addEventListener("pointerup", function (e) {
       var p = local(e);
       if (drag && !drag.moved) {
-        self.pinned = !self.pinned;
-        var z = self.toLatent(p[0], p[1]);
-        self.moveTo(z[0], z[1]);
+        var picked = self.pick(p[0], p[1]);
+        if (picked >= 0) {
+          selectImage(picked);
+        } else {
+          self.pinned = !self.pinned;
+          var z = self.toLatent(p[0], p[1]);
+          self.moveTo(z[0], z[1]);
+        }
       }
       drag = null;
     });
@@ -399,6 +494,183 @@
     panels[name] = new Panel(name, data.models[name], parent);
     panels[name].moveTo(panels[name].z[0], panels[name].z[1]);
   });
+
+  // Click a dot: that training image, its code pinned on every map (so each panel's decode is its
+  // reconstruction by that model) and ringed there, so the maps can be compared point by point.
+  var selectedBox = document.getElementById("jx-selected");
+  function selectImage(index) {
+    Object.keys(panels).forEach(function (name) {
+      var panel = panels[name];
+      panel.marks.selected = index; panel.pinned = true;
+      panel.moveTo(panel.codes[2 * index], panel.codes[2 * index + 1]);
+    });
+    selectedBox.textContent = "";
+    selectedBox.hidden = false;
+    var figure = el("div", {}, selectedBox);
+    el("div", {}, figure).textContent = "training image " + index + " (" + data.classes[labels[index]] + ")";
+    drawImage(el("canvas", { width: PIXELS, height: PIXELS, "class": "jx-selected-image" }, figure), carried(index));
+    Object.keys(panels).forEach(function (name) {
+      var box = el("div", {}, selectedBox);
+      el("div", {}, box).textContent = "its reconstruction by the " + panels[name].title;
+      drawImage(el("canvas", { width: PIXELS, height: PIXELS, "class": "jx-reconstruction", "data-model": name }, box),
+                panels[name].pixels);
+    });
+    window.jaxvaeExplorer.selected = index;
+  }
+
+  // Draw a digit: strokes on a pad, preprocessed as MNIST's digits were (the ink's bounding box
+  // scaled to fit 20x20, by area averaging, then placed in 28x28 with its centre of mass at the
+  // centre), encoded by each model, marked on its map, reconstructed, judged, and its nearest
+  // carried training codes shown.
+  var PAD = 224, BRUSH = 18, NEAREST = 5;
+  var pad = document.getElementById("jx-pad");
+  var drawing = { strokes: [], input: null, verdict: null, models: {} };
+  function paint(ctx, color) {
+    ctx.clearRect(0, 0, PAD, PAD);
+    ctx.strokeStyle = color; ctx.fillStyle = color;
+    ctx.lineWidth = BRUSH; ctx.lineCap = "round"; ctx.lineJoin = "round";
+    drawing.strokes.forEach(function (stroke) {
+      ctx.beginPath();
+      if (stroke.length === 1) {
+        ctx.arc(stroke[0][0], stroke[0][1], BRUSH / 2, 0, 2 * Math.PI); ctx.fill();
+        return;
+      }
+      ctx.moveTo(stroke[0][0], stroke[0][1]);
+      for (var i = 1; i < stroke.length; i++) ctx.lineTo(stroke[i][0], stroke[i][1]);
+      ctx.stroke();
+    });
+  }
+  // the weights that resample n source pixels from `start` into m target pixels by area: weights[t]
+  // lists [source index, weight] with weights summing to 1
+  function areaWeights(start, n, m) {
+    var out = [], ratio = n / m;
+    for (var t = 0; t < m; t++) {
+      var a = t * ratio, b = (t + 1) * ratio, row = [];
+      for (var i = Math.floor(a); i < Math.ceil(b); i++) {
+        var overlap = Math.min(b, i + 1) - Math.max(a, i);
+        if (overlap > 0) row.push([start + i, overlap / ratio]);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+  function preprocess() {  // the strokes as a 28x28 MNIST-style input (ink in [0, 1]), or null if none
+    var ink = document.createElement("canvas");
+    ink.width = PAD; ink.height = PAD;
+    var ctx = ink.getContext("2d");
+    paint(ctx, "#000");
+    var alpha = ctx.getImageData(0, 0, PAD, PAD).data, x0 = PAD, x1 = -1, y0 = PAD, y1 = -1;
+    for (var y = 0; y < PAD; y++) {
+      for (var x = 0; x < PAD; x++) {
+        if (alpha[4 * (y * PAD + x) + 3] === 0) continue;
+        x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      }
+    }
+    if (x1 < 0) return null;
+    var w = x1 - x0 + 1, h = y1 - y0 + 1, s = 20 / Math.max(w, h);
+    var tw = Math.max(1, Math.round(w * s)), th = Math.max(1, Math.round(h * s));
+    var rows = areaWeights(y0, h, th), cols = areaWeights(x0, w, tw), small = new Float64Array(tw * th);
+    var mass = 0, my = 0, mx = 0;
+    for (var ty = 0; ty < th; ty++) {
+      for (var tx = 0; tx < tw; tx++) {
+        var v = 0;
+        rows[ty].forEach(function (ry) {
+          cols[tx].forEach(function (cx) { v += ry[1] * cx[1] * alpha[4 * (ry[0] * PAD + cx[0]) + 3] / 255; });
+        });
+        small[ty * tw + tx] = v; mass += v; my += ty * v; mx += tx * v;
+      }
+    }
+    var oy = Math.round(14 - my / mass), ox = Math.round(14 - mx / mass), input = new Float32Array(PIXELS * PIXELS);
+    for (var ty2 = 0; ty2 < th; ty2++) {
+      for (var tx2 = 0; tx2 < tw; tx2++) {
+        var row = ty2 + oy, col = tx2 + ox;
+        if (row >= 0 && col >= 0 && row < PIXELS && col < PIXELS) input[row * PIXELS + col] = Math.min(1, small[ty2 * tw + tx2]);
+      }
+    }
+    return input;
+  }
+  function nearestFive(panel, z) {  // the NEAREST carried training images' indices to z, nearest first
+    var order = Array.prototype.slice.call(shown).map(function (i) {
+      var dx = panel.codes[2 * i] - z[0], dy = panel.codes[2 * i + 1] - z[1];
+      return [dx * dx + dy * dy, i];
+    });
+    order.sort(function (a, b) { return a[0] - b[0]; });
+    return order.slice(0, NEAREST).map(function (pair) { return pair[1]; });
+  }
+  var drawInfo = document.getElementById("jx-draw-info"), drawModels = document.getElementById("jx-draw-models");
+  function update() {
+    paint(pad.getContext("2d"), "#111");
+    drawing.input = preprocess();
+    drawModels.textContent = "";
+    drawing.models = {};
+    drawImage(document.getElementById("jx-input"), drawing.input || new Float32Array(PIXELS * PIXELS));
+    if (!drawing.input) {
+      drawInfo.textContent = "Draw a digit on the pad.";
+      Object.keys(panels).forEach(function (name) { panels[name].marks.drawing = null; panels[name].render(); });
+      return;
+    }
+    var verdict = drawing.verdict = judge ? judge(drawing.input) : null;
+    drawInfo.innerHTML = verdict ? "judge: " + (verdict.accepted ? "accepted" : '<span class="jx-far">rejected</span>') +
+      " (p = " + verdict.digit.toFixed(3) + ", most like " + data.classes[verdict.label] + ")" +
+      (verdict.realism !== null ? ", realism " + verdict.realism.toFixed(2) : "") : "";
+    Object.keys(panels).forEach(function (name) {
+      var panel = panels[name];
+      if (!panel.encode) return;
+      var began = performance.now(), posterior = panel.encode(drawing.input), ms = performance.now() - began;
+      stats.encodes += 1; stats.encodeMs += ms; stats.encodeMaxMs = Math.max(stats.encodeMaxMs, ms);
+      var reconstruction = new Float32Array(PIXELS * PIXELS);
+      panel.decode(posterior.mean[0], posterior.mean[1], reconstruction);
+      var near = nearestFive(panel, posterior.mean);
+      drawing.models[name] = { mean: posterior.mean, logvar: posterior.logvar,
+                               reconstruction: Array.prototype.slice.call(reconstruction), nearest: near };
+      panel.marks.drawing = posterior;
+      panel.render();
+      var row = el("div", { "class": "jx-draw-model", "data-model": name }, drawModels);
+      var text = el("div", {}, row);
+      text.textContent = panel.title + ": code (" + posterior.mean[0].toFixed(2) + ", " + posterior.mean[1].toFixed(2) + ")" +
+        (posterior.logvar ? ", sigma (" + Math.exp(posterior.logvar[0] / 2).toFixed(2) + ", " +
+         Math.exp(posterior.logvar[1] / 2).toFixed(2) + "): the ellipses on its map are 1 and 2 sigma" : "");
+      var pics = el("div", { "class": "jx-strip" }, row);
+      var recon = el("figure", {}, pics);
+      drawImage(el("canvas", { width: PIXELS, height: PIXELS, "class": "jx-draw-reconstruction" }, recon), reconstruction);
+      el("figcaption", {}, recon).textContent = "reconstruction";
+      near.forEach(function (index) {
+        var f = el("figure", {}, pics);
+        drawImage(el("canvas", { width: PIXELS, height: PIXELS, "class": "jx-draw-nearest" }, f), carried(index));
+        el("figcaption", {}, f).textContent = "near: " + data.classes[labels[index]];
+      });
+    });
+    status.textContent = "Encoded the drawing " + stats.encodes + " times, " + (stats.encodeMs / stats.encodes).toFixed(2) +
+      " ms per encode on average (" + stats.encodeMaxMs.toFixed(2) + " ms at most).";
+  }
+  var stroke = null, pending = false;
+  function padPoint(e) {
+    var rect = pad.getBoundingClientRect();
+    return [(e.clientX - rect.left) * PAD / rect.width, (e.clientY - rect.top) * PAD / rect.height];
+  }
+  function later() {  // one update a frame while a stroke is drawn
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(function () { pending = false; update(); });
+  }
+  pad.addEventListener("pointerdown", function (e) {
+    e.preventDefault();
+    try { pad.setPointerCapture(e.pointerId); } catch (err) { /* a pointer the browser does not track */ }
+    stroke = [padPoint(e)];
+    drawing.strokes.push(stroke);
+    later();
+  });
+  pad.addEventListener("pointermove", function (e) {
+    if (!stroke) return;
+    stroke.push(padPoint(e));
+    later();
+  });
+  function endStroke() { if (stroke) { stroke = null; update(); } }
+  pad.addEventListener("pointerup", endStroke);
+  pad.addEventListener("pointercancel", endStroke);
+  document.getElementById("jx-clear").onclick = function () { drawing.strokes = []; update(); };
+  document.getElementById("jx-undo").onclick = function () { drawing.strokes.pop(); update(); };
+  update();
   var filmed = Object.keys(panels).filter(function (name) { return panels[name].film; });
   if (filmed.length) {  // one slider for every filmed panel: frames 0 .. F-1, then F = the final map
     var epochs = panels[filmed[0]].film.epochs, slider = document.getElementById("jx-epoch");
@@ -442,6 +714,13 @@
       return Array.prototype.slice.call(pixels);
     },
     dots: function (name) { return Array.prototype.slice.call(panels[name].dotsToDraw()[0]); },
+    encodeAt: function (name, pixels) { return panels[name].encode(new Float32Array(pixels)); },
+    drawing: function () {  // the drawing's 28x28 input and what each model made of it (null: nothing drawn)
+      if (!drawing.input) return null;
+      return { input: Array.prototype.slice.call(drawing.input), verdict: drawing.verdict, models: drawing.models };
+    },
+    select: selectImage,
+    selected: null,
     judge: judge ? function (pixels) { return judge(new Float32Array(pixels)); } : null,
   };
 })();
