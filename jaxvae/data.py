@@ -15,6 +15,10 @@ IMAGE_SHAPE = (28, 28)
 SPLITS = ("train", "test")
 BUNDLED = "mnist_5k"
 DATASETS = ("mnist", "fashion_mnist", BUNDLED)
+DATASET_HELP = (
+    f"dataset: {', '.join(DATASETS)}; tfds:NAME[/CONFIG] (tensorflow-datasets); or a folder of class "
+    "subfolders of images or an .npz file of images and labels ([centred:]PATH, docs/data.md)"
+)
 
 CLASS_NAMES = {
     "fashion_mnist": [
@@ -32,14 +36,10 @@ CLASS_NAMES = {
 }
 
 
-def class_names(dataset: str) -> list[str]:
-    """The names of ``dataset``'s ten classes (the digits, for MNIST)."""
-    return CLASS_NAMES.get(dataset, [str(i) for i in range(10)])
-
-
 def noun(dataset: str) -> str:
-    """What one image of ``dataset`` is called in a report: an item of clothing, or a digit."""
-    return "item" if dataset == "fashion_mnist" else "digit"
+    """What one image of ``dataset`` is called in a report: an item of clothing, a digit, or (a data
+    set of your own) an image."""
+    return {"fashion_mnist": "item", "mnist": "digit", BUNDLED: "digit"}.get(dataset, "image")
 
 
 class Dataset(NamedTuple):

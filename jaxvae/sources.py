@@ -19,6 +19,11 @@ tried in this order, and the first that has the data wins:
 ``mnist_5k`` is a small balanced subset of the package's MNIST for quick runs and tests: the
 first 450 digits of each class of the training split, and the first 50 of each class of the test
 split.
+
+Other data sets are named by where they are: ``tfds:NAME[/CONFIG]`` for an image classification
+data set of tensorflow-datasets (a prepared cache is read offline; otherwise it is downloaded and
+prepared where the machine is online), and ``[centred:]PATH`` for your own labelled images, a folder
+or an ``.npz`` file (``jaxvae.image_sets``). Both are converted to 28x28 uint8 grayscale.
 """
 
 from __future__ import annotations
@@ -36,12 +41,22 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from jaxvae.data import BUNDLED, DATASETS, IMAGE_SHAPE, SPLITS, Dataset
+from jaxvae.data import BUNDLED, CLASS_NAMES, DATASETS, IMAGE_SHAPE, SPLITS, Dataset
 from jaxvae.errors import DataError, DataUnavailableError
 from jaxvae.idx import parse_idx, parse_idx_gz, read_idx
+from jaxvae.image_sets import (
+    MAX_CLASSES,
+    NOT_LABELLED,
+    ImageSet,
+    data_dir_is_unused,
+    is_image_set,
+    load_image_set,
+    to_mnist_pixels,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +127,35 @@ def _check_split(split: str) -> None:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
 
 
+TFDS = "tfds:"
+_TFDS_PROBE = "https://storage.googleapis.com/"  # where tensorflow-datasets keeps its metadata
+
+
+def check_dataset(name: str) -> None:
+    """Refuse, in one line, a dataset name that is none of jaxvae's, ``tfds:NAME`` or a path."""
+    if name in DATASETS or (name.startswith(TFDS) and len(name) > len(TFDS)) or is_image_set(name):
+        return
+    raise DataError(
+        f"unknown dataset {name!r}: not one of {', '.join(DATASETS)}, not tfds:NAME (tensorflow-datasets), "
+        "and no folder or .npz file of that name"
+    )
+
+
 def _check_name(name: str) -> None:
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    check_dataset(name)
+
+
+def class_names(dataset: str) -> list[str]:
+    """The names of ``dataset``'s classes (the digits, for MNIST)."""
+    if dataset in DATASETS:
+        return CLASS_NAMES.get(dataset, [str(i) for i in range(10)])
+    return _other(dataset).classes
+
+
+def cache_name(dataset: str) -> str:
+    """The folder of ``dataset`` in jaxvae's cache: its name, or ``own`` for the data sets named
+    by a path or ``tfds:`` (what is cached there is keyed by the data's digest)."""
+    return dataset if dataset in DATASETS else "own"
 
 
 def _in_directory(root: Path, name: str, split: str, *, explicit: bool) -> Path | None:
@@ -191,6 +232,67 @@ def _load_tfds_prepared(name: str, split: str) -> Dataset | None:
     images = np.stack([np.asarray(r["image"], dtype=np.uint8).reshape(IMAGE_SHAPE) for r in records])
     labels = np.asarray([r["label"] for r in records], dtype=np.int32)
     return Dataset(images, labels)
+
+
+@functools.cache
+def _tfds_set(name: str) -> ImageSet:
+    """``tfds:NAME[/CONFIG]``: its prepared cache, else a download where the machine is online."""
+    spec = name.removeprefix(TFDS)
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        what = "tensorflow-datasets is not installed (pip install tensorflow-datasets)"
+        raise DataUnavailableError(f"{name}: {what}") from None
+    try:
+        tfds.builder_cls(spec.split("/")[0].split(":")[0])
+    except Exception:
+        raise DataError(f"{name}: tensorflow-datasets has no data set {spec.split('/')[0]!r}") from None
+    sources = _tfds_sources(tfds, spec, download=False)
+    if sources is None:
+        if not _reachable(_TFDS_PROBE):
+            raise DataUnavailableError(
+                f"{name}: no prepared tensorflow-datasets cache of {spec} here and no network to "
+                f"download it; prepare it where you are online (tfds.data_source({spec!r})) and copy "
+                "~/tensorflow_datasets here"
+            )
+        sources = _tfds_sources(tfds, spec, download=True)
+        if sources is None:
+            raise DataUnavailableError(f"{name}: tensorflow-datasets could not download and prepare {spec}")
+    return tfds_image_set(name, sources)
+
+
+def _tfds_sources(tfds: Any, spec: str, *, download: bool) -> dict[str, object] | None:
+    try:
+        return {split: tfds.data_source(spec, split=split, download=download) for split in SPLITS}
+    except Exception as e:  # tfds raises KeyError/AssertionError/FileNotFoundError when unprepared
+        logger.debug("tfds %s (download=%s): %s", spec, download, e)
+        return None
+
+
+def tfds_image_set(name: str, sources: dict[str, Any]) -> ImageSet:
+    """The splits of tensorflow-datasets data sources (records with ``image`` and ``label``) as 28x28
+    uint8 grayscale, with the label feature's class names."""
+    classes = list(sources["train"].dataset_info.features["label"].names)
+    splits = {}
+    for split, source in sources.items():
+        records = [source[i] for i in range(len(source))]
+        if not records or "image" not in records[0] or "label" not in records[0]:
+            raise DataError(f"{name}: its {split} split has no images with labels; {NOT_LABELLED}")
+        images = np.stack([to_mnist_pixels(np.asarray(r["image"]), name=f"{name}/{split}") for r in records])
+        splits[split] = Dataset(images, np.asarray([r["label"] for r in records], np.int32))
+    if not 2 <= len(classes) <= MAX_CLASSES:
+        raise DataError(
+            f"{name}: {len(classes)} classes; jaxvae's judge is a classifier over 2 to {MAX_CLASSES} classes"
+        )
+    return ImageSet(splits["train"], splits["test"], classes)
+
+
+def _other(dataset: str) -> ImageSet:
+    """A data set named by ``tfds:`` or by its path."""
+    if dataset.startswith(TFDS):
+        return _tfds_set(dataset)
+    check_dataset(dataset)
+    return load_image_set(dataset)
 
 
 def _download_url(name: str) -> str:
@@ -286,6 +388,10 @@ def load_dataset(
     _check_split(split)
     if name == BUNDLED:
         return load_bundled(split)
+    if name not in DATASETS:
+        if not name.startswith(TFDS):
+            data_dir_is_unused(data_dir, name)
+        return getattr(_other(name), split)
     if data_dir is not None:
         root = Path(data_dir)
         found = _in_directory(root, name, split, explicit=True)

@@ -187,3 +187,16 @@ def with_test_compile_cache(env: dict[str, str]) -> dict[str, str]:
         "JAX_COMPILATION_CACHE_DIR": os.environ["JAXVAE_TEST_XLA_CACHE"],
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
     }
+
+
+def write_png_folder(root: Path, splits: dict[str, Any]) -> Path:
+    """Each split's images (a ``Dataset``) as PNG files ROOT/<split>/<label>/<index>.png: a data set
+    of your own as a folder (``--dataset ROOT``), in the order it was written."""
+    from PIL import Image
+
+    for split, data in splits.items():
+        for i, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
+            folder = root / split / str(label)
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(folder / f"{i:05d}.png")
+    return root

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from jaxvae.data import class_names
 from jaxvae.report.demo_figures import draw_demo_figures, draw_summary_figures
 from jaxvae.report.demo_page import render_html
 from jaxvae.runs.config import replace_defaults
@@ -21,6 +20,7 @@ from jaxvae.runs.driver import summarize
 from jaxvae.runs.film import Film, read_film
 from jaxvae.runs.folder import claim
 from jaxvae.runs.prune import prune_ensemble
+from jaxvae.sources import class_names
 from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.measures import validate_generative
 from jaxvae.study.records import Measures, to_json

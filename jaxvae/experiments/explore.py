@@ -8,12 +8,11 @@ from pathlib import Path
 
 import jax
 
-from jaxvae.data import class_names
 from jaxvae.errors import ConfigError
 from jaxvae.report.explorer import ExplorerModel, write_explorer
 from jaxvae.runs.folder import claim
 from jaxvae.runs.single import load_model
-from jaxvae.sources import load_dataset
+from jaxvae.sources import class_names, load_dataset
 from jaxvae.study.measures import encode_codes, reference
 from jaxvae.study.shipped import shipped_judge
 from jaxvae.study.streams import Stream, stream_key

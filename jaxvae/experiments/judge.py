@@ -22,7 +22,7 @@ import flax
 import jax
 
 from jaxvae import __version__
-from jaxvae.data import DATASETS
+from jaxvae.data import DATASET_HELP
 from jaxvae.runs.files import checked_npz, write_bytes, write_json
 from jaxvae.runs.folder import claim
 from jaxvae.study.judge import fit_for_use
@@ -36,9 +36,7 @@ from jaxvae.study.study import StudyConfig, load_study_data, study_judge, valida
 class JudgeConfig:
     """Settings of ``jaxvae judge build``; every field is a flag."""
 
-    dataset: str | None = field(
-        default=None, metadata={"help": f"dataset: {', '.join(DATASETS)} (default: mnist)"}
-    )
+    dataset: str | None = field(default=None, metadata={"help": f"{DATASET_HELP} (default: mnist)"})
     data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})
     seed: int = field(default=0, metadata={"help": "seed of the judge (its decoders, decoys and classifier)"})
     batch_size: int = field(default=128, metadata={"help": "images per step of the auxiliary decoders"})

@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxvae.data import class_names
 from jaxvae.evaluation import evaluate
 from jaxvae.latent import decode_grid, prior_quantile_grid
 from jaxvae.losses import LossTerms
@@ -30,6 +29,7 @@ from jaxvae.runs.config import EnsembleConfig, TrainConfig, replace_defaults
 from jaxvae.runs.driver import summarize, terms_dict
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
+from jaxvae.sources import class_names
 from jaxvae.study.records import BetaRun, Measures, to_json
 from jaxvae.study.streams import Stream, stream_key
 from jaxvae.study.study import Study, StudyConfig

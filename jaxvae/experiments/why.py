@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from jaxvae.data import class_names
 from jaxvae.models import Model, encode
 from jaxvae.report.why_page import draw_why_figures, why_html
 from jaxvae.runs.config import replace_defaults
 from jaxvae.runs.driver import summarize
 from jaxvae.runs.film import read_film
 from jaxvae.runs.folder import claim
+from jaxvae.sources import class_names
 from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.judge import Judge
 from jaxvae.study.measures import decode_images

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from jaxvae.data import Dataset, class_names, noun
+from jaxvae.data import Dataset, noun
 from jaxvae.latent import decode_grid, grid_points, prior_quantile_grid
 from jaxvae.models import Model, decode, encode
 from jaxvae.report import plots
@@ -20,6 +20,7 @@ from jaxvae.report.explorer import ExplorerModel, write_explorer
 from jaxvae.report.film import panels_of, write_film
 from jaxvae.runs.driver import RunResult
 from jaxvae.runs.film import Film
+from jaxvae.sources import class_names
 from jaxvae.spec import MODEL_NAMES as NAMES
 from jaxvae.study.far_field import Typical
 from jaxvae.study.judge import Judge, negatives

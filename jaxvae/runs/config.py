@@ -11,8 +11,9 @@ from typing import Any
 
 import optax
 
-from jaxvae.data import DATASETS, LIKELIHOODS
-from jaxvae.errors import ConfigError
+from jaxvae.data import DATASET_HELP, LIKELIHOODS
+from jaxvae.errors import ConfigError, DataError
+from jaxvae.sources import check_dataset
 from jaxvae.spec import ModelSpec, from_typed_dict, has_type
 
 LR_SCHEDULES = ("constant", "cosine", "exponential")
@@ -46,7 +47,7 @@ class TrainConfig:
     """How to train one model. Every field is also a ``jaxvae train`` flag (``_`` becomes ``-``)."""
 
     model: ModelSpec = field(default_factory=ModelSpec, metadata=_help("the model (jaxvae.spec)"))
-    dataset: str = field(default="mnist", metadata=_help(f"dataset: {', '.join(DATASETS)}"))
+    dataset: str = field(default="mnist", metadata=_help(DATASET_HELP))
     data_dir: str | None = field(
         default=None, metadata=_help("directory of IDX files (default: $JAXVAE_DATA_DIR, then tfds)")
     )
@@ -85,8 +86,10 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Reject an invalid configuration with one line; returns ``self`` when valid."""
         self.model.validate()
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        try:
+            check_dataset(self.dataset)
+        except DataError as e:
+            raise ConfigError(str(e)) from None
         positive = ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints")
         require_counts(self, positive, zero_means_all=("devices",))
         if self.likelihood not in LIKELIHOODS:

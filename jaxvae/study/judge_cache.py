@@ -28,7 +28,7 @@ from jaxvae.runs.config import EnsembleConfig, TrainConfig
 from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import json_digest, load_checked, save_checked
 from jaxvae.runs.folder import shared
-from jaxvae.sources import cache_dir
+from jaxvae.sources import cache_dir, cache_name
 from jaxvae.spec import ModelSpec
 from jaxvae.study.classifier import Classifier
 from jaxvae.study.judge import Judge, build_judge
@@ -61,7 +61,7 @@ def judge_folder(train: Dataset, dataset: str, settings: dict[str, Any]) -> Path
     """Where the judge of ``settings`` (seed, epochs, batch size, decoders: JSON values) for the
     training split ``train`` of ``dataset`` is kept."""
     key = json_digest({"recipe": JUDGE_RECIPE, "data": data_digest(train), **settings})[:16]
-    return cache_dir(dataset) / "judges" / key
+    return cache_dir(cache_name(dataset)) / "judges" / key
 
 
 def judge_arrays(judge: Judge, decoders: list[str]) -> tuple[list[np.ndarray], dict[str, Any]]:
@@ -165,7 +165,7 @@ def _load_or_build(
             key=stream_key(seed, Stream.JUDGE),
             seed=seed,
             epochs=settings["classifier_epochs"],
-            cache_dir=cache_dir(name),
+            cache_dir=cache_dir(cache_name(name)),
             progress=progress,
         )
         save_judge(folder, judge, list(decoders))

@@ -28,8 +28,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxvae.data import Dataset
+from jaxvae.data import DATASETS, Dataset
 from jaxvae.errors import DataError
+from jaxvae.sources import load_bundled
 from jaxvae.study.judge import Judge
 from jaxvae.study.judge_cache import JUDGE_FILE, data_digest, judge_from_arrays
 
@@ -77,9 +78,16 @@ def load_shipped(name: str, folder: Traversable | None = None) -> ShippedJudge:
 def shipped_judge(dataset: str, train: Dataset) -> ShippedJudge | None:
     """The shipped judge that scores ``dataset`` (its training split ``train``), or None when none
     ships for it: another data set, or MNIST read from files whose training split differs from the
-    one the shipped judge was built on."""
-    if dataset not in SHIPPED_FOR:
+    one the shipped judge was built on. A data set named by its path or ``tfds:`` gets MNIST's judge
+    when its training split is, image for image and label for label, MNIST's or ``mnist_5k``'s: the
+    same data, scored with the same instrument."""
+    if dataset in DATASETS and dataset not in SHIPPED_FOR:
         return None
+    if dataset not in SHIPPED_FOR:
+        digest = data_digest(train)
+        shipped = load_shipped("mnist")
+        same = digest in (shipped.provenance.get("data_sha256"), data_digest(load_bundled("train")))
+        return shipped if same else None
     name, same_data = SHIPPED_FOR[dataset]
     shipped = load_shipped(name)
     if same_data and shipped.provenance.get("data_sha256") != data_digest(train):

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.data import DATASETS, Dataset
+from jaxvae.data import DATASET_HELP, Dataset
 from jaxvae.errors import ConfigError
 from jaxvae.models import Model
 from jaxvae.runs.config import EnsembleConfig, TrainConfig, require_counts
@@ -58,8 +58,8 @@ class StudyConfig:
     dataset: str | None = field(
         default=None,
         metadata={
-            "help": f"dataset: {', '.join(DATASETS)} (default: mnist, read from jaxvae's own copy "
-            "when no other source has it)",
+            "help": f"{DATASET_HELP} (default: mnist, read from jaxvae's own copy when no other "
+            "source has it)",
         },
     )
     data_dir: str | None = field(default=None, metadata={"help": "directory of IDX files"})

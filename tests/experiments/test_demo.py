@@ -7,7 +7,7 @@ import shutil
 import jax
 import numpy as np
 import pytest
-from helpers import checkpoint_data_files, flip_bytes
+from helpers import checkpoint_data_files, flip_bytes, write_png_folder
 
 import jaxvae
 from jaxvae.commands.cli import main
@@ -51,6 +51,37 @@ def test_a_second_demo_into_another_folder_reuses_the_judge_and_trains_only_the_
     assert first["judge"]["decoders"] == second["judge"]["decoders"]
     assert sorted(p.stat().st_mtime_ns for p in judge_dir.rglob("*") if p.is_file()) == helpers_before
     assert not (tmp_path / "other" / "judge").exists()  # no helper runs in the report folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["png folder", "npz"])
+def test_mnist_as_files_of_your_own_gives_the_built_in_numbers(
+    form, quick_report, quick_cache, tmp_path, monkeypatch
+):
+    """The quick demo's digits written out as PNG files in class folders, or as 16-bit images in an
+    .npz: `jaxvae demo --dataset PATH` reads the same data (scored with the same shipped judge) and
+    so gives every number of the demo on the built-in mnist_5k."""
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))
+    train, test = jaxvae.load_bundled("train"), jaxvae.load_bundled("test")
+    if form == "npz":
+        path = tmp_path / "digits.npz"
+        wide = {"images": train.images, "test_images": test.images}  # 16 bits: a documented conversion
+        np.savez(
+            path,
+            labels=train.labels,
+            test_labels=test.labels,
+            **{k: v.astype(np.uint16) * 257 for k, v in wide.items()},
+        )
+    else:
+        path = write_png_folder(tmp_path / "digits", {"train": train, "test": test})
+    args = [*QUICK[:-3], "--dataset", str(path), "--no-progress", "--out", str(tmp_path / "report")]
+    assert main(args) == 0
+    built_in, own = (
+        json.loads((d / "metrics.json").read_text()) for d in (quick_report, tmp_path / "report")
+    )
+    assert own["dataset"] == str(path) and own["judge"] == built_in["judge"]  # the shipped judge, the same
+    for key in ("validation", "generative_validation", "runs", "means", "verdicts"):
+        assert _numbers(own[key]) == _numbers(built_in[key]), key
 
 
 def test_quick_demo_writes_a_consistent_report(quick_report):
