@@ -40,7 +40,8 @@ from jaxvae.train import init_train_state, train_step
 def training_flops(config: dict[str, Any], train_images: int) -> float:
     """The FLOPs of a demo's training: for each model, one step's (XLA's cost analysis) times the
     steps of an epoch, the epochs and the seeds."""
-    demo = DemoConfig(**{k: v for k, v in config.items() if k in DemoConfig.__dataclass_fields__})
+    fields = DemoConfig.__dataclass_fields__  # JSON gave lists where the config holds tuples
+    demo = DemoConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k in fields})
     total = 0.0
     for kind in KINDS:
         train = TrainConfig(model=demo.spec(kind), batch_size=demo.batch_size)

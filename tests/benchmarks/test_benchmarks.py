@@ -215,6 +215,8 @@ def test_the_demo_rows_training_floor_counts_every_step_of_every_epoch_and_seed(
     # twice the epochs or the seeds, twice the FLOPs; a partial last batch is not trained on
     assert demo_row.training_flops(config | {"epochs": 4}, 1000) == pytest.approx(2 * flops)
     assert demo_row.training_flops(config | {"seeds": 6}, 1050) == pytest.approx(2 * flops)
+    # as a report's metrics.json holds it: its tuples read back as lists
+    assert demo_row.training_flops(config | {"arch": "mlp", "channels": [16, 32]}, 1000) == flops
     # a step of an MLP at batch 100: at least the FLOPs of its forward matmuls and their weight
     # gradients (2 + 2 per weight and image), for 10 steps, 2 epochs, 3 seeds and both models
     weights = 784 * 512 + 512 * 256 + 256 * 4 + 2 * 256 + 256 * 512 + 512 * 784
