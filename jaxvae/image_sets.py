@@ -273,13 +273,18 @@ def _from_npz(file: Path, centred: bool) -> ImageSet:
     return _split(str(file), train[0], train[1], names)
 
 
+def check_class_count(where: str, count: int) -> None:
+    """Refuse a data set of fewer than 2 or more than ``MAX_CLASSES`` classes, in one line."""
+    if not 2 <= count <= MAX_CLASSES:
+        raise DataError(
+            f"{where}: {count} class{'es' if count != 1 else ''}; jaxvae's judge is a classifier over "
+            f"2 to {MAX_CLASSES} classes"
+        )
+
+
 def _check_classes(where: str, classes: list[str], labels: list[str]) -> np.ndarray:
     """The labels as class indices, after checking the count of classes and of images in each."""
-    if not 2 <= len(classes) <= MAX_CLASSES:
-        raise DataError(
-            f"{where}: {len(classes)} class{'es' if len(classes) != 1 else ''}; jaxvae's judge is a "
-            f"classifier over 2 to {MAX_CLASSES} classes"
-        )
+    check_class_count(where, len(classes))
     index = {name: i for i, name in enumerate(classes)}
     unknown = sorted(set(labels) - set(index))
     if unknown:

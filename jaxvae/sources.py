@@ -49,9 +49,9 @@ from jaxvae.data import BUNDLED, CLASS_NAMES, DATASETS, IMAGE_SHAPE, SPLITS, Dat
 from jaxvae.errors import DataError, DataUnavailableError
 from jaxvae.idx import parse_idx, parse_idx_gz, read_idx
 from jaxvae.image_sets import (
-    MAX_CLASSES,
     NOT_LABELLED,
     ImageSet,
+    check_class_count,
     data_dir_is_unused,
     is_image_set,
     load_image_set,
@@ -139,10 +139,6 @@ def check_dataset(name: str) -> None:
         f"unknown dataset {name!r}: not one of {', '.join(DATASETS)}, not tfds:NAME (tensorflow-datasets), "
         "and no folder or .npz file of that name"
     )
-
-
-def _check_name(name: str) -> None:
-    check_dataset(name)
 
 
 def class_names(dataset: str) -> list[str]:
@@ -273,6 +269,7 @@ def tfds_image_set(name: str, sources: dict[str, Any]) -> ImageSet:
     """The splits of tensorflow-datasets data sources (records with ``image`` and ``label``) as 28x28
     uint8 grayscale, with the label feature's class names."""
     classes = list(sources["train"].dataset_info.features["label"].names)
+    check_class_count(name, len(classes))
     splits = {}
     for split, source in sources.items():
         records = [source[i] for i in range(len(source))]
@@ -280,10 +277,6 @@ def tfds_image_set(name: str, sources: dict[str, Any]) -> ImageSet:
             raise DataError(f"{name}: its {split} split has no images with labels; {NOT_LABELLED}")
         images = np.stack([to_mnist_pixels(np.asarray(r["image"]), name=f"{name}/{split}") for r in records])
         splits[split] = Dataset(images, np.asarray([r["label"] for r in records], np.int32))
-    if not 2 <= len(classes) <= MAX_CLASSES:
-        raise DataError(
-            f"{name}: {len(classes)} classes; jaxvae's judge is a classifier over 2 to {MAX_CLASSES} classes"
-        )
     return ImageSet(splits["train"], splits["test"], classes)
 
 
@@ -384,7 +377,7 @@ def load_dataset(
         DataError: a file exists but is malformed (the message names it and the problem).
         DataUnavailableError: no source has the data; the message lists every way to provide it.
     """
-    _check_name(name)
+    check_dataset(name)
     _check_split(split)
     if name == BUNDLED:
         return load_bundled(split)

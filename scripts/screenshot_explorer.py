@@ -4,7 +4,7 @@
     python scripts/screenshot_explorer.py report/explorer.html docs/images/explorer.png
 
 It draws a 7 on the pad (one stroke of pointer events), pins the autoencoder's point at (3, 8) and
-hovers the VAE's at (-1, 1), then shoots the explorer from the pad to the maps.
+hovers the VAE's at (-1, 1), then shoots the explorer from the pad to the maps' legend.
 """
 
 import argparse
@@ -30,6 +30,7 @@ def main() -> int:
         launched = p.chromium.launch(executable_path=browser, args=["--no-sandbox", "--disable-gpu"])
         page = launched.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(Path(args.page).resolve().as_uri())
+        page.evaluate("document.querySelector('.jx-draw').scrollIntoView()")  # the report: far down
         pad = page.query_selector("#jx-pad").bounding_box()
         seven = [(60, 50), (110, 47), (160, 48), (150, 90), (130, 130), (112, 175), (104, 198)]
         page.mouse.move(pad["x"] + seven[0][0], pad["y"] + seven[0][1])
@@ -43,7 +44,7 @@ def main() -> int:
             if click:
                 page.mouse.click(point["x"], point["y"])
         top = page.query_selector(".jx-draw").bounding_box()
-        bottom = page.query_selector("#jx-panels").bounding_box()
+        bottom = page.query_selector("#jx-legend").bounding_box()  # the panels, then the colours
         clip = {"x": 0, "y": top["y"], "width": 1400, "height": bottom["y"] + bottom["height"] - top["y"]}
         page.screenshot(path=args.out, clip=clip)
         launched.close()
