@@ -488,7 +488,7 @@ def test_a_conv_demo_names_its_networks_and_keeps_apart_from_the_mlp_demo(
     assert f"networks {network}" in (out / "index.html").read_text()
     assert f"Networks: {network}" in capsys.readouterr().out
     explorer = (out / "explorer_data.js").read_text()
-    assert explorer.count('"arch": "conv"') == 2
+    assert explorer.count('"arch": "conv"') == 4  # each model's decoder and encoder
     config = jaxvae.load_model(out / "runs_vae" / "runs" / "seed0_beta1")[1]
     assert config.model.arch == "conv"
 
