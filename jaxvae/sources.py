@@ -258,11 +258,16 @@ def _tfds_set(name: str) -> ImageSet:
 
 
 def _tfds_sources(tfds: Any, spec: str, *, download: bool) -> dict[str, object] | None:
+    absl = logging.getLogger("absl")  # tfds warns through absl about folders it has not prepared
+    level = absl.level
+    absl.setLevel(logging.ERROR)
     try:
         return {split: tfds.data_source(spec, split=split, download=download) for split in SPLITS}
     except Exception as e:  # tfds raises KeyError/AssertionError/FileNotFoundError when unprepared
         logger.debug("tfds %s (download=%s): %s", spec, download, e)
         return None
+    finally:
+        absl.setLevel(level)
 
 
 def tfds_image_set(name: str, sources: dict[str, Any]) -> ImageSet:
