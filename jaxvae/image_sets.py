@@ -17,7 +17,7 @@ image is instead prepared as MNIST's digits were: the bounding box of its non-ze
 
 Without a given split, one in seven images of each class (at least one) is held out for testing,
 drawn with a fixed seed: the same files always give the same split. The judge is a classifier over
-the classes, so a set needs labels, 2 to 10 classes, and two images of each at least.
+the classes, so a set needs labels, 2 to 100 classes, and two images of each at least.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from jaxvae.data import IMAGE_SHAPE, Dataset
 from jaxvae.errors import DataError
 
 CENTRED = "centred:"
-MAX_CLASSES = 10  # the judge's classifier has ten class outputs (and one for "not an image of them")
+MAX_CLASSES = 100  # more distinct labels than this are more likely numbers than classes
 TEST_SHARE = 1 / 7  # MNIST's: 10,000 of 70,000
 SPLIT_SEED = 0
 MNIST_BOX = 20  # MNIST's digits fit a 20x20 box inside the 28x28 image

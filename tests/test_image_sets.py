@@ -123,9 +123,9 @@ BAD = {
         "an empty file",
     ),
     "no labels": (lambda tmp, d: _folder(tmp, {"a.png": d, "b.png": d}), "needs labels"),
-    "eleven classes": (
-        lambda tmp, d: _folder(tmp, {f"{c}/{i}.png": d for c in range(11) for i in range(2)}),
-        "2 to 10 classes",
+    "101 classes": (
+        lambda tmp, d: _folder(tmp, {f"{c}/{i}.png": d for c in range(101) for i in range(2)}),
+        "2 to 100 classes",
     ),
     "a class of one image": (
         lambda tmp, d: _folder(tmp, {"0/a.png": d, "0/b.png": d, "1/a.png": d}),

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
+from jaxvae.report.plots import class_colours, class_count
 from jaxvae.runs.files import write_bytes
 from jaxvae.runs.film import Film
 
@@ -66,6 +67,7 @@ def render_frames(
     """One RGB image per epoch: every panel's codes after that epoch, coloured by ``labels``."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.9), squeeze=False)
     order = np.random.default_rng(0).permutation(len(labels))  # no class drawn on top of all others
+    colours = class_colours(class_count(labels))
     scatters = []
     for ax, panel in zip(axes[0], panels, strict=True):
         xlim, ylim = fixed_limits(panel.frames)
@@ -77,18 +79,17 @@ def render_frames(
             ax.scatter(
                 *panel.frames[0][order].T,
                 c=labels[order],
-                cmap="tab10",
-                vmin=-0.5,
-                vmax=9.5,
+                **colours,
                 s=1.2,
                 alpha=0.6,
                 linewidths=0,
             )
         )
     heading = fig.suptitle("")
-    colours = plt.get_cmap("tab10")
+    cmap = plt.get_cmap(colours["cmap"])
+    norm = plt.Normalize(colours["vmin"], colours["vmax"])
     handles = [
-        plt.Line2D([], [], ls="", marker="o", ms=5, color=colours(c), label=name)
+        plt.Line2D([], [], ls="", marker="o", ms=5, color=cmap(norm(c)), label=name)
         for c, name in enumerate(class_names)
     ]
     fig.legend(handles=handles, loc="lower center", ncol=10, fontsize=8, frameon=False, handletextpad=0.1)

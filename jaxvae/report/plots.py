@@ -31,15 +31,25 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def class_colours(count: int) -> dict[str, Any]:
+    """The colour map of ``count`` classes, one colour each, as ``scatter``'s keywords: matplotlib's
+    tab10 for up to ten (MNIST's digits), tab20 for up to twenty, else a spectrum."""
+    cmap = "tab10" if count <= 10 else "tab20" if count <= 20 else "nipy_spectral"
+    return {"cmap": cmap, "vmin": -0.5, "vmax": max(count, 10) - 0.5}
+
+
+def class_count(labels: np.ndarray) -> int:
+    """How many classes ``labels`` index (ten at least: MNIST's colours stay as they are)."""
+    return max(10, int(np.max(labels, initial=0)) + 1)
+
+
 def scatter(ax: plt.Axes, codes: np.ndarray, labels: np.ndarray, *, size: float = 1.0) -> Any:
     order = np.random.default_rng(0).permutation(len(codes))  # no class drawn on top of all others
     return ax.scatter(
         codes[order, 0],
         codes[order, 1],
         c=labels[order],
-        cmap="tab10",
-        vmin=-0.5,
-        vmax=9.5,
+        **class_colours(class_count(labels)),
         s=size,
         alpha=0.6,
         linewidths=0,
@@ -59,7 +69,7 @@ def latent_maps(
         )
         ax.set_xlabel("z[0]")
         ax.set_ylabel("z[1]")
-    bar = fig.colorbar(points, ax=axes, ticks=range(10))
+    bar = fig.colorbar(points, ax=axes, ticks=range(len(class_names)))
     bar.ax.set_yticklabels(class_names)
     bar.set_label("label (colour only; never used in training)")
     return save(fig, path)
@@ -348,7 +358,7 @@ def latent_maps_2x2(
             ax.set_xlabel("z[0]")
             ax.set_ylabel("z[1]")
     if points is not None:
-        bar = fig.colorbar(points, ax=axes, ticks=range(10), shrink=0.6)
+        bar = fig.colorbar(points, ax=axes, ticks=range(len(class_names)), shrink=0.6)
         bar.ax.set_yticklabels(class_names)
         bar.set_label("label (colour only; never used in training)")
     return save(fig, path)

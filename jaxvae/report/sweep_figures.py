@@ -120,6 +120,6 @@ def sweep_maps(
         bottom.imshow(tile(images), cmap="gray_r", vmin=0, vmax=1)
         bottom.set_title("decoded N(0, 1) quantiles 5%..95%", fontsize=9)
         bottom.axis("off")
-    bar = fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), fraction=0.02)
+    bar = fig.colorbar(points, ax=axes[0].tolist(), ticks=range(len(class_names)), fraction=0.02)
     bar.ax.set_yticklabels(class_names)
     return plots.save(fig, path)

@@ -1,10 +1,10 @@
-"""The judge's network: a small convolutional classifier with an eleventh "not a digit" class.
+"""The judge's network: a small convolutional classifier with one more class, "not a digit".
 
 It is trained by jaxvae on the training split (labels are used here, in the judge, and nowhere in
 the autoencoders) and cached as a plain ``.npz`` of arrays. ``jaxvae.study.judge`` builds, calibrates
 and validates the measure from it; this module holds the network and its training step.
 
-A plain softmax classifier is overconfident far from its data, so the eleventh class is trained on
+A plain softmax classifier is overconfident far from its data, so the last class is trained on
 junk drawn fresh every step: uniform noise of random brightness, blank images of a random grey
 level, and superpositions of two images of different classes, plus, when given, a pool of decoys
 (the decodes of untrained decoders). Decoded images given as ``decoded`` are taught as the class
@@ -30,8 +30,7 @@ from jaxvae.models import NUM_PIXELS, to_pixels
 from jaxvae.runs.files import load_checked, save_checked
 
 logger = logging.getLogger(__name__)
-NUM_CLASSES = 10
-REJECT = NUM_CLASSES  # the index of the "not a digit" class
+NUM_CLASSES = 10  # MNIST's; a data set of other classes gets a classifier over its own
 
 
 def patches(x: jax.Array, size: int = 5, stride: int = 2) -> jax.Array:
@@ -71,15 +70,21 @@ class PatchConv(nnx.Module):
 
 class Classifier(nnx.Module):
     """A small convolutional network: two 5x5 stride-2 convolutions (16 and 32 channels), a
-    256-unit hidden layer (the feature space of ``features``), 11 logits (ten classes, then "not a
-    digit"). Convolutions see strokes wherever they are, which carries over from real digits to the
-    smoother images decoders make far better than a dense layer over pixels does."""
+    256-unit hidden layer (the feature space of ``features``), ``num_classes`` + 1 logits (the
+    classes, then "not a digit", the last). Convolutions see strokes wherever they are, which carries
+    over from real digits to the smoother images decoders make far better than a dense layer over
+    pixels does."""
 
-    def __init__(self, *, rngs: nnx.Rngs) -> None:
+    def __init__(self, num_classes: int = NUM_CLASSES, *, rngs: nnx.Rngs) -> None:
         self.conv1 = PatchConv(1, 16, rngs=rngs)
         self.conv2 = PatchConv(16, 32, rngs=rngs)
         self.hidden = nnx.Linear(7 * 7 * 32, 256, rngs=rngs)
-        self.out = nnx.Linear(256, NUM_CLASSES + 1, rngs=rngs)
+        self.out = nnx.Linear(256, num_classes + 1, rngs=rngs)
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes it tells apart (its last logit is "not a digit")."""
+        return self.out.out_features - 1
 
     def features(self, x: jax.Array, *, training: bool = False) -> jax.Array:
         """Pixels [..., 784] in [0, 1] to the hidden layer [..., 256] (``training``: the form whose
@@ -89,7 +94,7 @@ class Classifier(nnx.Module):
         return jax.nn.relu(self.hidden(h.reshape(h.shape[0], -1))).reshape(*x.shape[:-1], 256)
 
     def logits(self, x: jax.Array, *, training: bool = False) -> jax.Array:
-        """Pixels [..., 784] in [0, 1] to 11 logits."""
+        """Pixels [..., 784] in [0, 1] to the classes' logits, then "not a digit"'s."""
         return self.out(self.features(x, training=training))
 
     def __call__(self, images: jax.Array) -> jax.Array:
@@ -98,18 +103,18 @@ class Classifier(nnx.Module):
 
 @jax.jit
 def class_probabilities(classifier: Classifier, images: jax.Array) -> jax.Array:
-    """Digit probabilities [..., 10] for images [..., 28, 28] (uint8 or [0, 1] floats).
+    """Class probabilities [..., classes] for images [..., 28, 28] (uint8 or [0, 1] floats).
 
-    They come from the 11-way softmax and sum to 1 - p("not a digit").
+    They come from the softmax over the classes and "not a digit", and sum to 1 - p("not a digit").
     """
-    return jax.nn.softmax(classifier(images), axis=-1)[..., :NUM_CLASSES]
+    return jax.nn.softmax(classifier(images), axis=-1)[..., :-1]
 
 
 @jax.jit
 def digit_probability(classifier: Classifier, images: jax.Array) -> jax.Array:
     """p(a digit) = 1 - p("not a digit") for images [..., 28, 28]: whether an image is a digit at all,
     whichever digit it is (an image between a 4 and a 9 is still a digit)."""
-    return 1.0 - jax.nn.softmax(classifier(images), axis=-1)[..., REJECT]
+    return 1.0 - jax.nn.softmax(classifier(images), axis=-1)[..., -1]
 
 
 @jax.jit
@@ -126,7 +131,7 @@ def read_images(classifier: Classifier, images: jax.Array) -> tuple[jax.Array, j
     ``class_probabilities``)."""
     hidden = classifier.features(to_pixels(images))
     probabilities = jax.nn.softmax(classifier.out(hidden), axis=-1)
-    return hidden, 1.0 - probabilities[..., REJECT], jnp.argmax(probabilities[..., :NUM_CLASSES], axis=-1)
+    return hidden, 1.0 - probabilities[..., -1], jnp.argmax(probabilities[..., :-1], axis=-1)
 
 
 def noise_images(key: jax.Array, count: int, *, brightness_key: jax.Array) -> jax.Array:
@@ -212,7 +217,7 @@ def _train_epoch(
         junk_key, blend_key, blur_key, decoy_key, decoder_key = jax.random.split(step_key, 5)
         x, y = to_pixels(images[indices]), labels[indices]
         blends, differs = blend_images(blend_key, x[:num_junk], y[:num_junk])
-        reject = jnp.full((num_junk,), REJECT, labels.dtype)
+        reject = jnp.full((num_junk,), classifier.num_classes, labels.dtype)  # the last logit
         parts = [x, junk_images(junk_key, num_junk), blends]
         targets = [y, reject, reject]
         # a blend of two digits of one class is still that digit: leave those rows out
@@ -277,17 +282,21 @@ def train_classifier(
     reject_blends: bool = True,
     decoded: np.ndarray | None = None,
     decoys: np.ndarray | None = None,
+    num_classes: int | None = None,
 ) -> Classifier:
-    """Train (or load from ``cache_dir``) a classifier on ``images`` [N, 28, 28] and ``labels`` [N].
+    """Train (or load from ``cache_dir``) a classifier on ``images`` [N, 28, 28] and ``labels`` [N]
+    (``num_classes``, default: the largest label + 1).
 
     ``decoded`` (uint8 [K, N, 28, 28], optional) are K decoders' reconstructions of ``images``,
     taught as the same digits; ``decoys`` (uint8 [M, 28, 28], optional) are further "not a digit" images.
     The cache key is a hash of all training images, the seed and the number of epochs.
     """
-    classifier = Classifier(rngs=nnx.Rngs(params=key))
+    num_classes = int(np.max(labels)) + 1 if num_classes is None else num_classes
+    classifier = Classifier(num_classes, rngs=nnx.Rngs(params=key))
     decoded = np.zeros((0, *images.shape), np.uint8) if decoded is None else decoded
     decoys = np.zeros((0, 28, 28), np.uint8) if decoys is None else decoys
     tag = f"seed{seed}-epochs{epochs}-blends{int(reject_blends)}"
+    tag += "" if num_classes == NUM_CLASSES else f"-classes{num_classes}"
     cached = (
         _cache_path(cache_dir, np.concatenate([images, *decoded, decoys]), labels, tag) if cache_dir else None
     )

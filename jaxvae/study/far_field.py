@@ -84,6 +84,7 @@ def judged(judge: Judge, reference: Typical, images: np.ndarray) -> tuple[np.nda
         reference.radii,
         query_classes=jnp.asarray(classes, jnp.int32),
         point_classes=reference.classes,
+        num_classes=judge.classifier.num_classes,
     )
     return accepted, np.asarray(scores)
 

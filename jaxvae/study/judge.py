@@ -93,7 +93,7 @@ class Judge:
         return jnp.asarray(feats), scores >= self.threshold, classes
 
     def classes(self, images: jax.Array | np.ndarray, chunk: int = 10_000) -> np.ndarray:
-        """The most probable of the ten classes for each image [N, 28, 28] (the "not a digit" class
+        """The most probable of the classes for each image [N, 28, 28] (the "not a digit" class
         aside): which digit a generated image is."""
         return map_chunks(lambda x: jnp.argmax(class_probabilities(self.classifier, x), -1), images, chunk)
 

@@ -30,7 +30,7 @@ from jaxvae.runs.files import json_digest, load_checked, save_checked
 from jaxvae.runs.folder import shared
 from jaxvae.sources import cache_dir, cache_name
 from jaxvae.spec import ModelSpec
-from jaxvae.study.classifier import Classifier
+from jaxvae.study.classifier import NUM_CLASSES, Classifier
 from jaxvae.study.judge import Judge, build_judge
 from jaxvae.study.phases import Phases
 from jaxvae.study.streams import Stream, stream_key
@@ -66,7 +66,12 @@ def judge_folder(train: Dataset, dataset: str, settings: dict[str, Any]) -> Path
 
 def judge_arrays(judge: Judge, decoders: list[str]) -> tuple[list[np.ndarray], dict[str, Any]]:
     """The arrays and settings that keep ``judge`` (taught by ``decoders``) in a file."""
-    meta = {"threshold": judge.threshold, "calibration": judge.calibration, "decoders": decoders}
+    meta = {
+        "threshold": judge.threshold,
+        "calibration": judge.calibration,
+        "decoders": decoders,
+        "num_classes": judge.classifier.num_classes,
+    }
     return [np.asarray(x) for x in jax.tree.leaves(judge.classifier)], meta
 
 
@@ -75,20 +80,23 @@ def save_judge(folder: Path, judge: Judge, decoders: list[str]) -> None:
     save_checked(folder / JUDGE_FILE, *judge_arrays(judge, decoders), "judge cache")
 
 
-def load_judge(folder: Path) -> tuple[Judge, list[str]] | None:
-    """The judge kept in ``folder`` and its decoders' names, if there is an intact one; else None."""
-    loaded = load_checked(folder / JUDGE_FILE, [np.shape(x) for x in _classifier_leaves()[0]], "judge cache")
+def load_judge(folder: Path, num_classes: int = NUM_CLASSES) -> tuple[Judge, list[str]] | None:
+    """The judge over ``num_classes`` classes kept in ``folder`` and its decoders' names, if there
+    is an intact one; else None."""
+    shapes = [np.shape(x) for x in _classifier_leaves(num_classes)[0]]
+    loaded = load_checked(folder / JUDGE_FILE, shapes, "judge cache")
     return None if loaded is None else judge_from_arrays(*loaded)
 
 
-def _classifier_leaves() -> tuple[list[Any], Any]:
-    return jax.tree.flatten(Classifier(rngs=nnx.Rngs(0)))
+def _classifier_leaves(num_classes: int) -> tuple[list[Any], Any]:
+    return jax.tree.flatten(Classifier(num_classes, rngs=nnx.Rngs(0)))
 
 
 def judge_from_arrays(arrays: list[np.ndarray], meta: dict[str, Any]) -> tuple[Judge, list[str]] | None:
     """The judge (and its decoders' names) that ``save_judge`` wrote as ``arrays`` and ``meta``, or
-    None when they do not fit the classifier of this version."""
-    leaves, treedef = _classifier_leaves()
+    None when they do not fit the classifier of this version (over ``meta["num_classes"]`` classes,
+    MNIST's ten when it does not say)."""
+    leaves, treedef = _classifier_leaves(int(meta.get("num_classes", NUM_CLASSES)))
     if [np.shape(a) for a in arrays] != [np.shape(x) for x in leaves]:
         return None
     try:
@@ -140,7 +148,7 @@ def _load_or_build(
 ) -> tuple[Judge, list[str]]:
     seed, train = settings["seed"], splits[0]
     with phases("judge helpers"):  # nothing to train when the judge is cached
-        cached = load_judge(folder)
+        cached = load_judge(folder, int(np.max(train.labels)) + 1)
         if cached is not None:
             return cached
         models: dict[tuple[str, int, int], Model] = {}

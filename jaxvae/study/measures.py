@@ -146,7 +146,8 @@ def knn_label_accuracy(
 ) -> float:
     """The share of test codes whose ``NEIGHBOURS`` nearest training codes' majority label is right."""
     neighbours = cKDTree(train_codes).query(test_codes, k=NEIGHBOURS)[1]
-    votes = np.apply_along_axis(np.bincount, 1, train_labels[neighbours], minlength=10)
+    classes = int(max(np.max(train_labels), np.max(test_labels))) + 1
+    votes = np.apply_along_axis(np.bincount, 1, train_labels[neighbours], minlength=classes)
     return float(np.mean(np.argmax(votes, axis=1) == test_labels))
 
 
@@ -164,7 +165,7 @@ def generator_scores(judge: Judge, real: Reference, images: np.ndarray) -> Score
         density=float(density),
         coverage=float(coverage),
         frechet=float(frechet_distance(real.features, feats)),
-        **class_coverage(classes),
+        **class_coverage(classes, judge.classifier.num_classes),
     )
 
 

@@ -11,6 +11,9 @@
   }
   var COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  if (data.classes.length > COLORS.length) {  // more classes than tab10's colours: a spectrum
+    COLORS = data.classes.map(function (_, c) { return "hsl(" + Math.round(360 * c / data.classes.length) + ", 70%, 45%)"; });
+  }
   var SIZE = 420;  // the map canvas, in CSS pixels
   var PICK = 5;  // a click this close to a carried training image's dot (CSS pixels) selects it
   var ELLIPSE = "#c0392b", SELECTED = "#e67e22";
@@ -193,7 +196,7 @@
   }
 
   // the judge (jaxvae.classifier.Classifier): two 5x5 stride-2 convolutions written as patches times
-  // a dense layer, a 256-unit hidden layer, 11 logits; p(digit) = 1 - p("not a digit")
+  // a dense layer, a 256-unit hidden layer, a logit per class and one more; p(digit) = 1 - p("not a digit")
   function makeJudge(spec) {
     var conv1 = dense(spec.conv1), conv2 = dense(spec.conv2), hidden = dense(spec.hidden), out = dense(spec.out);
     var realism = spec.realism ? makeRealism(spec.realism) : null;
@@ -203,8 +206,9 @@
       var top = -Infinity, best = 0, total = 0, p = new Float64Array(logits.length);
       for (var k = 0; k < logits.length; k++) top = Math.max(top, logits[k]);
       for (var k2 = 0; k2 < logits.length; k2++) { p[k2] = Math.exp(logits[k2] - top); total += p[k2]; }
-      for (var d = 0; d < 10; d++) if (p[d] > p[best]) best = d;
-      var digit = 1 - p[10] / total;
+      var reject = logits.length - 1;  // the last logit: "not a digit"
+      for (var d = 0; d < reject; d++) if (p[d] > p[best]) best = d;
+      var digit = 1 - p[reject] / total;
       return { digit: digit, accepted: digit >= spec.threshold, label: best,
                realism: realism ? realism(features, best) : null };
     };
@@ -332,7 +336,7 @@
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.dots.width, this.dots.height);
     ctx.globalAlpha = 0.5;
-    for (var c = 0; c < 10; c++) {
+    for (var c = 0; c < data.classes.length; c++) {
       ctx.fillStyle = COLORS[c];
       for (var i = 0; i < n; i++) {
         if (labels[index ? index[i] : i] !== c) continue;
