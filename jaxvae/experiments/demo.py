@@ -169,7 +169,7 @@ def demo_metrics(
         "num_test_images": len(study.data.test.images),
         "runs": [{"seed": seed, "models": to_json(numbers)} for seed, numbers in runs],
         "means": to_json(means),
-        "verdicts": to_json(verdicts(means, models)),
+        "verdicts": to_json(verdicts(means, models, classes=study.judge.classifier.num_classes)),
         "why": why_summary(Path(config.why), study.out),
         "figures": figures,
         "figures_seed": seeds[0],

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 
 from jaxvae.latent import tile
 from jaxvae.runs.files import write_bytes
@@ -33,9 +34,14 @@ def save(fig: plt.Figure, path: Path) -> Path:
 
 def class_colours(count: int) -> dict[str, Any]:
     """The colour map of ``count`` classes, one colour each, as ``scatter``'s keywords: matplotlib's
-    tab10 for up to ten (MNIST's digits), tab20 for up to twenty, else a spectrum."""
-    cmap = "tab10" if count <= 10 else "tab20" if count <= 20 else "nipy_spectral"
-    return {"cmap": cmap, "vmin": -0.5, "vmax": max(count, 10) - 0.5}
+    tab10 for up to ten (MNIST's digits), tab20's for up to twenty, else a spectrum."""
+    if count <= 10:
+        return {"cmap": "tab10", "vmin": -0.5, "vmax": 9.5}
+    if count <= 20:  # tab20's ten strong colours first, then their light pairs
+        colours = [plt.get_cmap("tab20")(c) for c in [*range(0, 20, 2), *range(1, 20, 2)][:count]]
+    else:
+        colours = list(plt.get_cmap("nipy_spectral")(np.linspace(0.05, 0.95, count)))
+    return {"cmap": ListedColormap(colours), "vmin": -0.5, "vmax": count - 0.5}
 
 
 def class_count(labels: np.ndarray) -> int:

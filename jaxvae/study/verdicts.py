@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from jaxvae.study.records import Measures, Scores, Verdict
 from jaxvae.study.samplers import PRIOR
 
-CLUSTER = {"holds": 0.8, "partly": 0.5}  # 5-NN label accuracy of the codes (chance: 0.1)
+CLUSTER = {"holds": 0.8, "partly": 0.5}  # 5-NN label accuracy of the codes (chance: 0.1 for ten classes)
 EMPTY_RATIO = {"holds": 2.0, "partly": 1.25}  # empty share over that of a Gaussian cloud
 NONSENSE = {"holds": 0.5, "partly": 0.2}  # share of empty-region decodes the judge rejects
 # a sampler "generates" when its decodes are accepted at least this share as often as the model's
@@ -112,17 +112,20 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def verdicts(means: Mapping[str, Measures], runs: Sequence[Mapping[str, Measures]] = ()) -> list[Verdict]:
+def verdicts(
+    means: Mapping[str, Measures], runs: Sequence[Mapping[str, Measures]] = (), *, classes: int = 10
+) -> list[Verdict]:
     """The rows, one per claim: claim, verdict, the numbers (of ``means``) it was decided from and, given the
     ``runs`` (each run's ``{"ae": ..., "vae": ...}``), each run's own grade.
 
     With runs, a verdict is a grade only when every run has it; otherwise it is "undecided (n runs:
     their grades)": the spread over seeds is wider than the rule's margin, and the means alone would
-    hide that. With no runs, it is the grade of the means."""
-    rows = _rows(means)
+    hide that. With no runs, it is the grade of the means. ``classes``: how many the data set has (the
+    chance level of the label accuracy)."""
+    rows = _rows(means, classes)
     if not runs:
         return rows
-    graded = [[row.verdict for row in _rows(run)] for run in runs]
+    graded = [[row.verdict for row in _rows(run, classes)] for run in runs]
     decided = []
     for i, row in enumerate(rows):
         grades = [run[i] for run in graded]
@@ -133,7 +136,7 @@ def verdicts(means: Mapping[str, Measures], runs: Sequence[Mapping[str, Measures
     return decided
 
 
-def _rows(means: Mapping[str, Measures]) -> list[Verdict]:
+def _rows(means: Mapping[str, Measures], classes: int) -> list[Verdict]:
     """The rows decided from one set of measures (the means over runs, or one run's)."""
     ae, vae = means["ae"], means["vae"]
     rows = []
@@ -142,7 +145,7 @@ def _rows(means: Mapping[str, Measures]) -> list[Verdict]:
         (
             _grade(ae.knn_label_accuracy, CLUSTER),
             f"5-NN label accuracy of the AE's test codes {pct(ae.knn_label_accuracy)} "
-            f"(chance 10%; holds at >= {pct(CLUSTER['holds'])})",
+            f"(chance {100 / classes:.3g}%; holds at >= {pct(CLUSTER['holds'])})",
         )
     )
 

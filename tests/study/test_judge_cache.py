@@ -61,3 +61,22 @@ def test_the_classifier_reads_images_by_convolution_as_it_trains_by_patches():
     np.testing.assert_allclose(read_feats, feats, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(accepted, judge.accepts(images))
     np.testing.assert_array_equal(read_classes, classes)
+
+
+def test_a_judge_over_other_classes_keeps_its_class_count(tmp_path):
+    """A data set of 26 classes (EMNIST's letters) gets a classifier with 26 class outputs and the
+    reject one; it is kept and loaded as such, and read as 26 classes."""
+    from jaxvae.study.classifier import class_probabilities, digit_probability, read_images
+
+    judge = Judge(Classifier(26, rngs=nnx.Rngs(3)), 0.7, {"real images": 0.99})
+    assert judge.classifier.num_classes == 26
+    save_judge(tmp_path, judge, [])
+    assert load_judge(tmp_path) is None  # a folder of MNIST's ten classes would not fit it
+    loaded, _ = load_judge(tmp_path, 26)
+    assert_trees_equal(loaded.classifier, judge.classifier)
+    images = jaxvae.load_bundled("test").images[:8]
+    probabilities = np.asarray(class_probabilities(loaded.classifier, images))
+    assert probabilities.shape == (8, 26)
+    np.testing.assert_allclose(probabilities.sum(-1), digit_probability(loaded.classifier, images), rtol=1e-5)
+    _, _, classes = read_images(loaded.classifier, images)
+    assert np.all((np.asarray(classes) >= 0) & (np.asarray(classes) < 26))

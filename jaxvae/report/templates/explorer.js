@@ -11,8 +11,11 @@
   }
   var COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-  if (data.classes.length > COLORS.length) {  // more classes than tab10's colours: a spectrum
-    COLORS = data.classes.map(function (_, c) { return "hsl(" + Math.round(360 * c / data.classes.length) + ", 70%, 45%)"; });
+  if (data.classes.length > 20) {  // as jaxvae.report.plots.class_colours: a spectrum beyond 20 classes
+    COLORS = data.classes.map(function (_, c) { return "hsl(" + Math.round(330 * c / data.classes.length) + ", 70%, 45%)"; });
+  } else if (data.classes.length > 10) {  // tab20's light pairs of tab10's colours
+    COLORS = COLORS.concat(["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+                            "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"]);
   }
   var SIZE = 420;  // the map canvas, in CSS pixels
   var PICK = 5;  // a click this close to a carried training image's dot (CSS pixels) selects it
