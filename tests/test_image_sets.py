@@ -185,3 +185,24 @@ def test_tfds_records_become_28x28_grayscale_with_their_class_names(digits):
     )
     assert np.array_equal(got.train.images, images) and np.array_equal(got.test.labels, labels)
     assert got.classes == names
+
+
+def test_tfds_online_without_a_prepared_cache_asks_tensorflow_datasets_to_download(monkeypatch, digits):
+    """Where the machine is online, jaxvae asks tensorflow-datasets to download and prepare the set
+    (tfds's own download is not run here: tests never touch the network)."""
+    images, labels = digits[0].images[:6], digits[0].labels[:6]
+    records = [{"image": x[..., None], "label": int(y)} for x, y in zip(images, labels, strict=True)]
+    names = [str(i) for i in range(10)]
+    calls = []
+
+    def sources_of(tfds, spec, download):
+        calls.append((spec, download))
+        return {split: _Source(records, names) for split in ("train", "test")} if download else None
+
+    monkeypatch.setattr(sources, "_tfds_sources", sources_of)
+    monkeypatch.setattr(sources, "_reachable", lambda url, timeout=5.0: True)
+    sources._tfds_set.cache_clear()
+    got = load_dataset("tfds:kmnist", "train")
+    assert np.array_equal(got.images, images) and class_names("tfds:kmnist") == names
+    assert calls == [("kmnist", False), ("kmnist", True)]  # read once per process
+    sources._tfds_set.cache_clear()
