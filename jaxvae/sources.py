@@ -372,7 +372,9 @@ def load_dataset(
     """Load one split of a dataset as ``(images uint8 [N, 28, 28], labels int32 [N])``.
 
     Args:
-        name: ``mnist``, ``fashion_mnist`` or ``mnist_5k`` (a balanced 5,000-digit subset of MNIST).
+        name: ``mnist``, ``fashion_mnist`` or ``mnist_5k`` (a balanced 5,000-digit subset of MNIST);
+            ``tfds:NAME[/CONFIG]`` (tensorflow-datasets); or ``[centred:]PATH``, a folder or an
+            ``.npz`` of your own labelled images (``jaxvae.image_sets``).
         split: ``train`` or ``test``.
         data_dir: a directory of IDX files (``DIR/<name>/`` or ``DIR`` itself). When given, it is
             the only source tried. Defaults to ``$JAXVAE_DATA_DIR``, then the other sources.
