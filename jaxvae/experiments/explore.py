@@ -49,9 +49,7 @@ def _write(target: Path, run_dirs: list[str], data_dir: str | None) -> Path:
         )
     assert dataset is not None
     shipped = shipped_judge(dataset, train)
-    if shipped is None:
-        return write_explorer(target, models, train.labels, train.images, class_names(dataset))
+    judge = None if shipped is None else shipped.judge
     key = stream_key(0, Stream.GENERATIVE_VALIDATION)
-    typical = reference(shipped.judge, test.images, test.labels, key=key).typical
-    classes = class_names(dataset)
-    return write_explorer(target, models, train.labels, train.images, classes, shipped.judge, typical)
+    typical = None if judge is None else reference(judge, test.images, test.labels, key=key).typical
+    return write_explorer(target, models, train.labels, train.images, class_names(dataset), judge, typical)

@@ -86,7 +86,7 @@ def render_frames(
             )
         )
     heading = fig.suptitle("")
-    cmap = plt.get_cmap(colours["cmap"]) if isinstance(colours["cmap"], str) else colours["cmap"]
+    cmap = plt.get_cmap(colours["cmap"])  # a name or the colour map itself
     norm = plt.Normalize(colours["vmin"], colours["vmax"])
     handles = [
         plt.Line2D([], [], ls="", marker="o", ms=5, color=cmap(norm(c)), label=name)
