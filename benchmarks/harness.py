@@ -105,6 +105,19 @@ def channel_pair(text: str) -> tuple[int, int]:
     return first, second
 
 
+def dense_widths(text: str) -> tuple[int, ...]:
+    """A conv network's dense hidden layers from the command line: "256", "256,128", or "0" for none."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths as N or N,N (like 256), got {text!r}") from None
+    if widths == (0,):
+        return ()
+    if min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"widths must be positive, or 0 for none, got {text!r}")
+    return widths
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
     try:

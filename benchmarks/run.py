@@ -50,6 +50,7 @@ from benchmarks.harness import (
     EPOCH_IMAGES,
     Bench,
     channel_pair,
+    dense_widths,
     environment,
     group_size,
     positive_int,
@@ -98,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[(16, 32)],
         metavar="A,B",
         help="the conv networks' two widths, each as A,B (default: 16,32, the default of jaxvae.spec)",
+    )
+    parser.add_argument(
+        "--conv-dense",
+        nargs="+",
+        type=dense_widths,
+        default=[(256,)],
+        metavar="N[,N...]",
+        help="the conv networks' dense hidden layers, each as N or N,N (0: none; default: 256, the "
+        "default of jaxvae.spec)",
     )
     parser.add_argument("--batch-sizes", nargs="+", type=positive_int, default=[128, 1024, 8192])
     parser.add_argument(

@@ -54,11 +54,13 @@ class MLP(nnx.Module):
 
 class ConvEncoder(nnx.Module):
     """Pixels [..., 784] -> two 4x4 stride-2 convolutions with ReLU (28 -> 14 -> 7, ``channels``)
-    -> a dense layer to ``out`` (with ``out`` None: the flattened 7x7 maps, after their ReLU)."""
+    -> dense layers through ``hidden`` to ``out`` (ReLU between them; with ``out`` None, the last of
+    ``hidden`` is the output, or with no ``hidden`` the flattened 7x7 maps after their ReLU)."""
 
     def __init__(
         self,
         channels: Sequence[int],
+        hidden: Sequence[int],
         out: int | None,
         *,
         form: str,
@@ -72,7 +74,8 @@ class ConvEncoder(nnx.Module):
                 Conv(first, second, form=form, rngs=rngs, dtype=dtype),
             ]
         )
-        self.dense = None if out is None else nnx.Linear(7 * 7 * second, out, rngs=rngs, dtype=dtype)
+        sizes = [7 * 7 * second, *hidden, *([] if out is None else [out])]
+        self.dense = MLP(sizes, rngs=rngs, dtype=dtype) if len(sizes) > 1 else None
 
     def __call__(self, x: jax.Array) -> jax.Array:
         h = x.reshape(-1, 28, 28, 1)
@@ -83,35 +86,38 @@ class ConvEncoder(nnx.Module):
 
 
 class ConvDecoder(nnx.Module):
-    """The mirror of ``ConvEncoder``: codes [..., latent] -> a dense layer to 7x7 maps of the last of
-    ``channels`` -> two 4x4 stride-2 transposed convolutions (7 -> 14 -> 28) -> 784 logits."""
+    """The mirror of ``ConvEncoder``: codes [..., latent] -> dense layers through ``hidden`` (reversed)
+    to 7x7 maps of the last of ``channels`` (ReLU after each) -> two 4x4 stride-2 transposed
+    convolutions (7 -> 14 -> 28) -> 784 logits."""
 
     def __init__(
         self,
         latent_dim: int,
         channels: Sequence[int],
+        hidden: Sequence[int],
         *,
         form: str,
         rngs: nnx.Rngs,
         dtype: jnp.dtype | None = None,
     ) -> None:
         first, second = channels
-        self.dense = nnx.Linear(latent_dim, 7 * 7 * second, rngs=rngs, dtype=dtype)
+        self.dense = MLP([latent_dim, *reversed(hidden), 7 * 7 * second], rngs=rngs, dtype=dtype)
         self.convs = nnx.List(
             [
                 ConvTranspose(second, first, form=form, rngs=rngs, dtype=dtype),
                 ConvTranspose(first, 1, form=form, rngs=rngs, dtype=dtype),
             ]
         )
+        self.maps = second
 
     def __call__(self, z: jax.Array) -> jax.Array:
-        h = jax.nn.relu(self.dense(z)).reshape(-1, 7, 7, self.dense.out_features // 49)
+        h = jax.nn.relu(self.dense(z)).reshape(-1, 7, 7, self.maps)
         h = self.convs[1](jax.nn.relu(self.convs[0](h)))
         return h.reshape(*z.shape[:-1], NUM_PIXELS)
 
     def kernels(self) -> list[jax.Array]:
         """The weights (not the biases): what the RAE's weight decay acts on."""
-        return [self.dense.kernel[...], *(conv.kernel[...] for conv in self.convs)]
+        return [*self.dense.kernels(), *(conv.kernel[...] for conv in self.convs)]
 
 
 def _compute(spec: ModelSpec) -> jnp.dtype | None:
@@ -123,7 +129,9 @@ def encoder_network(
 ) -> MLP | ConvEncoder:
     """The spec's encoder network from pixels to ``out`` numbers (None: to its last hidden layer)."""
     if spec.arch == "conv":
-        return ConvEncoder(spec.channels, out, form=form or default_form(), rngs=rngs, dtype=_compute(spec))
+        return ConvEncoder(
+            spec.channels, spec.dense_dims, out, form=form or default_form(), rngs=rngs, dtype=_compute(spec)
+        )
     sizes = [NUM_PIXELS, *spec.hidden_dims, *([] if out is None else [out])]
     return MLP(sizes, rngs=rngs, dtype=_compute(spec))
 
@@ -132,14 +140,21 @@ def decoder_network(spec: ModelSpec, *, form: str | None, rngs: nnx.Rngs) -> MLP
     """The spec's decoder network from codes to 784 logits."""
     if spec.arch == "conv":
         return ConvDecoder(
-            spec.latent_dim, spec.channels, form=form or default_form(), rngs=rngs, dtype=_compute(spec)
+            spec.latent_dim,
+            spec.channels,
+            spec.dense_dims,
+            form=form or default_form(),
+            rngs=rngs,
+            dtype=_compute(spec),
         )
     return MLP([spec.latent_dim, *reversed(spec.hidden_dims), NUM_PIXELS], rngs=rngs, dtype=_compute(spec))
 
 
 def feature_width(spec: ModelSpec) -> int:
     """How many numbers the VAE's encoder trunk gives its two heads."""
-    return 7 * 7 * spec.channels[-1] if spec.arch == "conv" else spec.hidden_dims[-1]
+    if spec.arch == "conv":
+        return spec.dense_dims[-1] if spec.dense_dims else 7 * 7 * spec.channels[-1]
+    return spec.hidden_dims[-1]
 
 
 class AutoEncoder(nnx.Module):

@@ -25,9 +25,10 @@ NOISE = 1.0  # the noisy autoencoder's code noise: the width of the VAE's prior
 DECODER_L2 = 1e-3  # the RAE's decoder weight decay: about 1.5 nats an image at initialisation
 
 # the fields of a spec that fix the shapes of the parameters: a checkpoint fits only these
-_SHAPE_FIELDS = ("kind", "latent_dim", "arch", "hidden_dims", "channels")
+_SHAPE_FIELDS = ("kind", "latent_dim", "arch", "hidden_dims", "channels", "dense_dims")
 HIDDEN_DIMS = (512, 256)
 CHANNELS = (16, 32)
+DENSE_DIMS = (256,)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,13 @@ class ModelSpec:
         default=CHANNELS,
         metadata={"help": "channels of the two convolutions (conv only); the decoder mirrors them"},
     )
+    dense_dims: tuple[int, ...] = field(
+        default=DENSE_DIMS,
+        metadata={
+            "help": "dense hidden layers between the convolutions and the code (conv only; 0 for none); "
+            "the decoder mirrors them"
+        },
+    )
     dtype: str = field(
         default="float32", metadata={"help": "compute type of the dense layers: float32 or bfloat16"}
     )
@@ -73,6 +81,10 @@ class ModelSpec:
     decoder_l2: float = field(
         default=DECODER_L2, metadata={"help": "weight of the decoder's weight decay (rae only)"}
     )
+
+    def __post_init__(self) -> None:
+        if tuple(self.dense_dims) == (0,):  # "--dense-dims 0": no dense hidden layer
+            object.__setattr__(self, "dense_dims", ())
 
     def validate(self) -> ModelSpec:
         """Reject an invalid spec with one line; returns ``self`` when valid."""
@@ -90,6 +102,10 @@ class ModelSpec:
             raise ConfigError("--hidden-dims sizes the MLP's layers (--arch mlp), not the conv networks'")
         if self.channels != CHANNELS and self.arch != "conv":
             raise ConfigError("--channels sizes the conv networks (--arch conv), not the MLP's")
+        if self.dense_dims != DENSE_DIMS and self.arch != "conv":
+            raise ConfigError("--dense-dims sizes the conv networks (--arch conv), not the MLP's")
+        if any(n < 1 for n in self.dense_dims):
+            raise ConfigError(f"dense_dims must be positive integers, or 0 for none, got {self.dense_dims}")
         if self.dtype not in DTYPES:
             raise ConfigError(f"dtype must be float32 or bfloat16, got {self.dtype!r}")
         if not (math.isfinite(self.noise) and self.noise > 0):
@@ -109,10 +125,12 @@ class ModelSpec:
 
     def network(self) -> str:
         """The networks in a few words, as pages and tables name them: ``"MLP 784-512-256-2"``, or
-        ``"conv 28x28x1-14x14x16-7x7x32-2"`` (4x4 stride-2 convolutions, mirrored in the decoder)."""
+        ``"conv 28x28x1-14x14x16-7x7x32-256-2"`` (4x4 stride-2 convolutions, then dense layers;
+        mirrored in the decoder)."""
         if self.arch == "conv":
             first, second = self.channels
-            return f"conv 28x28x1-14x14x{first}-7x7x{second}-{self.latent_dim}"
+            sizes = "-".join(str(n) for n in (*self.dense_dims, self.latent_dim))
+            return f"conv 28x28x1-14x14x{first}-7x7x{second}-{sizes}"
         return "MLP " + "-".join(str(n) for n in (28 * 28, *self.hidden_dims, self.latent_dim))
 
     @classmethod
@@ -120,7 +138,10 @@ class ModelSpec:
         """The spec of an experiment's saved config (metrics.json's ``config``); one saved before
         the architectures has the MLP's."""
         channels = tuple(config.get("channels", CHANNELS))
-        return cls(kind, latent_dim=latent_dim, arch=config.get("arch", "mlp"), channels=channels)
+        dense = tuple(config.get("dense_dims", DENSE_DIMS))
+        return cls(
+            kind, latent_dim=latent_dim, arch=config.get("arch", "mlp"), channels=channels, dense_dims=dense
+        )
 
     def shapes(self) -> dict[str, Any]:
         """What fixes the shapes of the parameters (a checkpoint fits only these), as saved configs

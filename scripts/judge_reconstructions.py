@@ -40,9 +40,7 @@ def main() -> int:
         loss = jaxvae.evaluate(model, test.images, key=jax.random.key(0)).reconstruction
         accepted = judge.accepts(reconstructions(model, test.images))
         spec = config.model
-        network = (
-            f"{spec.arch} {'/'.join(map(str, spec.channels if spec.arch == 'conv' else spec.hidden_dims))}"
-        )
+        network = spec.network()
         parameters = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(model))
         print(f"{run} | {spec.kind} {network} | {parameters:,} | {float(loss):.1f} | {np.mean(accepted):.1%}")
     return 0

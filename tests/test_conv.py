@@ -65,7 +65,7 @@ def test_a_training_epoch_is_the_same_in_both_forms(kind):
         trained[form] = jaxvae.train_epoch(state, images, optimizer=optimizer, batch_size=128)
     np.testing.assert_allclose(trained["xla"][1].total, trained["patches"][1].total, rtol=1e-4)
     assert_trees_close(
-        nnx.state(trained["xla"][0].model), nnx.state(trained["patches"][0].model), rtol=1e-3, atol=1e-5
+        nnx.state(trained["xla"][0].model), nnx.state(trained["patches"][0].model), rtol=1e-3, atol=1e-4
     )
 
 
@@ -74,21 +74,32 @@ def test_the_faster_form_is_picked_by_backend():
 
 
 def test_conv_networks_shapes_and_parameter_counts():
-    """The shapes of the Keras/TF examples without their full-resolution layer: 28 -> 14 -> 7 and back."""
+    """The shapes of the Keras/TF examples without their full-resolution layer, 28 -> 14 -> 7 and
+    back, with a dense hidden layer between the convolutions and the code."""
     vae = make_model(ModelSpec("vae", arch="conv"), key=jax.random.key(0))
     counts = {
         name: sum(np.size(p[...]) for p in jax.tree.leaves(nnx.state(getattr(vae, name))))
         for name in ("trunk", "decoder")
     }
-    # trunk: 4*4*1*16 + 16 + 4*4*16*32 + 32; decoder: 2*1568 + 1568 + 4*4*32*16 + 16 + 4*4*16*1 + 1
-    assert counts == {"trunk": 8_496, "decoder": 13_169}
+    # trunk: 4*4*1*16 + 16 + 4*4*16*32 + 32 + 1568*256 + 256; decoder: 2*256 + 256 + 256*1568 + 1568 +
+    # 4*4*32*16 + 16 + 4*4*16*1 + 1
+    assert counts == {"trunk": 8_496 + 401_664, "decoder": 768 + 402_976 + 8_465}
     assert jaxvae.decode(vae, jnp.zeros((4, 3, 2))).shape == (4, 3, 28, 28)
     assert jaxvae.encode(vae, jnp.zeros((5, 28, 28), jnp.uint8)).mean.shape == (5, 2)
-    wide = make_model(ModelSpec("ae", arch="conv", channels=(32, 64), latent_dim=16), key=jax.random.key(0))
-    assert wide.encoder.convs[1].kernel.shape == (4, 4, 32, 64) and wide.encoder.dense.kernel.shape == (
-        3136,
-        16,
+    wide = make_model(
+        ModelSpec("ae", arch="conv", channels=(32, 64), dense_dims=(128, 64), latent_dim=16),
+        key=jax.random.key(0),
     )
+    assert wide.encoder.convs[1].kernel.shape == (4, 4, 32, 64)
+    assert [layer.kernel.shape for layer in wide.encoder.dense.layers] == [(3136, 128), (128, 64), (64, 16)]
+    assert [layer.kernel.shape for layer in wide.decoder.dense.layers] == [(16, 64), (64, 128), (128, 3136)]
+    # --dense-dims 0: the first networks, a dense layer straight from the 7x7 maps to the code and back
+    bare = make_model(ModelSpec("vae", arch="conv", dense_dims=(0,)), key=jax.random.key(0))
+    assert ModelSpec("vae", arch="conv", dense_dims=(0,)).dense_dims == ()
+    assert bare.trunk.dense is None and bare.mean_head.kernel.shape == (1568, 2)
+    assert [layer.kernel.shape for layer in bare.decoder.dense.layers] == [(2, 1568)]
+    assert ModelSpec("vae", arch="conv", dense_dims=(0,)).network() == "conv 28x28x1-14x14x16-7x7x32-2"
+    assert ModelSpec("vae", arch="conv").network() == "conv 28x28x1-14x14x16-7x7x32-256-2"
 
 
 @pytest.mark.parametrize(
@@ -98,6 +109,8 @@ def test_conv_networks_shapes_and_parameter_counts():
         ({"arch": "conv", "hidden_dims": (64,)}, "--hidden-dims sizes the MLP's layers"),
         ({"channels": (8, 8)}, "--channels sizes the conv networks"),
         ({"arch": "conv", "channels": (8,)}, "channels must be two positive integers"),
+        ({"dense_dims": (64,)}, "--dense-dims sizes the conv networks"),
+        ({"arch": "conv", "dense_dims": (64, 0)}, "dense_dims must be positive integers, or 0 for none"),
     ],
 )
 def test_a_setting_of_the_other_architecture_is_a_one_line_error(changes, message):

@@ -61,7 +61,7 @@ def test_a_config_json_written_before_specs_reads_as_the_same_settings():
     assert config.model == ModelSpec("vae", hidden_dims=(16,))
     # the same settings under the same names, and the settings added since (the architecture) at
     # their defaults, which is what the run was trained with
-    assert config.flat() == {**saved, "arch": "mlp", "channels": [16, 32]}
+    assert config.flat() == {**saved, "arch": "mlp", "channels": [16, 32], "dense_dims": [256]}
     ensemble = read_ensemble(LEGACY / "ensemble")
     assert ensemble is not None
     assert ensemble.train.model == ModelSpec("rae", hidden_dims=(16,), decoder_l2=0.01)

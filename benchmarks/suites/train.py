@@ -37,8 +37,10 @@ def bench_train(
     arch: str = "mlp",
     form: str | None = None,
     channels: tuple[int, int] = (16, 32),
+    dense: tuple[int, ...] = (256,),
 ) -> dict[str, Any]:
-    spec = ModelSpec(kind, dtype=dtype, arch=arch, **({"channels": channels} if arch == "conv" else {}))
+    conv = {"channels": channels, "dense_dims": dense} if arch == "conv" else {}
+    spec = ModelSpec(kind, dtype=dtype, arch=arch, **conv)
     config = TrainConfig(model=spec, batch_size=batch_size)
     optimizer = config.optimizer()
     state = init_train_state(config.model, optimizer, key=jax.random.key(config.seed), form=form)
@@ -119,10 +121,11 @@ HEADER = (
 def run(bench: Bench) -> None:
     args, peak = bench.args, bench.peak()
     print(HEADER)
-    cases = {"mlp": [(None, (16, 32))], "conv": [(f, c) for c in args.conv_channels for f in args.conv_forms]}
-    networks = [(arch, form, channels) for arch in args.archs for form, channels in cases[arch]]
+    conv = [(f, c, d) for c in args.conv_channels for d in args.conv_dense for f in args.conv_forms]
+    cases = {"mlp": [(None, (16, 32), (256,))], "conv": conv}
+    networks = [(arch, *case) for arch in args.archs for case in cases[arch]]
     for kind in args.models:
-        for arch, form, channels in networks:
+        for arch, form, channels, dense in networks:
             for batch_size in args.batch_sizes:
                 for dtype in args.dtypes:
                     unrolls = {loop: args.unroll if loop == "scan" else [1] for loop in args.loops}
@@ -141,11 +144,13 @@ def run(bench: Bench) -> None:
                             arch,
                             form,
                             channels,
+                            dense,
                         )
                         if dtype in peak:
                             add_floor(row, peak[dtype])
                         bench.emit(row)
-                        label = kind if arch == "mlp" else f"{kind} conv{channels[0]},{channels[1]}/{form}"
+                        widths = ",".join(map(str, (*channels, *dense)))
+                        label = kind if arch == "mlp" else f"{kind} conv{widths}/{form}"
                         print_row(row, label, batch_size, dtype, loop if unroll == 1 else f"{loop}x{unroll}")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from jaxvae.conv import block_kernel_transposed
-from jaxvae.models import VAE, ConvDecoder, ConvEncoder, Model, NoisyAE
+from jaxvae.models import MLP, VAE, ConvDecoder, ConvEncoder, Model, NoisyAE
 from jaxvae.runs.files import write_text
 from jaxvae.runs.film import Film
 from jaxvae.spec import MODEL_NAMES
@@ -54,10 +54,10 @@ def decoder_weights(model: Model) -> dict[str, Any]:
     """The decoder for the page's script, each layer ``{"in", "out", "kernel", "bias"}`` (float32,
     base64, kernel row-major [in, out]). An MLP's: ``{"arch": "mlp", "layers": [...]}``, y = relu(x @
     kernel + bias) between layers, logits after the last. A conv network's: ``{"arch": "conv",
-    "dense": ..., "transposed": [...]}``: the dense layer to 7x7 maps (with ReLU), then each transposed
-    convolution as the dense layer from an input pixel's 2x2 patch (rows s, s + 1, columns t, t + 1,
-    zero beyond the edge; row, column, channel) to its 2x2 block of outputs (row, column, channel),
-    with one bias per output channel (``jaxvae.conv.block_kernel_transposed``)."""
+    "layers": [...], "transposed": [...]}``: the dense layers to 7x7 maps (ReLU after each), then
+    each transposed convolution as the dense layer from an input pixel's 2x2 patch (rows s, s + 1,
+    columns t, t + 1, zero beyond the edge; row, column, channel) to its 2x2 block of outputs (row,
+    column, channel), with one bias per output channel (``jaxvae.conv.block_kernel_transposed``)."""
     decoder = model.decoder
     if isinstance(decoder, ConvDecoder):
         transposed = [
@@ -69,18 +69,19 @@ def decoder_weights(model: Model) -> dict[str, Any]:
             }
             for conv in decoder.convs
         ]
-        return {"arch": "conv", "dense": _dense(decoder.dense), "transposed": transposed}
-    return {"arch": "mlp", "layers": [_dense(layer) for layer in decoder.layers]}
+        return {"arch": "conv", "layers": _dense_layers(decoder.dense), "transposed": transposed}
+    return {"arch": "mlp", "layers": _dense_layers(decoder)}
 
 
 def encoder_weights(model: Model) -> dict[str, Any]:
     """The encoder for the page's script, its layers as in ``decoder_weights``. An MLP's:
     ``{"arch": "mlp", "layers": [...]}``; a conv network's: ``{"arch": "conv", "convs": [...],
-    "dense": layer or None}``, each 4x4 stride-2 convolution (zero padding 2 before, 1 after) as the
-    dense layer from an output pixel's 4x4 patch of inputs (row, column, channel) to its channels. ReLU
-    follows every layer but the last; with ``"heads"`` (a VAE: ``{"mean", "logvar"}``) it follows the
-    last too, and the two heads give the posterior's mean and log-variance. ``"logvar"``: a noisy
-    autoencoder's fixed log-variance (None: a point code)."""
+    "layers": [...]}`` (the dense layers after the convolutions, perhaps none), each 4x4 stride-2
+    convolution (zero padding 2 before, 1 after) as the dense layer from an output pixel's 4x4 patch of
+    inputs (row, column, channel) to its channels. ReLU follows every layer but the last; with
+    ``"heads"`` (a VAE: ``{"mean", "logvar"}``) it follows the last too, and the two heads give the
+    posterior's mean and log-variance. ``"logvar"``: a noisy autoencoder's fixed log-variance (None: a
+    point code)."""
     network = model.trunk if isinstance(model, VAE) else model.encoder
     if isinstance(network, ConvEncoder):
         convs = [
@@ -92,10 +93,9 @@ def encoder_weights(model: Model) -> dict[str, Any]:
             }
             for conv in network.convs
         ]
-        dense = None if network.dense is None else _dense(network.dense)
-        out: dict[str, Any] = {"arch": "conv", "convs": convs, "dense": dense}
+        out: dict[str, Any] = {"arch": "conv", "convs": convs, "layers": _dense_layers(network.dense)}
     else:
-        out = {"arch": "mlp", "layers": [_dense(layer) for layer in network.layers]}
+        out = {"arch": "mlp", "layers": _dense_layers(network)}
     out["heads"] = (
         {"mean": _dense(model.mean_head), "logvar": _dense(model.logvar_head)}
         if isinstance(model, VAE)
@@ -103,6 +103,10 @@ def encoder_weights(model: Model) -> dict[str, Any]:
     )
     out["logvar"] = 2.0 * float(np.log(model.noise)) if isinstance(model, NoisyAE) else None
     return out
+
+
+def _dense_layers(mlp: MLP | None) -> list[dict[str, Any]]:
+    return [] if mlp is None else [_dense(layer) for layer in mlp.layers]
 
 
 def _dense(layer: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from jaxvae.runs.driver import RunResult
 from jaxvae.runs.ensemble_run import train_owned
 from jaxvae.runs.files import write_json, write_text
 from jaxvae.sources import load_dataset
-from jaxvae.spec import ARCHS, CHANNELS, ModelSpec
+from jaxvae.spec import ARCHS, CHANNELS, DENSE_DIMS, ModelSpec
 from jaxvae.study.classifier import accuracy
 from jaxvae.study.far_field import realism_rows
 from jaxvae.study.judge import Judge, fit_for_use, reconstructions, validate, with_reconstructions
@@ -94,10 +94,14 @@ class StudyConfig:
     channels: tuple[int, ...] = field(
         default=CHANNELS, metadata={"help": "channels of the two convolutions of the conv networks"}
     )
+    dense_dims: tuple[int, ...] = field(
+        default=DENSE_DIMS,
+        metadata={"help": "dense hidden layers of the conv networks between convolutions and code (0: none)"},
+    )
 
     def spec(self, kind: str, **settings: Any) -> ModelSpec:
         """The judged models' spec of ``kind`` (with ``settings``), in this config's networks."""
-        return ModelSpec(kind, arch=self.arch, channels=self.channels, **settings)
+        return ModelSpec(kind, arch=self.arch, channels=self.channels, dense_dims=self.dense_dims, **settings)
 
     def check_counts(self, *more: str) -> None:
         """Reject bad shared settings, and the counts named in ``more``, in one line before any work."""

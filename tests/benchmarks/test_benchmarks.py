@@ -201,8 +201,13 @@ def test_train_suite_rows_of_the_conv_networks_in_both_forms():
     }
     assert rows["xla"]["final_train_loss"] == pytest.approx(rows["patches"]["final_train_loss"], rel=1e-4)
     for form, row in rows.items():
-        assert (row["arch"], row["conv_form"], row["parameters"]) == ("conv", form, 27_941)
+        assert (row["arch"], row["conv_form"], row["parameters"]) == ("conv", form, 823_397)
+        assert row["network"] == "conv 28x28x1-14x14x16-7x7x32-256-2"
         assert row["flop_per_image"] > 0 and row["epoch_median_ms"] > 0
+    bare = train.bench_train(
+        "vae", 128, "float32", "scan", images, 1, jax.devices()[0], arch="conv", dense=()
+    )
+    assert (bare["parameters"], bare["network"]) == (27_941, "conv 28x28x1-14x14x16-7x7x32-2")
     mlp = train.bench_train("vae", 128, "float32", "scan", images, 1, jax.devices()[0])
     assert (mlp["arch"], mlp["conv_form"]) == ("mlp", None) and mlp["parameters"] > 1_000_000
 

@@ -70,11 +70,12 @@
     };
   }
 
-  // a conv decoder of jaxvae.models: a dense layer to 7x7 maps, then two 4x4 stride-2 transposed
-  // convolutions, each written as the dense layer from an input pixel's 2x2 patch (rows s, s + 1,
-  // columns t, t + 1) to its 2x2 block of outputs (jaxvae.conv.block_kernel_transposed)
+  // a conv decoder of jaxvae.models: dense layers to 7x7 maps (ReLU after each), then two 4x4 stride-2
+  // transposed convolutions, each written as the dense layer from an input pixel's 2x2 patch (rows s,
+  // s + 1, columns t, t + 1) to its 2x2 block of outputs (jaxvae.conv.block_kernel_transposed)
   function makeConvDecoder(spec) {
-    var first = dense(spec.dense), size = 7, channels = first.nOut / 49;
+    var layers = spec.layers.map(dense), first = layers[0], maps = layers[layers.length - 1].nOut;
+    var size = 7, channels = maps / 49;
     var h = new Float32Array(first.nOut), patch = new Float32Array(4 * channels), block = new Float32Array(0);
     var convs = spec.transposed.map(function (l) {
       var c = { nIn: l["in"], nOut: l.out, w: floats(l.kernel), b: floats(l.bias), size: size };
@@ -89,6 +90,7 @@
         h[j] = v > 0 ? v : 0;
       }
       var x = h;
+      for (var d = 1; d < layers.length; d++) x = matmul(x, layers[d], true);
       for (var k = 0; k < convs.length; k++) {
         var l = convs[k], s = l.size, cIn = l.nIn / 4, cOut = l.nOut / 4, wide = 2 * s, y = l.y, last = k === convs.length - 1;
         if (patch.length < l.nIn) patch = new Float32Array(l.nIn);
@@ -170,22 +172,23 @@
     var heads = spec.heads ? { mean: dense(spec.heads.mean), logvar: dense(spec.heads.logvar) } : null;
     var trunk;
     if (spec.arch === "conv") {
-      var convs = spec.convs.map(dense), last = spec.dense ? dense(spec.dense) : null;
+      var convs = spec.convs.map(dense), after = spec.layers.map(dense);
       trunk = function (pixels) {
         var x = pixels, size = 28, channels = 1;
         for (var k = 0; k < convs.length; k++) {
           x = conv(x, size, channels, convs[k], 4);
           size /= 2; channels = convs[k].nOut;
         }
-        return last ? matmul(x, last, false) : x;
+        return dense_layers(x, after);
       };
     } else {
       var layers = spec.layers.map(dense);
-      trunk = function (pixels) {
-        var x = pixels;
-        for (var k = 0; k < layers.length; k++) x = matmul(x, layers[k], heads !== null || k < layers.length - 1);
-        return x;
-      };
+      trunk = function (pixels) { return dense_layers(pixels, layers); };
+    }
+    // ReLU after every dense layer but the last, and after the last too when the heads follow
+    function dense_layers(x, layers) {
+      for (var k = 0; k < layers.length; k++) x = matmul(x, layers[k], heads !== null || k < layers.length - 1);
+      return x;
     }
     return function encode(pixels) {
       var h = trunk(pixels);
