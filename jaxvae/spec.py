@@ -56,8 +56,8 @@ class ModelSpec:
         default="mlp",
         metadata={
             "help": "the networks: mlp (dense layers 784 -> hidden dims -> latent and back) or conv (two "
-            "4x4 stride-2 convolutions and a dense layer to the code; the decoder mirrors them with "
-            "transposed convolutions)"
+            "4x4 stride-2 convolutions, then dense layers through dense dims to the code; the decoder "
+            "mirrors them with transposed convolutions)"
         },
     )
     hidden_dims: tuple[int, ...] = field(

@@ -36,7 +36,7 @@ def test_beside_counts_the_runs_of_the_same_seed_that_got_the_same_grade(tmp_pat
     lines = out.stdout.splitlines()
     assert (
         lines[0]
-        == "| claim | MLP 784-512-256-2 | conv 28x28x1-14x14x16-7x7x32-2 | runs with the same grade |"
+        == "| claim | MLP 784-512-256-2 | conv 28x28x1-14x14x16-7x7x32-256-2 | runs with the same grade |"
     )
     assert lines[2] == "| (i) claim 0 | holds | y | 1 of 2 |"  # seeds 1 and 2: holds/holds, holds/partly
     assert lines[3] == "| (ii) claim 1 | x | holds | 2 of 2 |"
