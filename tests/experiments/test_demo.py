@@ -484,7 +484,7 @@ def test_a_conv_demo_names_its_networks_and_keeps_apart_from_the_mlp_demo(
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["arch"] == "conv" and metrics["config"]["why"] == "why_conv"
     assert (tmp_path / "report" / "keep.txt").read_text() == "an MLP demo's folder"
-    network = "conv 28x28x1-14x14x16-7x7x32-2"
+    network = "conv 28x28x1-14x14x16-7x7x32-256-2"
     assert f"networks {network}" in (out / "index.html").read_text()
     assert f"Networks: {network}" in capsys.readouterr().out
     explorer = (out / "explorer_data.js").read_text()
