@@ -23,6 +23,9 @@ jax.config.update("jax_default_matmul_precision", "float32")
 # end. XLA keys each program on its HLO, options and versions, so an edit never reads a stale one;
 # a whole run adds about 30 MB, and `pytest --cache-clear` empties it. (No size bound: jax's bounded
 # cache races between the workers, each reading the others' access times while they write them.)
+# Only programs that take 0.5 s or more to compile are kept: those are what the cache saves, and
+# every entry written is a serialization of a compiled program, which once crashed a long-lived
+# worker (a segfault inside jaxlib, after hours of tests, never seen in a process of its own).
 # The first process (the controller, or pytest alone) picks the folder and hands it to the workers
 # in the environment. It is set in this process's jax config, not in $JAX_COMPILATION_CACHE_DIR, so
 # that the commands the tests start as subprocesses keep their own caches (the compile-cache test
@@ -47,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
             _made_cache.append(folder)
         os.environ[_XLA_CACHE] = folder
     jax.config.update("jax_compilation_cache_dir", os.environ[_XLA_CACHE])
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

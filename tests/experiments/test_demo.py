@@ -37,23 +37,6 @@ def quick_report(tmp_path_factory, quick_cache):
 
 
 @pytest.mark.slow
-def test_a_second_demo_into_another_folder_reuses_the_judge_and_trains_only_the_judged_models(
-    tmp_path, monkeypatch
-):
-    cache = tmp_path / "empty_cache"  # the judge is built here by the first demo (--judge build)
-    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(cache))
-    assert main([*QUICK, "--judge", "build", "--out", str(tmp_path / "first")]) == 0
-    (judge_dir,) = (p for p in cache.glob("mnist_5k/judges/*") if p.is_dir())  # beside it: its lock
-    helpers_before = sorted(p.stat().st_mtime_ns for p in judge_dir.rglob("*") if p.is_file())
-    assert main([*QUICK, "--judge", "build", "--out", str(tmp_path / "other")]) == 0
-    first, second = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("first", "other"))
-    assert _numbers(second) == _numbers(first)  # the same judge, so the same numbers
-    assert first["judge"]["decoders"] == second["judge"]["decoders"]
-    assert sorted(p.stat().st_mtime_ns for p in judge_dir.rglob("*") if p.is_file()) == helpers_before
-    assert not (tmp_path / "other" / "judge").exists()  # no helper runs in the report folder
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize("form", ["png folder", "npz"])
 def test_mnist_as_files_of_your_own_gives_the_built_in_numbers(
     form, quick_report, quick_cache, tmp_path, monkeypatch
@@ -395,11 +378,13 @@ def _numbers(metrics):
 
 
 @pytest.mark.slow
-def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_never_stopped(tmp_path):
+def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_never_stopped(
+    two_built_demos, tmp_path
+):
     """Kill the demo early (a helper decoder saved), in the middle (the judge trained) and late (the
     judged VAEs training), corrupt a helper's only checkpoint and the cached judge, and rerun: the
-    numbers are those of a demo that was never stopped. All in fresh processes, each with its own
-    cache."""
+    numbers are those of a demo that was never stopped (the first of two_built_demos). All in fresh
+    processes, this one with its own cache."""
     import os
     import signal
     import subprocess
@@ -407,22 +392,16 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
     import time
 
     args = [sys.executable, "-m", "jaxvae.commands.cli", "demo", "--quick", "--dataset", "mnist_5k"]
-    args += ["--judge", "build", "--no-progress"]
-    killed, straight = tmp_path / "killed", tmp_path / "straight"
-
-    def env(name):
-        return {**os.environ, "JAXVAE_CACHE_DIR": str(tmp_path / f"cache_{name}")}
-
-    uninterrupted = subprocess.Popen(
-        [*args, "--out", str(straight)], env=env("straight"), stderr=subprocess.PIPE
-    )
+    args += ["--seeds", "1", "--judge", "build", "--no-progress"]
+    killed, straight = tmp_path / "killed", two_built_demos[0] / "a"
+    env = {**os.environ, "JAXVAE_CACHE_DIR": str(tmp_path / "cache_killed")}
     markers = [
         lambda: any((tmp_path / "cache_killed").glob("mnist_5k/judges/*/decoders_ae2/checkpoints/1")),
         lambda: any((tmp_path / "cache_killed").glob("mnist_5k/classifier-*.npz")),
         lambda: (killed / "runs_vae" / "checkpoints" / "1").exists(),
     ]
     for reached in markers:
-        process = subprocess.Popen([*args, "--out", str(killed)], env=env("killed"), stderr=subprocess.PIPE)
+        process = subprocess.Popen([*args, "--out", str(killed)], env=env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 600
         while not reached():
             assert process.poll() is None, process.stderr.read().decode()
@@ -434,75 +413,46 @@ def test_a_demo_killed_three_times_with_a_corrupt_helper_checkpoint_ends_as_one_
     (helper,) = (tmp_path / "cache_killed").glob("mnist_5k/judges/*/decoders_vae2")
     flip_bytes(checkpoint_data_files(helper, 1)[0])
     flip_bytes(helper.parent / "judge.npz")  # and the cached judge: it must be built again
-    rerun = subprocess.run([*args, "--out", str(killed)], env=env("killed"), capture_output=True, text=True)
+    rerun = subprocess.run([*args, "--out", str(killed)], env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert "the judge cache" in rerun.stderr and "is corrupt" in rerun.stderr
     assert (helper.parent / "corrupt" / "judge.npz").exists()  # set aside, not deleted
     assert f"{helper}: none of its checkpoints is intact; training it again" in rerun.stderr
-    assert uninterrupted.wait() == 0, uninterrupted.stderr.read().decode()
     resumed, never_stopped = (json.loads((d / "metrics.json").read_text()) for d in (killed, straight))
     assert _numbers(resumed) == _numbers(never_stopped)
 
 
-@pytest.mark.slow
-def test_two_demos_at_once_share_the_cache_the_second_waits_for_the_judge(tmp_path):
+@pytest.fixture(scope="module")
+def two_built_demos(tmp_path_factory):
     """Two quick demos into different folders, started 3 s apart on one empty cache, each building
-    its judge (--judge build): the second waits for the first to build it, says so once, then uses
-    it; both end with the same numbers, those of one demo alone."""
+    its judge (--judge build), in their own processes: (folder, what the second printed)."""
     import os
     import subprocess
     import sys
     import time
 
+    root = tmp_path_factory.mktemp("built")
     args = [sys.executable, "-m", "jaxvae.commands.cli", *QUICK, "--seeds", "1", "--judge", "build"]
-    env = {**os.environ, "JAXVAE_CACHE_DIR": str(tmp_path / "cache")}
-    with open(tmp_path / "first.err", "w") as err:
-        first = subprocess.Popen([*args, "--out", str(tmp_path / "a")], env=env, stderr=err)
+    env = {**os.environ, "JAXVAE_CACHE_DIR": str(root / "cache")}
+    with open(root / "first.err", "w") as err:
+        first = subprocess.Popen([*args, "--out", str(root / "a")], env=env, stderr=err)
         time.sleep(3)
-        second = subprocess.run([*args, "--out", str(tmp_path / "b")], env=env, capture_output=True)
-        assert first.wait() == 0, (tmp_path / "first.err").read_text()
-    said = second.stderr.decode()
-    assert second.returncode == 0, said
-    assert said.count("waiting for another jaxvae process") == 1 and "to finish building the judge in" in said
-    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b"))
-    assert _numbers(a) == _numbers(b)
-    assert "judge helpers" in a["phases"] and a["judge"]["source"]["kind"] == "built"
+        second = subprocess.run([*args, "--out", str(root / "b")], env=env, capture_output=True)
+        assert first.wait() == 0, (root / "first.err").read_text()
+    assert second.returncode == 0, second.stderr.decode()
+    return root, second.stderr.decode()
 
 
-def test_a_conv_demo_names_its_networks_and_keeps_apart_from_the_mlp_demo(
-    quick_cache, tmp_path, monkeypatch, capsys
+@pytest.mark.slow
+def test_two_demos_at_once_share_the_cache_the_second_waits_for_the_judge_and_trains_only_its_models(
+    two_built_demos,
 ):
-    """``--arch conv`` with the folders left at their defaults writes report_conv (and links why_conv),
-    so an MLP demo's runs are neither resumed nor overwritten; the page, the terminal and metrics.json
-    name the networks, and the explorer decodes the conv models (its data says so)."""
-    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "report").mkdir()
-    (tmp_path / "report" / "keep.txt").write_text("an MLP demo's folder")
-    assert main([*QUICK[:3], "1", *QUICK[4:], "--arch", "conv"]) == 0
-    out = tmp_path / "report_conv"
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["config"]["arch"] == "conv" and metrics["config"]["why"] == "why_conv"
-    assert (tmp_path / "report" / "keep.txt").read_text() == "an MLP demo's folder"
-    network = "conv 28x28x1-14x14x16-7x7x32-256-2"
-    assert f"networks {network}" in (out / "index.html").read_text()
-    assert f"Networks: {network}" in capsys.readouterr().out
-    explorer = (out / "explorer_data.js").read_text()
-    assert explorer.count('"arch": "conv"') == 4  # each model's decoder and encoder
-    config = jaxvae.load_model(out / "runs_vae" / "runs" / "seed0_beta1")[1]
-    assert config.model.arch == "conv"
-
-
-def test_each_experiment_names_its_default_folders_for_the_architecture():
-    from jaxvae.experiments.demo import DemoConfig
-    from jaxvae.experiments.sweep import SweepConfig
-    from jaxvae.experiments.why import WhyConfig
-
-    assert (DemoConfig().validate().out, DemoConfig().validate().why) == ("report", "why")
-    conv = DemoConfig(arch="conv").validate()
-    assert (conv.out, conv.why) == ("report_conv", "why_conv")
-    assert DemoConfig(arch="conv", out="mine").validate().out == "mine"  # a folder given is kept
-    assert WhyConfig(arch="conv").validate().out == "why_conv"
-    assert SweepConfig(arch="conv").validate().out == "sweep_conv"
-    with pytest.raises(jaxvae.ConfigError, match="--channels sizes the conv networks"):
-        DemoConfig(channels=(8, 8)).validate()
+    """The second demo waits for the first to build the judge, says so once, then uses it without
+    touching it: it trains only the judged models, and both end with the same numbers."""
+    root, said = two_built_demos
+    assert said.count("waiting for another jaxvae process") == 1 and "to finish building the judge in" in said
+    a, b = (json.loads((root / d / "metrics.json").read_text()) for d in ("a", "b"))
+    assert _numbers(a) == _numbers(b) and a["judge"]["decoders"] == b["judge"]["decoders"]
+    assert "judge helpers" in a["phases"] and a["judge"]["source"]["kind"] == "built"
+    assert "judge" in a["phases"] and "judge" not in b["phases"]  # the second built nothing: it loaded
+    assert not (root / "a" / "judge").exists() and not (root / "b" / "judge").exists()  # not in a report

@@ -197,16 +197,23 @@ ENSEMBLE = ["train", "--runs", "3", "--model", "vae", "--dataset", "mnist_5k", "
 @pytest.mark.slow
 def test_sigkill_mid_ensemble_then_resume_equals_uninterrupted_ensemble(tmp_path, arch):
     killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
-    args = [*ENSEMBLE, "--arch", arch, "--epochs", "12", "--keep-checkpoints", "3", "--no-progress"]
+    # small conv networks: what is resumed is the same code at any width, and 12 epochs of the
+    # default conv networks cost minutes here
+    small = {
+        "mlp": jaxvae.ModelSpec("vae"),
+        "conv": jaxvae.ModelSpec("vae", arch="conv", channels=(8, 16), dense_dims=(32,)),
+    }
+    flags = ["--channels", "8", "16", "--dense-dims", "32"] if arch == "conv" else []
+    args = [*ENSEMBLE, "--arch", arch, *flags, "--epochs", "8", "--keep-checkpoints", "3", "--no-progress"]
     interrupted_at = kill_then_finish(args, killed_dir, straight_dir, after_checkpoint=3)
-    assert interrupted_at < 12
-    config = EnsembleConfig.of_seeds(base(killed_dir, epochs=12, model=jaxvae.ModelSpec("vae", arch=arch)), 3)
+    assert interrupted_at < 8
+    config = EnsembleConfig.of_seeds(base(killed_dir, epochs=8, model=small[arch]), 3)
     for i in range(3):
         resumed = jaxvae.load_model(member_dir(killed_dir, config, i))[0]
         straight = jaxvae.load_model(member_dir(straight_dir, config, i))[0]
         assert_trees_equal(resumed, straight)  # bitwise, not approximately
     saved = json.loads((killed_dir / "metrics.json").read_text())
-    assert [[row["epoch"] for row in run["metrics"]] for run in saved] == [list(range(1, 13))] * 3
+    assert [[row["epoch"] for row in run["metrics"]] for run in saved] == [list(range(1, 9))] * 3
 
 
 @pytest.mark.slow

@@ -13,7 +13,6 @@ import jaxvae
 from jaxvae.commands.cli import main
 from jaxvae.data import Dataset
 from jaxvae.errors import DataError
-from jaxvae.experiments.judge import JudgeConfig, run_judge_build
 from jaxvae.study.judge import negatives
 from jaxvae.study.judge_cache import JUDGE_DECODERS, JUDGE_RECIPE, data_digest
 from jaxvae.study.shipped import load_shipped, shipped_judge
@@ -83,11 +82,20 @@ def test_judge_build_writes_a_judge_that_loads_like_the_shipped_one(tmp_path, ca
 
 @pytest.mark.slow
 def test_the_recipe_rebuilt_here_agrees_with_the_shipped_judge(shipped, tmp_path):
-    """Rebuild MNIST's judge from scratch (an empty cache) with the shipped one's settings: every
-    validation target met, and the same accept/reject decision on at least 98% of each validation set."""
-    rebuilt = run_judge_build(JudgeConfig(out=str(tmp_path / "judge")), progress=False)
+    """Rebuild MNIST's judge from scratch (an empty cache) with the shipped one's settings, as a user
+    does (`jaxvae judge build`, in its own process): every validation target met, and the same
+    accept/reject decision on at least 98% of each validation set."""
+    import os
+    import subprocess
+    import sys
+
+    out, env = tmp_path / "judge", {**os.environ, "JAXVAE_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "jaxvae.commands.cli", "judge", "build", "--no-progress"]
+    done = subprocess.run([*command, "--out", str(out)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rebuilt = json.loads((out / "provenance.json").read_text())
     assert rebuilt["fit"], rebuilt["validation"]
-    judge = load_shipped("mnist", tmp_path / "judge").judge
+    judge = load_shipped("mnist", out).judge
     test = jaxvae.load_dataset("mnist", "test")
     sets = {"real test images": test.images}
     sets |= negatives(jax.random.key(0), test.images, test.labels, 5000)
