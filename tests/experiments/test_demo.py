@@ -453,3 +453,42 @@ def test_two_demos_at_once_share_the_cache_the_second_waits_for_the_judge(two_bu
     assert _numbers(a) == _numbers(b) and a["judge"]["decoders"] == b["judge"]["decoders"]
     assert "judge helpers" in a["phases"] and a["judge"]["source"]["kind"] == "built"
     assert not (root / "a" / "judge").exists() and not (root / "b" / "judge").exists()  # not in a report
+
+
+def test_a_conv_demo_names_its_networks_and_keeps_apart_from_the_mlp_demo(
+    quick_cache, tmp_path, monkeypatch, capsys
+):
+    """``--arch conv`` with the folders left at their defaults writes report_conv (and links why_conv),
+    so an MLP demo's runs are neither resumed nor overwritten; the page, the terminal and metrics.json
+    name the networks, and the explorer decodes the conv models (its data says so)."""
+    monkeypatch.setenv("JAXVAE_CACHE_DIR", str(quick_cache))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "keep.txt").write_text("an MLP demo's folder")
+    assert main([*QUICK[:3], "1", *QUICK[4:], "--arch", "conv"]) == 0
+    out = tmp_path / "report_conv"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["arch"] == "conv" and metrics["config"]["why"] == "why_conv"
+    assert (tmp_path / "report" / "keep.txt").read_text() == "an MLP demo's folder"
+    network = "conv 28x28x1-14x14x16-7x7x32-256-2"
+    assert f"networks {network}" in (out / "index.html").read_text()
+    assert f"Networks: {network}" in capsys.readouterr().out
+    explorer = (out / "explorer_data.js").read_text()
+    assert explorer.count('"arch": "conv"') == 4  # each model's decoder and encoder
+    config = jaxvae.load_model(out / "runs_vae" / "runs" / "seed0_beta1")[1]
+    assert config.model.arch == "conv"
+
+
+def test_each_experiment_names_its_default_folders_for_the_architecture():
+    from jaxvae.experiments.demo import DemoConfig
+    from jaxvae.experiments.sweep import SweepConfig
+    from jaxvae.experiments.why import WhyConfig
+
+    assert (DemoConfig().validate().out, DemoConfig().validate().why) == ("report", "why")
+    conv = DemoConfig(arch="conv").validate()
+    assert (conv.out, conv.why) == ("report_conv", "why_conv")
+    assert DemoConfig(arch="conv", out="mine").validate().out == "mine"  # a folder given is kept
+    assert WhyConfig(arch="conv").validate().out == "why_conv"
+    assert SweepConfig(arch="conv").validate().out == "sweep_conv"
+    with pytest.raises(jaxvae.ConfigError, match="--channels sizes the conv networks"):
+        DemoConfig(channels=(8, 8)).validate()
