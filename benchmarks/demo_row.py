@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         with tempfile.TemporaryDirectory() as cache:
             env = {**os.environ, "JAXVAE_CACHE_DIR": cache}
-            command = ["jaxvae", "demo", "--out", str(args.report), *demo_flags]
+            cli = [sys.executable, "-m", "jaxvae.commands.cli"]  # this Python's jaxvae, on PATH or not
+            command = [*cli, "demo", "--out", str(args.report), *demo_flags]
             if subprocess.run(command, env=env, check=False).returncode != 0:
                 print(f"demo_row: error: {' '.join(command)} failed", file=sys.stderr)
                 return 2

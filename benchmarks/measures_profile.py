@@ -98,7 +98,8 @@ def knn_flops(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float
     of each [rows, D] x [D, columns] product (the top-k and comparisons that follow are not counted).
     ``knn_radii(points)``; ``in_manifold`` and ``realism(queries, points, ...)``;
     ``precision_recall``, ``density_coverage`` and ``manifold_scores(real, generated,
-    real_radii=...)``, whose real radii, when not given, take one more [real, real] product."""
+    real_radii=...)`` (with ``recall=False``, no generated radii), whose real radii, when not given,
+    take one more [real, real] product."""
     first = args[0].shape[0]
     second = args[1].shape[0] if len(args) > 1 else first
     if name in ("knn_radii", "in_manifold", "realism"):
@@ -109,6 +110,8 @@ def knn_flops(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float
             "density_coverage": [(first, second)],
             "manifold_scores": [(second, second), (first, second)],  # radii, one matrix for all four
         }[name]
+        if name == "manifold_scores" and not kwargs.get("recall", True):
+            products = [(first, second)]  # no generated radii without recall
         products += [] if kwargs.get("real_radii") is not None else [(first, first)]
     return float(sum(2 * rows * cols * args[0].shape[1] for rows, cols in products))
 

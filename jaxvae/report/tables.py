@@ -54,19 +54,19 @@ def validation_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, s
     return rows
 
 
+# a judged model's generators (recall is not measured for them: jaxvae.study.measures.generator_scores)
 GENERATOR_COLUMNS = [
     ("accepted", "accepted", "{:.1%}"),
     ("precision", "precision", "{:.3f}"),
-    ("recall", "recall", "{:.3f}"),
     ("coverage", "coverage", "{:.3f}"),
     ("frechet", "Fréchet distance", "{:.1f}"),
     ("class_entropy_bits", "class entropy (bits)", "{:.2f}"),
     ("missing", "classes never generated", "{:.1f}"),
     ("far", "far from every code", "{:.1%}"),
 ]
-
-
-VALIDATION_HEADER = ["set", *(c[1] for c in GENERATOR_COLUMNS[:-1])]  # the generation measures'
+# the generation measures' sets of known answers, recall included
+VALIDATION_COLUMNS = [*GENERATOR_COLUMNS[:2], ("recall", "recall", "{:.3f}"), *GENERATOR_COLUMNS[2:-1]]
+VALIDATION_HEADER = ["set", *(c[1] for c in VALIDATION_COLUMNS)]
 
 
 def generative_validation_rows(metrics: dict[str, Any]) -> list[list[str]]:
@@ -74,7 +74,7 @@ def generative_validation_rows(metrics: dict[str, Any]) -> list[list[str]]:
     rows = []
     for row in metrics["generative_validation"]:
         cells = [row["set"]]
-        for key, _, fmt in GENERATOR_COLUMNS[:-1]:
+        for key, _, fmt in VALIDATION_COLUMNS:
             value = len(row["missing_classes"]) if key == "missing" else row[key]
             cells.append(fmt.format(value))
         rows.append(cells)

@@ -170,7 +170,7 @@ def density_coverage(
     return density, jnp.mean(covered.reshape(-1)[:n])
 
 
-@partial(jax.jit, static_argnames=("k", "chunk_size"))
+@partial(jax.jit, static_argnames=("k", "chunk_size", "recall"))
 def manifold_scores(
     real: jax.Array,
     generated: jax.Array,
@@ -178,16 +178,19 @@ def manifold_scores(
     k: int = 3,
     real_radii: jax.Array | None = None,
     chunk_size: int = 1024,
+    recall: bool = True,
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """(precision, recall, density, coverage) of ``generated`` [M, D] against ``real`` [N, D]: the
     values of ``precision_recall`` and ``density_coverage`` from one pass over the real-by-generated
     distances (each of the four reads the same matrix: the real balls for precision, density and
     coverage, the generated balls for recall), so the work is two distance matrices, not four:
-    that one, and the generated set's own for its radii."""
+    that one, and the generated set's own for its radii. With ``recall=False`` the generated set's
+    radii are not computed (half the work when M = N) and recall is NaN."""
     if real_radii is None:
         real_radii = knn_radii(real, k=k, chunk_size=chunk_size)
-    generated_radii = jnp.square(knn_radii(generated, k=k, chunk_size=chunk_size))
-    size = min(chunk_size, real.shape[0])
+    m, n = generated.shape[0], real.shape[0]
+    generated_radii = jnp.square(knn_radii(generated, k=k, chunk_size=chunk_size)) if recall else jnp.zeros(m)
+    size = min(chunk_size, n)
     chunks, valid = pad_to_chunks(real, size)
     radii, _ = pad_to_chunks(real_radii, size)
 
@@ -198,17 +201,16 @@ def manifold_scores(
         chunk, radius, ok = args
         distances = _squared_distances(chunk, generated)  # [chunk, M]
         inside_real = (distances <= jnp.square(radius)[:, None]) & (ok[:, None] > 0)
-        inside_generated = distances <= generated_radii[None, :]
+        recalled = jnp.any(distances <= generated_radii[None, :], axis=1) if recall else ok > 0
         carry = (in_real | jnp.any(inside_real, axis=0), counts + jnp.sum(inside_real, axis=0))
-        return carry, (jnp.any(inside_generated, axis=1), jnp.any(inside_real, axis=1))
+        return carry, (recalled, jnp.any(inside_real, axis=1))
 
-    m, n = generated.shape[0], real.shape[0]
     start = (jnp.zeros(m, bool), jnp.zeros(m, jnp.int32))
     (in_real, counts), (recalled, covered) = jax.lax.scan(per_chunk, start, (chunks, radii, valid))
     precision = jnp.mean(in_real)
-    recall = jnp.mean(recalled.reshape(-1)[:n])
+    recall_share = jnp.mean(recalled.reshape(-1)[:n]) if recall else jnp.array(jnp.nan)
     density = jnp.sum(counts) / (k * m)
-    return precision, recall, density, jnp.mean(covered.reshape(-1)[:n])
+    return precision, recall_share, density, jnp.mean(covered.reshape(-1)[:n])
 
 
 @jax.jit

@@ -55,6 +55,8 @@ TARGETS = {"accept": 0.90, "reject": 0.95}
 TARGETS |= {"realistic": 0.25, "not realistic": 0.95}
 DECOYS = 20_000  # untrained decodes in the judge's decoy pool, and as many degenerate images
 THRESHOLD_GRID = np.round(np.arange(0.02, 0.99, 0.01), 2)
+# images per classifier call: on the 2-core CPU, 1,000 ran 1.3x faster than 10,000 (same results)
+CHUNK = 1_000
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Judge:
     threshold: float
     calibration: dict[str, float]  # the rate of each kind at ``threshold`` on the calibration split
 
-    def scores(self, images: jax.Array | np.ndarray, chunk: int = 10_000) -> np.ndarray:
+    def scores(self, images: jax.Array | np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """``digit_probability`` of each image [N, 28, 28], ``chunk`` at a time."""
         return map_chunks(lambda x: digit_probability(self.classifier, x), images, chunk)
 
@@ -73,13 +75,13 @@ class Judge:
         """Whether each image [N, 28, 28] is judged a digit (score >= threshold)."""
         return self.scores(images) >= self.threshold
 
-    def features(self, images: jax.Array | np.ndarray, chunk: int = 10_000) -> jax.Array:
+    def features(self, images: jax.Array | np.ndarray, chunk: int = CHUNK) -> jax.Array:
         """The classifier's feature vector of each image [N, 28, 28]: [N, 256], the space in which
         generated images are compared with real ones (``jaxvae.study.generative``)."""
         return jnp.asarray(map_chunks(lambda x: features(self.classifier, x), images, chunk))
 
     def read(
-        self, images: jax.Array | np.ndarray, chunk: int = 10_000
+        self, images: jax.Array | np.ndarray, chunk: int = CHUNK
     ) -> tuple[jax.Array, np.ndarray, np.ndarray]:
         """``features``, ``accepts`` and ``classes`` of the same images from one pass of the
         classifier, ``chunk`` at a time."""
@@ -92,7 +94,7 @@ class Judge:
         feats, scores, classes = (np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(3))
         return jnp.asarray(feats), scores >= self.threshold, classes
 
-    def classes(self, images: jax.Array | np.ndarray, chunk: int = 10_000) -> np.ndarray:
+    def classes(self, images: jax.Array | np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """The most probable of the classes for each image [N, 28, 28] (the "not a digit" class
         aside): which digit a generated image is."""
         return map_chunks(lambda x: jnp.argmax(class_probabilities(self.classifier, x), -1), images, chunk)

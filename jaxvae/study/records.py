@@ -90,13 +90,14 @@ class Record:
 @dataclass(frozen=True, kw_only=True)
 class Scores(Record):
     """One generator's scores against the real test images (``jaxvae.study.measures.generator_scores``):
-    the judge's accepted share, improved precision and recall, density and coverage, the Fréchet
-    distance, the entropy of the judged classes, how many of each class (a run's only), the classes
-    never generated and, in a 2-D latent, the share of draws far from every training code."""
+    the judge's accepted share, improved precision, density and coverage, the Fréchet distance, the
+    entropy of the judged classes, how many of each class (a run's only), the classes never
+    generated, improved recall (the sets of known answers only: ``generator_scores``) and, in a 2-D
+    latent, the share of draws far from every training code."""
 
     accepted: float
     precision: float
-    recall: float
+    recall: float | None = field(default=None, metadata=OMIT)
     density: float
     coverage: float
     frechet: float

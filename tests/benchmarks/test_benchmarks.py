@@ -244,3 +244,6 @@ def test_the_measures_profile_counts_the_k_nn_distance_products_a_scan_hides():
     assert knn_flops("manifold_scores", (real, generated), {"real_radii": radii}) == 2 * 8 * (
         100 * 100 + 300 * 100
     )
+    # without recall, the real-by-generated matrix alone
+    without = {"real_radii": radii, "recall": False}
+    assert knn_flops("manifold_scores", (real, generated), without) == 2 * 8 * 300 * 100

@@ -189,3 +189,7 @@ def test_manifold_scores_are_precision_recall_density_and_coverage_from_one_pass
     np.testing.assert_allclose(np.asarray(together), np.asarray(separate), rtol=1e-6)
     assert 0 < float(together[0]) < 1 and 0 < float(together[3]) < 1  # neither all nor nothing
     np.testing.assert_allclose(np.asarray(manifold_scores(real, generated)), np.asarray(together), rtol=1e-6)
+    # without recall: the other three unchanged, recall NaN
+    without = manifold_scores(real, generated, real_radii=radii, chunk_size=128, recall=False)
+    assert np.isnan(float(without[1]))
+    np.testing.assert_array_equal(np.asarray(without)[[0, 2, 3]], np.asarray(together)[[0, 2, 3]])
