@@ -108,10 +108,9 @@ def knn_flops(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float
         products = {
             "precision_recall": [(second, second), (second, first), (first, second)],  # radii, both ways
             "density_coverage": [(first, second)],
-            "manifold_scores": [(second, second), (first, second)],  # radii, one matrix for all four
+            # the generated radii (for recall only), then one matrix for all four
+            "manifold_scores": ([(second, second)] if kwargs.get("recall", True) else []) + [(first, second)],
         }[name]
-        if name == "manifold_scores" and not kwargs.get("recall", True):
-            products = [(first, second)]  # no generated radii without recall
         products += [] if kwargs.get("real_radii") is not None else [(first, first)]
     return float(sum(2 * rows * cols * args[0].shape[1] for rows, cols in products))
 
