@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxvae.latent import decode_images
 from jaxvae.models import Model, encode
 from jaxvae.report.why_page import draw_why_figures, why_html
 from jaxvae.runs.config import replace_defaults
@@ -26,7 +27,6 @@ from jaxvae.runs.folder import claim
 from jaxvae.sources import class_names
 from jaxvae.spec import MODEL_NAMES
 from jaxvae.study.judge import Judge
-from jaxvae.study.measures import decode_images
 from jaxvae.study.prior_holes import prior_holes
 from jaxvae.study.records import Generation, Measures, to_json
 from jaxvae.study.study import Study, StudyConfig

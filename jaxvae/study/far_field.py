@@ -15,11 +15,14 @@ reconstruction* when it is both accepted and realistic (realism >= 1), and the m
 reconstructions of the other half of the test images are the yardstick (a decoder with a 2-D
 bottleneck never does better than on real digits).
 
-- ``far_field``: per ring (``RING_FACTORS``, ``RING_POINTS`` decodes each), the accepted, the
-  realistic and the both shares, and the median distance of its points to the nearest training code
-  in spacings; the same shares for the reconstructions.
-- ``rays``: the decodes along ``RAYS`` straight rays at 0, 1, ..., 8 times the box, with both scores,
-  for the report's figure.
+- ``far_field``: per ring (``ring_points``: ``RING_FACTORS``, ``RING_POINTS`` points each), the
+  accepted, the realistic and the both shares, and the median distance of its points to the nearest
+  training code in spacings; the same shares for the reconstructions.
+- ``rays``: the decodes along ``RAYS`` straight rays (``ray_points``) at 0, 1, ..., 8 times the box,
+  with both scores, for the report's figure.
+
+The measures (``jaxvae.study.measures``) decode and judge these points with all their others in one
+compiled program (``jaxvae.study.decodes``); ``judged`` scores any images one set at a time.
 """
 
 from __future__ import annotations
@@ -30,8 +33,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvae.latent import decode_images
-from jaxvae.models import Model
 from jaxvae.study.generative import knn_radii, realism
 from jaxvae.study.holes import Box, CodeMap, distance_in_spacings
 from jaxvae.study.judge import Judge, negatives, row
@@ -127,21 +128,24 @@ def ellipse(box: Box, factors: tuple[float, ...], angles: np.ndarray) -> np.ndar
     return points.astype(np.float32)
 
 
+def ring_points(box: Box) -> np.ndarray:
+    """The points of the far-field rings: ``RING_POINTS`` at each of ``RING_FACTORS`` times the box,
+    [len(RING_FACTORS), RING_POINTS, 2]."""
+    return ellipse(box, RING_FACTORS, np.linspace(0.0, 2 * np.pi, RING_POINTS, endpoint=False))
+
+
 def far_field(
-    model: Model,
-    judge: Judge,
-    reference: Typical,
-    box: Box,
+    reconstructions: tuple[np.ndarray, np.ndarray],
+    rings: tuple[np.ndarray, np.ndarray],
     codes: CodeMap,
-    reconstructions: np.ndarray,
+    points: np.ndarray,
 ) -> dict[str, dict[str, float]]:
-    """``"reconstructions"``: the shares (``shares``) of the model's ``reconstructions`` of the test
-    images held out from ``reference``; ``"<f>x"`` for each of ``RING_FACTORS``: the shares of the
-    decodes on that ring, and ``"spacings"``, its points' median distance to the nearest code."""
-    out = {"reconstructions": shares(*judged(judge, reference, reconstructions[reference.held_out]))}
-    angles = np.linspace(0.0, 2 * np.pi, RING_POINTS, endpoint=False)
-    points = ellipse(box, RING_FACTORS, angles)
-    accepted, scores = judged(judge, reference, decode_images(model, points.reshape(-1, 2)))
+    """``"reconstructions"``: the shares (``shares``) of the judged (accepted, realism) model's
+    reconstructions of the test images held out from ``Typical``; ``"<f>x"`` for each of
+    ``RING_FACTORS``: the shares of the judged decodes of that ring's ``points`` (``ring_points``),
+    and ``"spacings"``, its points' median distance to the nearest code."""
+    out = {"reconstructions": shares(*reconstructions)}
+    accepted, scores = rings
     distance = distance_in_spacings(codes, points)
     for i, factor in enumerate(RING_FACTORS):
         ring = slice(i * RING_POINTS, (i + 1) * RING_POINTS)
@@ -159,11 +163,13 @@ class Rays(NamedTuple):
     realism: np.ndarray
 
 
-def rays(model: Model, judge: Judge, reference: Typical, box: Box) -> Rays:
-    """The model's decodes along ``RAYS`` rays at ``RAY_FACTORS`` times the box, with both scores."""
+def ray_points(box: Box) -> np.ndarray:
+    """The points of ``RAYS`` rays at ``RAY_FACTORS`` times the box, [RAYS, len(RAY_FACTORS), 2]."""
     angles = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False) + np.pi / RAYS  # off the axes
-    points = ellipse(box, RAY_FACTORS, angles).transpose(1, 0, 2)  # [rays, steps, 2]
-    images = decode_images(model, points.reshape(-1, 2))
-    accepted, scores = judged(judge, reference, images)
-    shape = points.shape[:2]
-    return Rays(RAY_FACTORS, images.reshape(*shape, 28, 28), accepted.reshape(shape), scores.reshape(shape))
+    return ellipse(box, RAY_FACTORS, angles).transpose(1, 0, 2)
+
+
+def rays(images: np.ndarray, accepted: np.ndarray, realism: np.ndarray) -> Rays:
+    """The ``Rays`` of the decodes of ``ray_points`` (flat, in its order) with their two scores."""
+    shape = (RAYS, len(RAY_FACTORS))
+    return Rays(RAY_FACTORS, images.reshape(*shape, 28, 28), accepted.reshape(shape), realism.reshape(shape))

@@ -32,6 +32,10 @@ For each model:
   times the box, and of the reconstructions (``jaxvae.study.far_field``).
 - ``knn_label_accuracy``: how well the codes cluster by class: the share of test codes whose 5
   nearest training codes vote for the right label (labels are used for this measure only).
+
+What to decode is planned here, on the host (the samplers' draws, the cells, grids, rings and rays);
+every decode, the judge's pass over them and the scores against the real images run as one compiled
+program (``jaxvae.study.decodes``).
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ import jax
 import numpy as np
 from scipy.spatial import cKDTree
 
-from jaxvae.latent import decode_images, grid_points
+from jaxvae.latent import grid_points
 from jaxvae.models import Model, encode, reparameterize
-from jaxvae.study.far_field import REALISTIC, Rays, Typical, far_field, judged, rays, typical
+from jaxvae.study.decodes import PR_K, RECONSTRUCTIONS, JudgedSets, Reference, judge_sets
+from jaxvae.study.far_field import REALISTIC, Rays, far_field, ray_points, rays, ring_points, typical
 from jaxvae.study.generative import class_coverage, frechet_distance, knn_radii, manifold_scores
 from jaxvae.study.holes import (
     DISTANCE_EDGES,
@@ -59,13 +64,13 @@ from jaxvae.study.holes import (
     largest_empty_regions,
     outline,
 )
-from jaxvae.study.judge import Judge, negatives, reconstructions
+from jaxvae.study.judge import Judge, negatives
 from jaxvae.study.records import Measures, Scores
 from jaxvae.study.samplers import GAUSSIAN, GMM, MIDPOINTS, PRIOR, UNIFORM, sample_latents
 
 EMPTY_CELLS = 50
 NEIGHBOURS = 5  # the vote of knn_label_accuracy
-PR_K = 3  # the k of improved precision and recall
+REGIONS = 6  # the largest empty regions found and decoded
 # the samplers the claims are about (arbitrary points, the prior), per kind; and the ones beside them
 SAMPLERS = {kind: (PRIOR, UNIFORM, GAUSSIAN) for kind in ("ae", "rae", "noisy_ae")} | {"vae": (PRIOR,)}
 OTHER_SAMPLERS = (GMM, MIDPOINTS)  # the ex-post density and Ghosh et al.'s interpolation, for every kind
@@ -92,15 +97,6 @@ class Measured(NamedTuple):
 
     numbers: Measures
     pictures: Pictures
-
-
-class Reference(NamedTuple):
-    """The real test images in the judge's feature space, computed once for every generator: all
-    of them with their k-NN radii, and the fixed half that realism is scored against."""
-
-    features: jax.Array
-    radii: jax.Array
-    typical: Typical
 
 
 def reference(judge: Judge, images: np.ndarray, labels: np.ndarray, *, key: jax.Array) -> Reference:
@@ -217,50 +213,49 @@ def measure_model(
     model's 2-D codes of each split and their labels; ``codes["posterior"]`` is one draw from each
     training image's posterior (for an autoencoder, its code).
 
-    Returns the ``numbers`` and, for the figures, the ``pictures`` (the heat map on a ``grid_size``
-    grid over the box).
+    The latent points to decode are planned here, on the host, and decoded and judged in one
+    compiled program (``jaxvae.study.decodes.judge_sets``). Returns the ``numbers`` and, for the
+    figures, the ``pictures`` (the heat map on a ``grid_size`` grid over the box).
     """
     train_codes, test_codes = codes["train"], codes["test"]
     index = code_map(train_codes, test_codes)
     box = bounding_box(train_codes)
-    recon = reconstructions(model, test_images)
 
     counts = occupancy(train_codes, box, EMPTY_CELLS)
     empty = counts == 0
     centres = cell_centres(box, EMPTY_CELLS)
-    cell_accepted = judge.accepts(decode_images(model, centres.reshape(-1, 2)))
-    cell_accepted = cell_accepted.reshape(EMPTY_CELLS, EMPTY_CELLS)
     hull = between_clusters(train_codes, box)
     between = inside(hull, centres)
     empty_between = empty & between
     mean, cov = np.mean(train_codes, axis=0), np.cov(train_codes, rowvar=False)
     cloud = np.random.default_rng(0).multivariate_normal(mean, cov, len(train_codes))
-
-    grid = grid_points(box[0], box[1], grid_size).reshape(-1, 2)
-    grid_scores = judge.scores(decode_images(model, grid))
+    regions = largest_empty_regions(index, box, count=REGIONS, hull=hull)
+    region_centres = np.zeros((REGIONS, 2), np.float32)  # always REGIONS rows: one program for all runs
+    for row, region in zip(region_centres, regions, strict=False):
+        row[:] = region["x"], region["y"]
     wide = grid_points(*doubled(box), 120).reshape(-1, 2)
-    wide_accepted, wide_realism = judged(judge, real.typical, decode_images(model, wide))
+    rings = ring_points(box)
+    draws = sampler_draws(kind, train_codes, test_codes, key=key, num_samples=num_samples)
+    sets = {
+        "cells": centres.reshape(-1, 2),
+        "grid": grid_points(box[0], box[1], grid_size).reshape(-1, 2),
+        "regions": region_centres,
+        "wide": wide,
+        "rings": rings.reshape(-1, 2),
+        "rays": ray_points(box).reshape(-1, 2),
+    }
+    judged = judge_sets(model, judge, real, test_images, draws, sets, realism=("wide", "rings", "rays"))
 
-    regions = largest_empty_regions(index, box, hull=hull)
-    region_centres = np.array([[r["x"], r["y"]] for r in regions], np.float32).reshape(-1, 2)
-    region_images = decode_images(model, region_centres)
-    for region, accepted in zip(regions, judge.accepts(region_images), strict=True):
+    cell_accepted = judged.accepted("cells").reshape(EMPTY_CELLS, EMPTY_CELLS)
+    grid_scores = judged.scores("grid")
+    wide_accepted, wide_realism = judged.judged("wide")
+    region_images = judged.images("regions")[: len(regions)]
+    for region, accepted in zip(regions, judged.accepted("regions"), strict=False):
         region["accepted"] = bool(accepted)
-
-    samplers, others, shown = sampler_scores(
-        model,
-        kind,
-        judge,
-        real,
-        train_codes,
-        test_codes,
-        key=key,
-        num_samples=num_samples,
-        far=lambda z: far_share(index, z),
-    )
+    samplers, others, shown = sampler_scores(kind, judged, draws, far=lambda z: far_share(index, z))
     numbers = Measures(
         knn_label_accuracy=knn_label_accuracy(train_codes, labels["train"], test_codes, labels["test"]),
-        reconstructions=generator_scores(judge, real, recon),
+        reconstructions=judged.generator(RECONSTRUCTIONS),
         samplers=samplers,
         other_samplers=others,
         num_samples=num_samples,
@@ -282,48 +277,69 @@ def measure_model(
             realistic=wide_realism >= REALISTIC,
         ),
         empty_regions=regions,
-        far_field=far_field(model, judge, real.typical, box, index, recon),
+        far_field=far_field(judged.judged(RECONSTRUCTIONS), judged.judged("rings"), index, rings),
     )
     pictures = Pictures(
         heat=grid_scores.reshape(grid_size, grid_size),
         hull=outline(hull),
         samples=shown,
         region_images=region_images,
-        reconstruction_images=recon,
-        rays=rays(model, judge, real.typical, box),
+        reconstruction_images=judged.images(RECONSTRUCTIONS),
+        rays=rays(judged.images("rays"), *judged.judged("rays")),
     )
     return Measured(numbers, pictures)
 
 
+def sampler_draws(
+    kind: str, train_codes: np.ndarray, test_codes: np.ndarray, *, key: jax.Array, num_samples: int
+) -> dict[str, np.ndarray]:
+    """``num_samples`` latent draws of each of ``kind``'s samplers (``SAMPLERS``), then of
+    ``OTHER_SAMPLERS``, by name. Any latent size: sampler ``i`` draws with ``fold_in(key, i)``, the
+    others with ``fold_in(key, 100 + i)``."""
+    streams = [(name, i) for i, name in enumerate(SAMPLERS[kind])]
+    streams += [(name, 100 + i) for i, name in enumerate(OTHER_SAMPLERS)]
+    return {
+        name: sample_latents(
+            name, train_codes, num_samples, key=jax.random.fold_in(key, stream), test_codes=test_codes
+        )
+        for name, stream in streams
+    }
+
+
 def sampler_scores(
+    kind: str,
+    judged: JudgedSets,
+    draws: Mapping[str, np.ndarray],
+    *,
+    far: Callable[[np.ndarray], float | None] = lambda z: None,
+) -> tuple[dict[str, Scores], dict[str, Scores], dict[str, np.ndarray]]:
+    """The generator scores of ``kind``'s samplers (``SAMPLERS``) and of ``OTHER_SAMPLERS`` from
+    ``judged`` (which judged their ``draws``), each with ``far(z)`` (2-D: the share of draws far
+    from every code), and the first 12 decodes of each."""
+    scores = {name: replace(judged.generator(name), far=far(z)) for name, z in draws.items()}
+    samplers = {name: scores[name] for name in SAMPLERS[kind]}
+    others = {name: scores[name] for name in OTHER_SAMPLERS}
+    return samplers, others, {name: judged.images(name)[:12] for name in draws}
+
+
+def generation(
     model: Model,
     kind: str,
     judge: Judge,
     real: Reference,
-    train_codes: np.ndarray,
-    test_codes: np.ndarray,
+    codes: Mapping[str, np.ndarray],
+    test_images: np.ndarray,
     *,
     key: jax.Array,
     num_samples: int,
-    far: Callable[[np.ndarray], float | None] = lambda z: None,
-) -> tuple[dict[str, Scores], dict[str, Scores], dict[str, np.ndarray]]:
-    """The generator scores of ``kind``'s samplers (``SAMPLERS``) and of ``OTHER_SAMPLERS``, each with
-    ``far(z)`` (2-D: the share of draws far from every code), and a few decodes of each.
-    Any latent size: sampler ``i`` draws with ``fold_in(key, i)``, the others with
-    ``fold_in(key, 100 + i)``."""
-    samplers: dict[str, Scores] = {}
-    others: dict[str, Scores] = {}
-    shown: dict[str, np.ndarray] = {}
-    named = [(name, samplers, i) for i, name in enumerate(SAMPLERS[kind])]
-    named += [(name, others, 100 + i) for i, name in enumerate(OTHER_SAMPLERS)]
-    for sampler, scores, stream in named:
-        z = sample_latents(
-            sampler, train_codes, num_samples, key=jax.random.fold_in(key, stream), test_codes=test_codes
-        )
-        images = decode_images(model, z)
-        scores[sampler] = replace(generator_scores(judge, real, images), far=far(z))
-        shown[sampler] = images[:12]
-    return samplers, others, shown
+) -> tuple[Scores, dict[str, Scores], dict[str, Scores]]:
+    """The generator scores of a model at any latent size, from its ``"train"`` and ``"test"`` codes:
+    its reconstructions of ``test_images``, its samplers' and the other samplers' (the draws and
+    numbers of ``measure_model``), in one compiled program."""
+    draws = sampler_draws(kind, codes["train"], codes["test"], key=key, num_samples=num_samples)
+    judged = judge_sets(model, judge, real, test_images, draws)
+    samplers, others, _ = sampler_scores(kind, judged, draws)
+    return judged.generator(RECONSTRUCTIONS), samplers, others
 
 
 def encode_codes(model: Model, images: jax.Array, *, key: jax.Array) -> dict[str, np.ndarray]:

@@ -31,16 +31,15 @@ from jaxvae.sources import load_dataset
 from jaxvae.spec import ARCHS, CHANNELS, DENSE_DIMS, ModelSpec
 from jaxvae.study.classifier import accuracy
 from jaxvae.study.far_field import realism_rows
-from jaxvae.study.judge import Judge, fit_for_use, reconstructions, validate, with_reconstructions
+from jaxvae.study.judge import Judge, fit_for_use, validate, with_reconstructions
 from jaxvae.study.judge_cache import JUDGE_RECIPE, make_judge
 from jaxvae.study.measures import (
     Measured,
     Reference,
     encode_codes,
-    generator_scores,
+    generation,
     measure_model,
     reference,
-    sampler_scores,
 )
 from jaxvae.study.phases import Phases
 from jaxvae.study.records import Generation
@@ -311,21 +310,20 @@ class Study:
 
     def measure_generation(self, model: Model, kind: str, seed: int) -> Generation:
         """The generation measures of a run at any latent size: its reconstructions and its samplers
-        (``sampler_scores``), with the same keys as ``measure``, which at latent 2 gives the same
+        (``generation``), with the same keys as ``measure``, which at latent 2 gives the same
         numbers among its others."""
         with self.phases("measures"):
             codes = run_codes(model, self.images, seed=seed)
-            samplers, others, _ = sampler_scores(
+            recon, samplers, others = generation(
                 model,
                 kind,
                 self.judge,
                 self.real,
-                codes["train"],
-                codes["test"],
+                codes,
+                self.data.test.images,
                 key=stream_key(seed, Stream.MEASURES),
                 num_samples=self.num_samples,
             )
-            recon = generator_scores(self.judge, self.real, reconstructions(model, self.data.test.images))
         return Generation(reconstructions=recon, samplers=samplers, other_samplers=others)
 
     def judged(self, reconstructions_accepted: dict[str, list[float]]) -> dict[str, Any]:

@@ -247,3 +247,30 @@ def test_the_measures_profile_counts_the_k_nn_distance_products_a_scan_hides():
     # without recall, the real-by-generated matrix alone
     without = {"real_radii": radii, "recall": False}
     assert knn_flops("manifold_scores", (real, generated), without) == 2 * 8 * 300 * 100
+
+
+def test_the_measures_profile_counts_every_chunk_of_the_measures_program():
+    from flax import nnx
+
+    from benchmarks.measures_profile import _abstract, _cost, program_flops
+    from jaxvae.models import decode, make_model
+    from jaxvae.study.classifier import Classifier, read_images
+    from jaxvae.study.decodes import Reference
+    from jaxvae.study.far_field import Typical
+
+    model, classifier = make_model("ae", key=jax.random.key(0)), Classifier(rngs=nnx.Rngs(0))
+    halves = np.arange(50), np.arange(50)
+    typical = Typical(jnp.zeros((50, 256)), jnp.zeros(50, jnp.int32), jnp.zeros(50), *halves)
+    real = Reference(jnp.zeros((100, 256)), jnp.zeros(100), typical)
+    settings = {"samplers": 2, "draws": 600, "realism_from": 1200}
+
+    def flops(points: int) -> float:
+        args = (model, classifier, real, jnp.zeros((100, 28, 28), jnp.uint8), jnp.zeros((points, 2)))
+        return program_flops(*_abstract((args, settings)))
+
+    # 1000 more points outside the realism sets: one more chunk of decodes and of the classifier, and
+    # their realism (the points from realism_from on are scored for it)
+    chunk = _cost(decode, model, jnp.zeros((1000, 2))) + _cost(
+        read_images, classifier, jnp.zeros((1000, 28, 28), jnp.uint8)
+    )
+    assert flops(3000) - flops(2000) == pytest.approx(chunk + 2 * 1000 * 50 * 256, rel=1e-9)
