@@ -203,7 +203,7 @@ def measure_model(
     real: Reference,
     codes: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
-    test_images: np.ndarray,
+    test_images: jax.Array | np.ndarray,
     *,
     key: jax.Array,
     num_samples: int = 10_000,
@@ -230,7 +230,7 @@ def measure_model(
     mean, cov = np.mean(train_codes, axis=0), np.cov(train_codes, rowvar=False)
     cloud = np.random.default_rng(0).multivariate_normal(mean, cov, len(train_codes))
     regions = largest_empty_regions(index, box, count=REGIONS, hull=hull)
-    region_centres = np.zeros((REGIONS, 2), np.float32)  # always REGIONS rows: one program for all runs
+    region_centres = np.zeros((REGIONS, 2), np.float32)  # always REGIONS rows: one program shape
     for row, region in zip(region_centres, regions, strict=False):
         row[:] = region["x"], region["y"]
     wide = grid_points(*doubled(box), 120).reshape(-1, 2)
@@ -328,7 +328,7 @@ def generation(
     judge: Judge,
     real: Reference,
     codes: Mapping[str, np.ndarray],
-    test_images: np.ndarray,
+    test_images: jax.Array | np.ndarray,
     *,
     key: jax.Array,
     num_samples: int,

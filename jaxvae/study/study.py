@@ -302,7 +302,7 @@ class Study:
                 self.real,
                 codes,
                 {"train": self.data.train.labels, "test": self.data.test.labels},
-                self.data.test.images,
+                self.images[1],  # the test images, on the device
                 key=stream_key(seed, Stream.MEASURES),
                 num_samples=self.num_samples,
             )
@@ -320,7 +320,7 @@ class Study:
                 self.judge,
                 self.real,
                 codes,
-                self.data.test.images,
+                self.images[1],  # the test images, on the device
                 key=stream_key(seed, Stream.MEASURES),
                 num_samples=self.num_samples,
             )
