@@ -6,7 +6,8 @@ for MNIST; ``degenerate`` makes the degenerate images a decoder
 makes far from its codes (fragments, dots, shrunken digits, blobs), with a known answer;
 ``generative`` scores any generator's images in a feature space; ``holes`` measures a 2-D code
 map; ``far_field`` scores a decoder's decodes far outside its codes; ``measures`` gives every
-number of one trained model, typed by ``records`` (which also reads them back from metrics.json);
+number of one trained model, typed by ``records`` (which also reads them back from metrics.json),
+and ``decodes`` does all of its array work (decodes, the judge's pass, the scores) in one program;
 ``verdicts`` grades the claims by fixed rules. ``study`` holds the ``Study`` every experiment
 builds once (the data, the validated judge, the phase clock, the output folder) and its verbs
 (train, measure, write); ``streams`` names the random streams. ``samplers`` draws latent points
