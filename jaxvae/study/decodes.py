@@ -98,6 +98,7 @@ def judge_decodes(
     recon = over_chunks(lambda x: decode(model, encode(model, x).mean), test_images)
     decoded = over_chunks(lambda z: decode(model, z), points)
     images, feats, scores, classes = (jnp.concatenate(pair) for pair in zip(recon, decoded, strict=True))
+    count = test_images.shape[0]  # the reconstructions' rows come first
 
     def set_scores(generated: jax.Array) -> tuple[jax.Array, ...]:
         precision, _, density, coverage = manifold_scores(
@@ -105,16 +106,15 @@ def judge_decodes(
         )
         return precision, density, coverage, frechet_distance(real.features, generated)
 
-    count = test_images.shape[0]
-    set_values = [value[None] for value in set_scores(recon[1])]
+    set_values = [value[None] for value in set_scores(feats[:count])]
     if samplers:  # each sampler's draws in turn, through the same loop body
         generated = feats[count : count + samplers * draws].reshape(samplers, draws, feats.shape[-1])
         per_set = jax.lax.map(set_scores, generated)
         set_values = [jnp.concatenate(pair) for pair in zip(set_values, per_set, strict=True)]
 
-    held_out = real.typical.held_out
-    queries = jnp.concatenate([recon[1][held_out], feats[count + realism_from :]])
-    query_classes = jnp.concatenate([recon[3][held_out], classes[count + realism_from :]]).astype(jnp.int32)
+    held_out, scored = real.typical.held_out, slice(count + realism_from, None)
+    queries = jnp.concatenate([feats[:count][held_out], feats[scored]])
+    query_classes = jnp.concatenate([classes[:count][held_out], classes[scored]]).astype(jnp.int32)
     realistic = realism(
         queries,
         real.typical.features,
