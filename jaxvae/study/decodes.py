@@ -216,12 +216,9 @@ def judge_sets(
         realism_from=realism_from,
     )
     held_out = np.asarray(real.typical.held_out)
+    shift = len(held_out) - count - realism_from  # realism: the held-out reconstructions, then the sets
     realism_rows = {RECONSTRUCTIONS: slice(0, len(held_out))}
-    for name in realism:
-        realism_rows[name] = slice(
-            rows[name].start - count - realism_from + len(held_out),
-            rows[name].stop - count - realism_from + len(held_out),
-        )
+    realism_rows |= {name: slice(rows[name].start + shift, rows[name].stop + shift) for name in realism}
     return JudgedSets(
         decoded=Decoded(*jax.device_get(tuple(decoded))),  # on the host, once
         threshold=judge.threshold,
